@@ -1,0 +1,44 @@
+import type { CertificateKind, CertificateRecord } from "../ledger/ledger.js";
+import { CrlReason } from "../crypto/crl.js";
+
+export type CertificateStatus = "valid" | "revoked" | "expired" | "superseded";
+
+/** What a certificate is now: revoked and superseded are recorded; expired is derived from the clock. */
+export function statusOf(rec: CertificateRecord, now: Date): CertificateStatus {
+  if (rec.state === "revoked") return "revoked";
+  if (rec.state === "superseded") return "superseded";
+  return rec.notAfter < now.toISOString() ? "expired" : "valid";
+}
+
+/** A certificate as commands print it and as `--json` documents it. */
+export interface CertificateView {
+  name: string;
+  kind: CertificateKind;
+  serial: string;
+  subject: string;
+  status: CertificateStatus;
+  notBefore: string;
+  notAfter: string;
+  revokedAt: string | null;
+  revocationReason: string | null;
+  supersededBy: string | null;
+  hasKey: boolean;
+}
+
+export function viewOf(rec: CertificateRecord, now: Date): CertificateView {
+  return {
+    name: rec.name,
+    kind: rec.kind,
+    serial: rec.serial,
+    subject: rec.subject,
+    status: statusOf(rec, now),
+    notBefore: rec.notBefore,
+    notAfter: rec.notAfter,
+    revokedAt: rec.revokedAt,
+    revocationReason: rec.revocationReason === null ? null : (CrlReason[rec.revocationReason] ?? String(rec.revocationReason)),
+    supersededBy: rec.supersededBy,
+    hasKey: rec.keyEncrypted !== null,
+  };
+}
+
+export const REVOCATION_REASONS = Object.keys(CrlReason).filter((k) => Number.isNaN(Number(k))) as (keyof typeof CrlReason)[];

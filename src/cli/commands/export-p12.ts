@@ -1,0 +1,51 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { print, printJson } from "../output.js";
+import { readSecret } from "../secrets.js";
+import { withAuthority } from "./shared.js";
+
+interface Flags {
+  out?: string;
+  passwordFile?: string;
+  legacy?: boolean;
+}
+
+export function register(program: Command): Command {
+  return program
+    .command("export-p12")
+    .description("write a PKCS#12 (.p12) with the key, the certificate and the root, for browsers, phones, curl and Java")
+    .argument("<name>", "certificate name or serial")
+    .option("--out <file>", "where to write it (default HOME/private/NAME.p12)")
+    .option("--password-file <file>", "read the .p12 password from the first line of FILE (else $PKI_P12_PASSWORD, else a prompt)")
+    .option("--legacy", "3DES + SHA-1 MAC for macOS/iOS before 2023, Android 12-13 and Windows Server 2016")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ pki export-p12 alice                                   # asks for a password
+  $ PKI_P12_PASSWORD=… pki export-p12 alice --out alice.p12
+  $ pki export-p12 alice --legacy --password-file pw.txt   # for an older iPhone
+
+Default encryption is what OpenSSL 3 writes (AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC).
+Then: curl --cert-type P12 --cert alice.p12:PASSWORD https://site/`,
+    )
+    .action(async (name: string, flags: Flags, cmd: Command) => {
+      await withAuthority(cmd, async (authority, opts) => {
+        const password = await readSecret({
+          what: "password for the .p12",
+          ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}),
+          flag: "--password-file",
+          envVar: "PKI_P12_PASSWORD",
+          confirm: true,
+        });
+        const r = await authority.exportPkcs12({
+          target: name,
+          password,
+          legacy: flags.legacy ?? false,
+          ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}),
+        });
+        if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial, legacy: flags.legacy ?? false });
+        else print(`Wrote ${r.file} (${flags.legacy ? "legacy 3DES" : "AES-256"}) for "${r.view.subject}", serial ${r.view.serial}.`);
+      });
+    });
+}

@@ -1,0 +1,46 @@
+import { type Command, InvalidArgumentError, Option } from "commander";
+import type { CertificateStatus, CertificateView } from "../../ca/views.js";
+import { day, paint, print, printJson, printTable } from "../output.js";
+import { withAuthority } from "./shared.js";
+
+const STATUS_COLOUR: Record<CertificateStatus, "green" | "red" | "yellow" | "dim"> = { valid: "green", revoked: "red", expired: "yellow", superseded: "dim" };
+
+export function register(program: Command): Command {
+  return program
+    .command("list")
+    .description("list certificates in the ledger")
+    .addOption(new Option("--status <status>", "only this status").choices(["valid", "revoked", "expired", "superseded"]))
+    .option("--expiring <days>", "only valid certificates expiring within DAYS", (v) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError("expected a whole number of days");
+      return Number(v);
+    })
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ pki list
+  $ pki list --status revoked
+  $ pki list --expiring 30 --json | jq -r '.[].name'`,
+    )
+    .action(async (flags: { status?: CertificateStatus; expiring?: number }, cmd: Command) => {
+      await withAuthority(cmd, async (authority, opts) => {
+        const views = authority.list({
+          ...(flags.status ? { status: flags.status } : {}),
+          ...(flags.expiring !== undefined ? { expiringDays: flags.expiring } : {}),
+        });
+        if (opts.json) {
+          printJson(views);
+          return;
+        }
+        if (views.length === 0) {
+          print("No certificates match.");
+          return;
+        }
+        printTable(
+          ["NAME", "KIND", "STATUS", "EXPIRES", "SERIAL", "SUBJECT"],
+          views.map((v: CertificateView) => [v.name, v.kind, v.status, day(v.notAfter), v.serial, v.subject]),
+          (row, col, text) => (col === 2 ? paint(STATUS_COLOUR[row[2] as CertificateStatus], text) : text),
+        );
+      });
+    });
+}

@@ -1,0 +1,52 @@
+import { userInfo } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import type { AuthorityOptions } from "../ca/authority.js";
+import { Home } from "../ca/home.js";
+import { readSecret } from "./secrets.js";
+
+export interface GlobalOptions {
+  home?: string;
+  json?: boolean;
+  passphraseFile?: string;
+}
+
+/** The package root: dist/src/cli → ../../.. ; templates/ ships beside package.json. */
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+export const TEMPLATES_DIR = join(PACKAGE_ROOT, "templates");
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+/** --home, else $PKI_HOME, else ./pki. */
+export function homeOf(opts: GlobalOptions): Home {
+  return new Home(opts.home ?? process.env.PKI_HOME ?? "pki");
+}
+
+function actor(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid:${process.getuid?.() ?? "?"}`;
+  }
+}
+
+/** Everything the authority needs from the outside world, gathered in one place. */
+export function authorityOptions(opts: GlobalOptions, newPassphrase = false): AuthorityOptions {
+  let cached: Promise<string> | undefined;
+  return {
+    home: homeOf(opts),
+    templatesDir: TEMPLATES_DIR,
+    actor: actor(),
+    passphrase: () =>
+      (cached ??= readSecret({
+        what: newPassphrase ? "new CA passphrase" : "CA passphrase",
+        file: opts.passphraseFile,
+        flag: "--passphrase-file",
+        envVar: "PKI_PASSPHRASE",
+        confirm: newPassphrase,
+      })),
+  };
+}

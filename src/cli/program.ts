@@ -1,0 +1,51 @@
+import { Command, Option } from "commander";
+import { register as crl } from "./commands/crl.js";
+import { register as exportP12 } from "./commands/export-p12.js";
+import { register as initRoot } from "./commands/init-root.js";
+import { register as issueClient } from "./commands/issue-client.js";
+import { register as list } from "./commands/list.js";
+import { register as renew } from "./commands/renew.js";
+import { register as revoke } from "./commands/revoke.js";
+import { register as show } from "./commands/show.js";
+
+const EXAMPLES = `
+Examples:
+  $ export PKI_HOME=/etc/pki-clients
+  $ pki init-root --cn "Example Root CA" --org "Example" --country NL
+  $ pki issue-client alice --email alice@example.com
+  $ PKI_P12_PASSWORD=… pki export-p12 alice          # → alice.p12 for browsers and phones
+  $ pki revoke alice --reason keyCompromise         # → crl.pem regenerated; reload nginx
+  $ pki list --expiring 30
+
+Secrets: the CA passphrase comes from --passphrase-file FILE, $PKI_PASSPHRASE, or a prompt.
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 conflict, 5 passphrase/password,
+            6 invalid input or policy refusal, 7 ledger or file-system error.
+`;
+
+/** The commander program. `onCommand` learns which command runs, for error messages. */
+export function buildProgram(onCommand: (label: string) => void): Command {
+  const program = new Command("pki")
+    .description("A private certificate authority for mutual TLS: one tool, one ledger.")
+    .version("0.1.0")
+    .addOption(new Option("--home <dir>", "CA home (default: $PKI_HOME, else ./pki)"))
+    .option("--json", "print machine-readable JSON (schema in the README)")
+    .option("--passphrase-file <file>", "read the CA passphrase from the first line of FILE")
+    .addHelpText("after", EXAMPLES)
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} });
+  program.hook("preAction", (_root, action) => {
+    const arg = action.args[0];
+    onCommand(arg ? `${action.name()} ${arg}` : action.name());
+  });
+  for (const reg of [initRoot, issueClient, exportP12, revoke, crl, list, show, renew]) {
+    const cmd = reg(program);
+    cmd
+      .exitOverride((err) => {
+        onCommand(cmd.name());
+        throw err;
+      })
+      .configureOutput({ writeErr: () => {} });
+  }
+  return program;
+}

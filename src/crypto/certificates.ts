@@ -1,0 +1,158 @@
+import { CryptoError } from "./errors.js";
+import { buildExtensions, type ExtensionsSpec } from "./extensions.js";
+import { type KeyType, signingAlgorithm } from "./keys.js";
+import { readDerOrPem } from "./pem.js";
+import { webcrypto, x509 } from "./provider.js";
+
+/** One relative distinguished name attribute, e.g. { type: "CN", value: "alice" }. */
+export interface NameAttribute {
+  type: string;
+  value: string;
+}
+
+/** Distinguished-name attribute short names we accept, with their OIDs (RFC 5280 appendix A, PKCS#9). */
+export const NAME_ATTRIBUTES: Record<string, string> = {
+  C: "2.5.4.6",
+  ST: "2.5.4.8",
+  L: "2.5.4.7",
+  O: "2.5.4.10",
+  OU: "2.5.4.11",
+  CN: "2.5.4.3",
+  emailAddress: "1.2.840.113549.1.9.1",
+  serialNumber: "2.5.4.5",
+  UID: "0.9.2342.19200300.100.1.1",
+  DC: "0.9.2342.19200300.100.1.25",
+};
+
+/** Builds an X.500 name, keeping attribute order; emailAddress and DC are IA5String as RFC 5280 requires. */
+export function buildName(attributes: readonly NameAttribute[]): x509.Name {
+  return new x509.Name(
+    attributes.map((a) => {
+      const oid = NAME_ATTRIBUTES[a.type];
+      if (!oid) throw new CryptoError("unsupported", `unknown name attribute "${a.type}"`);
+      if (a.type === "emailAddress" || a.type === "DC") return { [oid]: [{ ia5String: a.value }] };
+      return { [oid]: [a.value] };
+    }),
+  );
+}
+
+interface ValidityParams {
+  /** Lowercase hex serial from `randomSerial()`. */
+  serial: string;
+  /** Default: now. */
+  notBefore?: Date;
+  notAfter: Date;
+}
+
+export interface RootCertificateParams extends ValidityParams {
+  subject: readonly NameAttribute[];
+  keys: CryptoKeyPair;
+  keyType: KeyType;
+  extensions: ExtensionsSpec;
+}
+
+/** A self-signed root: the profile's extensions plus a subject key identifier (RFC 5280 4.2.1.2). */
+export async function createRootCertificate(params: RootCertificateParams): Promise<x509.X509Certificate> {
+  const name = buildName(params.subject);
+  const ski = await x509.SubjectKeyIdentifierExtension.create(params.keys.publicKey);
+  return x509.X509CertificateGenerator.create({
+    serialNumber: params.serial,
+    subject: name,
+    issuer: name,
+    notBefore: params.notBefore ?? new Date(),
+    notAfter: params.notAfter,
+    publicKey: params.keys.publicKey,
+    signingKey: params.keys.privateKey,
+    signingAlgorithm: signingAlgorithm(params.keyType),
+    extensions: [...buildExtensions(params.extensions), ski],
+  });
+}
+
+export interface LeafCertificateParams extends ValidityParams {
+  /** Attributes to encode, or an existing name to copy byte for byte (renewals). */
+  subject: readonly NameAttribute[] | x509.Name;
+  /** The subject's public key: from a key we generated or from a verified CSR. */
+  publicKey: x509.PublicKey;
+  issuer: x509.X509Certificate;
+  issuerKey: CryptoKey;
+  issuerKeyType: KeyType;
+  extensions: ExtensionsSpec;
+}
+
+/** A certificate signed by `issuer`, with SKI and an AKI that carries the issuer's SKI (RFC 5280 4.2.1.1). */
+export async function createLeafCertificate(params: LeafCertificateParams): Promise<x509.X509Certificate> {
+  const issuerSki = params.issuer.getExtension(x509.SubjectKeyIdentifierExtension);
+  if (!issuerSki) throw new CryptoError("malformed", "issuer certificate has no subject key identifier");
+  const ski = await x509.SubjectKeyIdentifierExtension.create(params.publicKey);
+  return x509.X509CertificateGenerator.create({
+    serialNumber: params.serial,
+    subject: params.subject instanceof x509.Name ? params.subject : buildName(params.subject),
+    // The issuer field must match the CA's subject byte for byte, so reuse its encoding.
+    issuer: params.issuer.subjectName,
+    notBefore: params.notBefore ?? new Date(),
+    notAfter: params.notAfter,
+    publicKey: params.publicKey,
+    signingKey: params.issuerKey,
+    signingAlgorithm: signingAlgorithm(params.issuerKeyType),
+    extensions: [...buildExtensions(params.extensions), ski, new x509.AuthorityKeyIdentifierExtension(issuerSki.keyId)],
+  });
+}
+
+export interface CsrParams {
+  subject: readonly NameAttribute[];
+  keys: CryptoKeyPair;
+  keyType: KeyType;
+  extensions: ExtensionsSpec;
+}
+
+/** A PKCS#10 request carrying the profile's extensions, as `openssl req -new -config profile.ini` makes. */
+export async function createCsr(params: CsrParams): Promise<x509.Pkcs10CertificateRequest> {
+  return x509.Pkcs10CertificateRequestGenerator.create({
+    name: buildName(params.subject),
+    keys: params.keys,
+    signingAlgorithm: signingAlgorithm(params.keyType),
+    extensions: buildExtensions(params.extensions),
+  });
+}
+
+/** Parses a CSR (PEM or DER) and verifies its self-signature: proof the requester holds the key. */
+export async function readVerifiedCsr(data: Uint8Array): Promise<x509.Pkcs10CertificateRequest> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(readDerOrPem(data, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"], "certificate request"));
+  } catch (e) {
+    if (e instanceof CryptoError) throw e;
+    throw new CryptoError("malformed", "not a PKCS#10 certificate request");
+  }
+  let ok = false;
+  try {
+    ok = await csr.verify(webcrypto as unknown as globalThis.Crypto);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new CryptoError("bad-signature", "the request's signature does not verify");
+  return csr;
+}
+
+/** Parses a certificate from PEM or DER. */
+export function readCertificate(data: Uint8Array): x509.X509Certificate {
+  try {
+    return new x509.X509Certificate(readDerOrPem(data, ["CERTIFICATE"], "certificate"));
+  } catch (e) {
+    if (e instanceof CryptoError) throw e;
+    throw new CryptoError("malformed", "not an X.509 certificate");
+  }
+}
+
+/** Whether a private key belongs to a certificate: sign a challenge and verify with the certificate's key. */
+export async function keyMatchesCertificate(key: CryptoKey, keyType: KeyType, cert: x509.X509Certificate): Promise<boolean> {
+  const alg = signingAlgorithm(keyType);
+  const challenge = webcrypto.getRandomValues(new Uint8Array(32));
+  const signature = await webcrypto.subtle.sign(alg, key, challenge);
+  try {
+    const publicKey = await cert.publicKey.export(alg, ["verify"], webcrypto as unknown as globalThis.Crypto);
+    return await webcrypto.subtle.verify(alg, publicKey, signature, challenge);
+  } catch {
+    return false;
+  }
+}

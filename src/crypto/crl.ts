@@ -1,0 +1,66 @@
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { CRLNumber, id_ce_cRLNumber } from "@peculiar/asn1-x509";
+import { type KeyType, signingAlgorithm } from "./keys.js";
+import { toPem } from "./pem.js";
+import { x509 } from "./provider.js";
+
+/** CRLReason codes of RFC 5280 section 5.3.1 (7 is unused there). */
+export enum CrlReason {
+  unspecified = 0,
+  keyCompromise = 1,
+  cACompromise = 2,
+  affiliationChanged = 3,
+  superseded = 4,
+  cessationOfOperation = 5,
+  certificateHold = 6,
+  removeFromCRL = 8,
+  privilegeWithdrawn = 9,
+  aACompromise = 10,
+}
+
+export interface CrlEntry {
+  serial: string;
+  revokedAt: Date;
+  reason: CrlReason;
+}
+
+export interface CrlParams {
+  issuer: x509.X509Certificate;
+  issuerKey: CryptoKey;
+  issuerKeyType: KeyType;
+  /** Monotonically increasing CRL number (RFC 5280 5.2.3). */
+  number: number;
+  /** Default: now. */
+  thisUpdate?: Date;
+  /** Mandatory for us (RFC 5280 5.1.2.5): relying parties such as nginx stop accepting clients after it. */
+  nextUpdate: Date;
+  entries: readonly CrlEntry[];
+}
+
+/** A v2 CRL with AKI and CRL number; entries carry a reason code unless it is `unspecified` (RFC 5280 5.3.1). */
+export async function createCrl(params: CrlParams): Promise<Uint8Array> {
+  const ski = params.issuer.getExtension(x509.SubjectKeyIdentifierExtension);
+  const extensions: x509.Extension[] = [
+    new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(params.number))),
+  ];
+  if (ski) extensions.unshift(new x509.AuthorityKeyIdentifierExtension(ski.keyId));
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: params.issuer.subjectName,
+    thisUpdate: params.thisUpdate ?? new Date(),
+    nextUpdate: params.nextUpdate,
+    signingKey: params.issuerKey,
+    signingAlgorithm: signingAlgorithm(params.issuerKeyType),
+    extensions,
+    entries: params.entries.map((e) => ({
+      serialNumber: e.serial,
+      revocationDate: e.revokedAt,
+      ...(e.reason !== CrlReason.unspecified ? { reason: e.reason as number as x509.X509CrlReason } : {}),
+    })),
+  });
+  return new Uint8Array(crl.rawData);
+}
+
+/** PEM with the "X509 CRL" label that OpenSSL and nginx read; @peculiar/x509 would write "CRL". */
+export function crlPem(der: Uint8Array): string {
+  return toPem(der, "X509 CRL");
+}

@@ -1,0 +1,54 @@
+import { CryptoError } from "./errors.js";
+
+/** Bytes backed by a plain ArrayBuffer, which WebCrypto and the ASN.1 parsers require. */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
+/** A copy-free view when possible, a copy when `data` sits in a shared or pooled buffer. */
+export function bytes(data: Uint8Array): Bytes {
+  if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
+    return data as Bytes;
+  }
+  return new Uint8Array(data);
+}
+
+export interface PemBlock {
+  label: string;
+  der: Bytes;
+}
+
+/** Encodes DER as PEM with 64-column base64 lines (RFC 7468 section 2). */
+export function toPem(der: Uint8Array, label: string): string {
+  const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("base64");
+  const lines = b64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+
+/** Every PEM block in `text`, in order. */
+export function pemBlocks(text: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  for (const m of text.matchAll(BLOCK)) {
+    const body = m[2]!.replace(/\s+/g, "");
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length === 0) {
+      throw new CryptoError("malformed", `PEM block "${m[1]}" has invalid base64`);
+    }
+    blocks.push({ label: m[1]!, der: new Uint8Array(Buffer.from(body, "base64")) });
+  }
+  return blocks;
+}
+
+/**
+ * Reads DER from PEM (first block with one of `labels`) or passes DER through.
+ * Accepting both saves users a conversion step with `openssl ... -outform`.
+ */
+export function readDerOrPem(data: Uint8Array, labels: string[], what: string): Bytes {
+  if (data.length > 0 && data[0] === 0x30) return bytes(data);
+  const text = Buffer.from(data).toString("latin1");
+  const blocks = pemBlocks(text);
+  const found = blocks.find((b) => labels.includes(b.label));
+  if (!found) {
+    throw new CryptoError("malformed", `not a ${what} (expected PEM "${labels[0]}" or DER)`);
+  }
+  return found.der;
+}

@@ -1,0 +1,328 @@
+import { createHash } from "node:crypto";
+import Database from "better-sqlite3";
+import { LedgerError, toLedgerError } from "./errors.js";
+import { MIGRATIONS } from "./migrations.js";
+
+/** Binary columns come back as plain-ArrayBuffer bytes, which parsers downstream require. */
+export type Blob = Uint8Array<ArrayBuffer>;
+
+export type CertificateKind = "root" | "client" | "server";
+export type CertificateState = "active" | "revoked" | "superseded";
+
+export interface CertificateRecord {
+  serial: string;
+  name: string;
+  kind: CertificateKind;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  der: Blob;
+  keyEncrypted: Blob | null;
+  csr: Blob | null;
+  state: CertificateState;
+  revokedAt: string | null;
+  revocationReason: number | null;
+  supersededBy: string | null;
+  createdAt: string;
+}
+
+export type NewCertificate = Omit<CertificateRecord, "state" | "revokedAt" | "revocationReason" | "supersededBy" | "der" | "keyEncrypted" | "csr"> & {
+  der: Uint8Array;
+  keyEncrypted: Uint8Array | null;
+  csr: Uint8Array | null;
+};
+
+export interface CertificateQuery {
+  kind?: CertificateKind;
+  state?: CertificateState;
+  /** Only certificates whose not_after is at or after this ISO time. */
+  notAfterFrom?: string;
+  /** Only certificates whose not_after is before this ISO time. */
+  notAfterBefore?: string;
+  name?: string;
+}
+
+export interface RevokedEntry {
+  serial: string;
+  revokedAt: string;
+  reason: number;
+}
+
+export interface CrlRecord {
+  number: number;
+  thisUpdate: string;
+  nextUpdate: string;
+  der: Blob;
+}
+
+export interface EventRecord {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  serial: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export type NewEvent = Pick<EventRecord, "at" | "actor" | "action" | "serial" | "details">;
+
+/** The storage the authority needs, and nothing more. All writes happen inside `transaction`. */
+export interface Ledger {
+  /** Runs `fn` in one IMMEDIATE transaction: all of it is stored, or none. */
+  transaction<T>(fn: () => T): T;
+  activeRoot(): CertificateRecord | undefined;
+  insertCertificate(cert: NewCertificate): void;
+  bySerial(serial: string): CertificateRecord | undefined;
+  activeByName(name: string, kind: CertificateKind): CertificateRecord | undefined;
+  latestByName(name: string): CertificateRecord | undefined;
+  query(q: CertificateQuery): CertificateRecord[];
+  serialExists(serial: string): boolean;
+  markRevoked(serial: string, at: string, reason: number): void;
+  /** Links `serial` to its successor; an active certificate becomes superseded, a revoked one stays revoked. */
+  markSuperseded(serial: string, by: string): void;
+  revokedEntries(): RevokedEntry[];
+  nextCrlNumber(): number;
+  insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): void;
+  latestCrl(): CrlRecord | undefined;
+  appendEvent(event: NewEvent): EventRecord;
+  events(): EventRecord[];
+  close(): void;
+}
+
+export interface OpenOptions {
+  /** Create the database when missing. Default false: a missing ledger is an error. */
+  create?: boolean;
+  /** How long to wait for another process's write lock, in ms. Default 15000. */
+  busyTimeoutMs?: number;
+}
+
+const GENESIS_HASH = "0".repeat(64);
+
+/** Opens (and migrates) the SQLite ledger at `path`. */
+export function openLedger(path: string, options: OpenOptions = {}): Ledger {
+  try {
+    return new SqliteLedger(path, options);
+  } catch (e) {
+    throw toLedgerError(e);
+  }
+}
+
+class SqliteLedger implements Ledger {
+  private readonly db: Database.Database;
+
+  constructor(path: string, options: OpenOptions) {
+    this.db = new Database(path, { fileMustExist: !options.create });
+    try {
+      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15000}`);
+      // WAL lets readers (list, show) run while another process issues; synchronous=FULL
+      // makes each committed transaction survive power loss, which a CA's record needs.
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = FULL");
+      this.db.pragma("foreign_keys = ON");
+      this.migrate();
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new LedgerError("newer-schema", `ledger schema version ${version} is newer than this pki understands (${MIGRATIONS.length})`);
+    }
+    if (version === MIGRATIONS.length) return;
+    this.db.transaction(() => {
+      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
+      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    }).immediate();
+  }
+
+  transaction<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  private all(sql: string, ...params: unknown[]): CertificateRecord[] {
+    try {
+      return (this.db.prepare(sql).all(...params) as Row[]).map(fromRow);
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  private run(sql: string, ...params: unknown[]): Database.RunResult {
+    try {
+      return this.db.prepare(sql).run(...params);
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  activeRoot(): CertificateRecord | undefined {
+    return this.all("SELECT * FROM certificates WHERE kind = 'root' AND state = 'active' ORDER BY created_at DESC LIMIT 1")[0];
+  }
+
+  insertCertificate(c: NewCertificate): void {
+    this.run(
+      `INSERT INTO certificates (serial, name, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      c.serial, c.name, c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt,
+    );
+  }
+
+  bySerial(serial: string): CertificateRecord | undefined {
+    return this.all("SELECT * FROM certificates WHERE serial = ?", serial)[0];
+  }
+
+  activeByName(name: string, kind: CertificateKind): CertificateRecord | undefined {
+    return this.all("SELECT * FROM certificates WHERE kind = ? AND name = ? AND state = 'active'", kind, name)[0];
+  }
+
+  latestByName(name: string): CertificateRecord | undefined {
+    return this.all(
+      "SELECT * FROM certificates WHERE name = ? ORDER BY state = 'active' DESC, created_at DESC, rowid DESC LIMIT 1",
+      name,
+    )[0];
+  }
+
+  query(q: CertificateQuery): CertificateRecord[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.kind) (where.push("kind = ?"), params.push(q.kind));
+    if (q.state) (where.push("state = ?"), params.push(q.state));
+    if (q.name) (where.push("name = ?"), params.push(q.name));
+    if (q.notAfterFrom) (where.push("not_after >= ?"), params.push(q.notAfterFrom));
+    if (q.notAfterBefore) (where.push("not_after < ?"), params.push(q.notAfterBefore));
+    const sql = `SELECT * FROM certificates ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created_at, rowid`;
+    return this.all(sql, ...params);
+  }
+
+  serialExists(serial: string): boolean {
+    try {
+      return this.db.prepare("SELECT 1 FROM certificates WHERE serial = ?").get(serial) !== undefined;
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  markRevoked(serial: string, at: string, reason: number): void {
+    this.run("UPDATE certificates SET state = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ?", at, reason, serial);
+  }
+
+  markSuperseded(serial: string, by: string): void {
+    this.run(
+      "UPDATE certificates SET superseded_by = ?, state = CASE state WHEN 'active' THEN 'superseded' ELSE state END WHERE serial = ?",
+      by, serial,
+    );
+  }
+
+  revokedEntries(): RevokedEntry[] {
+    try {
+      return this.db
+        .prepare("SELECT serial, revoked_at AS revokedAt, revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial")
+        .all() as RevokedEntry[];
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  nextCrlNumber(): number {
+    try {
+      const row = this.db.prepare("SELECT MAX(number) AS n FROM crls").get() as { n: number | null };
+      return (row.n ?? 0) + 1;
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): void {
+    this.run("INSERT INTO crls (number, this_update, next_update, der) VALUES (?, ?, ?, ?)", crl.number, crl.thisUpdate, crl.nextUpdate, crl.der);
+  }
+
+  latestCrl(): CrlRecord | undefined {
+    try {
+      const row = this.db.prepare("SELECT number, this_update AS thisUpdate, next_update AS nextUpdate, der FROM crls ORDER BY number DESC LIMIT 1").get() as
+        | (Omit<CrlRecord, "der"> & { der: Buffer })
+        | undefined;
+      return row && { ...row, der: new Uint8Array(row.der) };
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  appendEvent(e: NewEvent): EventRecord {
+    try {
+      const last = this.db.prepare("SELECT hash FROM events ORDER BY id DESC LIMIT 1").get() as { hash: string } | undefined;
+      const prevHash = last?.hash ?? GENESIS_HASH;
+      const details = JSON.stringify(e.details);
+      const hash = eventHash(prevHash, e.at, e.actor, e.action, e.serial, details);
+      const info = this.db
+        .prepare("INSERT INTO events (at, actor, action, serial, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .run(e.at, e.actor, e.action, e.serial, details, prevHash, hash);
+      return { ...e, id: Number(info.lastInsertRowid), prevHash, hash };
+    } catch (err) {
+      throw toLedgerError(err);
+    }
+  }
+
+  events(): EventRecord[] {
+    try {
+      const rows = this.db.prepare("SELECT id, at, actor, action, serial, details, prev_hash AS prevHash, hash FROM events ORDER BY id").all() as
+        (Omit<EventRecord, "details"> & { details: string })[];
+      return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** The hash that links an event to its predecessor; any edit, deletion or reordering breaks the chain. */
+export function eventHash(prevHash: string, at: string, actor: string, action: string, serial: string | null, details: string): string {
+  return createHash("sha256").update(JSON.stringify([prevHash, at, actor, action, serial, details])).digest("hex");
+}
+
+interface Row {
+  serial: string;
+  name: string;
+  kind: CertificateKind;
+  subject: string;
+  not_before: string;
+  not_after: string;
+  der: Buffer;
+  key_encrypted: Buffer | null;
+  csr: Buffer | null;
+  state: CertificateState;
+  revoked_at: string | null;
+  revocation_reason: number | null;
+  superseded_by: string | null;
+  created_at: string;
+}
+
+function fromRow(r: Row): CertificateRecord {
+  return {
+    serial: r.serial,
+    name: r.name,
+    kind: r.kind,
+    subject: r.subject,
+    notBefore: r.not_before,
+    notAfter: r.not_after,
+    der: new Uint8Array(r.der),
+    keyEncrypted: r.key_encrypted && new Uint8Array(r.key_encrypted),
+    csr: r.csr && new Uint8Array(r.csr),
+    state: r.state,
+    revokedAt: r.revoked_at,
+    revocationReason: r.revocation_reason,
+    supersededBy: r.superseded_by,
+    createdAt: r.created_at,
+  };
+}

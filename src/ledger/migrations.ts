@@ -1,0 +1,48 @@
+/**
+ * Schema steps, applied in order and tracked by PRAGMA user_version. Never edit a shipped
+ * step; append a new one. The ledger knows nothing of X.509: certificates are opaque DER blobs
+ * with the few fields the CLI filters and sorts on copied into columns.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE certificates (
+    serial        TEXT PRIMARY KEY,               -- lowercase hex, as openssl x509 -serial prints it
+    name          TEXT NOT NULL,                  -- the handle users type: alice, api.internal, or the root's CN
+    kind          TEXT NOT NULL CHECK (kind IN ('root', 'client', 'server')),
+    subject       TEXT NOT NULL,
+    not_before    TEXT NOT NULL,                  -- ISO 8601 UTC; text order is time order
+    not_after     TEXT NOT NULL,
+    der           BLOB NOT NULL,
+    key_encrypted BLOB,                           -- encrypted PKCS#8, NULL when the key came from a CSR
+    csr           BLOB,
+    state         TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'revoked', 'superseded')),
+    revoked_at    TEXT,
+    revocation_reason INTEGER,
+    superseded_by TEXT REFERENCES certificates(serial) DEFERRABLE INITIALLY DEFERRED,
+    created_at    TEXT NOT NULL
+  );
+  -- At most one active certificate per name and kind: the rule behind "use renew".
+  CREATE UNIQUE INDEX certificates_active_name ON certificates(kind, name) WHERE state = 'active';
+  CREATE INDEX certificates_name ON certificates(name);
+  CREATE INDEX certificates_not_after ON certificates(not_after);
+  CREATE INDEX certificates_revoked ON certificates(revoked_at) WHERE state = 'revoked';
+
+  CREATE TABLE crls (
+    number      INTEGER PRIMARY KEY,
+    this_update TEXT NOT NULL,
+    next_update TEXT NOT NULL,
+    der         BLOB NOT NULL
+  );
+
+  CREATE TABLE events (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    serial    TEXT,
+    details   TEXT NOT NULL,                       -- JSON; never holds a secret
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL                        -- sha256 over prev_hash and this row's fields
+  );
+  `,
+];

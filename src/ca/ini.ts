@@ -53,7 +53,7 @@ export function parseIni(text: string, file: string, env: Readonly<Record<string
     while (/(^|[^\\])(\\\\)*\\$/.test(line) && i + 1 < rawLines.length) {
       line = line.slice(0, -1) + rawLines[++i]!;
     }
-    const body = stripComment(line).trim();
+    const body = trimUnescaped(stripComment(line));
     if (body === "") continue;
     if (body.startsWith("[")) {
       const m = /^\[\s*([A-Za-z0-9_.:-]+)\s*\]$/.exec(body);
@@ -67,7 +67,7 @@ export function parseIni(text: string, file: string, env: Readonly<Record<string
     if (eq <= 0) throw fail(lineNo, `expected "name = value", found "${body}"`);
     const key = body.slice(0, eq).trim();
     if (!/^[A-Za-z0-9_.;,:-]+$/.test(key)) throw fail(lineNo, `invalid name "${key}"`);
-    const value = expand(body.slice(eq + 1).trim(), (section, name) => {
+    const value = expand(body.slice(eq + 1).trimStart(), (section, name) => {
       if (section === "ENV") return env[name];
       const entries = sections.get(section ?? current);
       const found = entries && [...entries].reverse().find((e) => e.key === name);
@@ -78,6 +78,18 @@ export function parseIni(text: string, file: string, env: Readonly<Record<string
     sections.get(current)!.push({ key, value, line: lineNo });
   }
   return new IniFile(file, sections);
+}
+
+/** Trims white space at both ends, keeping a trailing one that is escaped ("a\\ "). */
+function trimUnescaped(text: string): string {
+  let end = text.length;
+  while (end > 0 && /\s/.test(text[end - 1]!)) {
+    let slashes = 0;
+    while (end - 2 - slashes >= 0 && text[end - 2 - slashes] === "\\") slashes++;
+    if (slashes % 2 === 1) break;
+    end--;
+  }
+  return text.slice(0, end).trimStart();
 }
 
 /** Removes an unescaped, unquoted `#` and what follows. */

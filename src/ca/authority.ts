@@ -390,6 +390,7 @@ export class Authority {
     });
     const keyEncrypted = p.keyPkcs8 && (await encryptPrivateKey(p.keyPkcs8, p.root.passphrase));
     const record = recordOf(cert, p.kind, p.name, keyEncrypted, p.csrDer, p.now);
+    this.home.create(); // restores certs/ and private/ if someone removed them
     const files = new FileBatch();
     const certificatePath = this.home.certificate(p.name);
     const keyPath = keyEncrypted ? this.home.key(p.name) : null;

@@ -69,11 +69,11 @@ interface Staged {
 export class FileBatch {
   private readonly staged: Staged[] = [];
 
+  /** Writes `data` beside `path`; the folder must exist (we never create folders outside the home). */
   stage(path: string, data: string | Uint8Array, mode: number): void {
     const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString("hex")}-${path.split("/").pop()}`);
     let fd: number | undefined;
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: DIR_MODE });
       fd = openSync(tmp, "wx", mode);
       const buf = typeof data === "string" ? Buffer.from(data) : data;
       let off = 0;

@@ -72,6 +72,12 @@ export type NewEvent = Pick<EventRecord, "at" | "actor" | "action" | "serial" | 
 export interface Ledger {
   /** Runs `fn` in one IMMEDIATE transaction: all of it is stored, or none. */
   transaction<T>(fn: () => T): T;
+  /**
+   * Like `transaction`, for work that must await (signing a CRL) while holding the write
+   * lock, so that what it read cannot change before it commits. Keep `fn` short: other
+   * pki processes wait for it (up to the busy timeout).
+   */
+  transactionAsync<T>(fn: () => Promise<T>): Promise<T>;
   activeRoot(): CertificateRecord | undefined;
   insertCertificate(cert: NewCertificate): void;
   bySerial(serial: string): CertificateRecord | undefined;
@@ -144,6 +150,22 @@ class SqliteLedger implements Ledger {
     try {
       return this.db.transaction(fn).immediate();
     } catch (e) {
+      throw toLedgerError(e);
+    }
+  }
+
+  async transactionAsync<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+    } catch (e) {
+      throw toLedgerError(e);
+    }
+    try {
+      const result = await fn();
+      this.db.exec("COMMIT");
+      return result;
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
       throw toLedgerError(e);
     }
   }

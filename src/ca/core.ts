@@ -1,0 +1,109 @@
+import { CryptoError } from "../crypto/errors.js";
+import { decryptPrivateKey, importPkcs8, type KeyType } from "../crypto/keys.js";
+import { x509 } from "../crypto/provider.js";
+import type { CertificateRecord, Ledger, NewEvent } from "../ledger/ledger.js";
+import { PkiError } from "./errors.js";
+import { FileBatch, type Home } from "./home.js";
+
+export const DAY_MS = 86_400_000;
+
+export interface AuthorityOptions {
+  home: Home;
+  /** Folder holding `profiles/<kind>.ini`, the profiles shipped with pki. */
+  templatesDir: string;
+  /** Who is acting, for the event log (an OS user name, never a secret). */
+  actor: string;
+  /** Supplies the CA passphrase, only when a private key must be used. */
+  passphrase: () => Promise<string>;
+  /** The clock; tests move it. Default: the system clock. */
+  now?: () => Date;
+}
+
+/** The root with its key opened: what signing needs. */
+export interface UnlockedRoot {
+  record: CertificateRecord;
+  cert: x509.X509Certificate;
+  key: CryptoKey;
+  keyType: KeyType;
+  passphrase: string;
+}
+
+/** State shared by the authority's operations: the ledger, the root, the home, the clock. */
+export class CaCore {
+  constructor(
+    readonly options: AuthorityOptions,
+    readonly ledger: Ledger,
+    readonly root: CertificateRecord,
+  ) {}
+
+  get home(): Home {
+    return this.options.home;
+  }
+
+  now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  event(at: Date, action: string, serial: string | null, details: Record<string, unknown>): NewEvent {
+    return { at: at.toISOString(), actor: this.options.actor, action, serial, details };
+  }
+
+  /** Decrypts the root key with the passphrase; a wrong passphrase is a "secret" error. */
+  async unlockRoot(): Promise<UnlockedRoot> {
+    const passphrase = await this.options.passphrase();
+    const pkcs8 = await this.decryptKey(this.root.keyEncrypted!, passphrase);
+    const { key, type } = await importPkcs8(pkcs8);
+    return { record: this.root, cert: new x509.X509Certificate(this.root.der), key, keyType: type, passphrase };
+  }
+
+  async decryptKey(encrypted: Uint8Array, passphrase: string): Promise<Uint8Array> {
+    try {
+      return await decryptPrivateKey(encrypted, passphrase);
+    } catch (e) {
+      if (e instanceof CryptoError && e.code === "bad-passphrase") {
+        throw new PkiError("secret", "wrong passphrase for the CA key", "check PKI_PASSPHRASE or --passphrase-file");
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The one way state changes: `work` runs holding the ledger's write lock and stages the
+   * output files it wants; the transaction commits, then the files are renamed into place.
+   * On any failure nothing is committed and no staged file is left behind.
+   */
+  async change<T>(work: (files: FileBatch) => Promise<T>): Promise<T> {
+    const files = new FileBatch();
+    let result: T;
+    try {
+      result = await this.ledger.transactionAsync(() => work(files));
+    } catch (e) {
+      files.abort();
+      throw e;
+    }
+    files.commit();
+    return result;
+  }
+
+  /** Serial first (exact), then name: the current certificate, else the newest one. */
+  find(target: string): CertificateRecord {
+    const serial = serialOf(target);
+    const rec = (serial && this.ledger.bySerial(serial)) || this.findByName(target.normalize("NFC"));
+    if (!rec) throw new PkiError("not-found", `no certificate with name or serial "${target}"`, "pki list shows names and serials");
+    return rec;
+  }
+
+  findByName(name: string): CertificateRecord | undefined {
+    return this.ledger.activeByName(name, "client") ?? this.ledger.activeByName(name, "server") ?? this.ledger.latestByName(name);
+  }
+}
+
+function serialOf(target: string): string | null {
+  const s = target.trim().toLowerCase().replace(/:/g, "");
+  return /^(0x)?[0-9a-f]{2,40}$/.test(s) ? s.replace(/^0x/, "").replace(/^(00)+(?=[0-9a-f]{2})/, "") : null;
+}
+
+export function checkDays(days: number, flag: string): number {
+  if (!Number.isInteger(days) || days < 1 || days > 36500) throw new PkiError("usage", `${flag} must be a whole number of days from 1 to 36500, not ${days}`);
+  return days;
+}

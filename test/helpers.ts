@@ -1,6 +1,6 @@
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,6 +52,7 @@ export function pkiJson<T = Record<string, unknown>>(home: string, args: string[
 /** Every file under `dir` with its mode and SHA-256, to prove a failed command changed nothing. */
 export function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
+  if (!existsSync(dir)) return out;
   const walk = (d: string) => {
     for (const entry of readdirSync(d)) {
       const p = join(d, entry);

@@ -9,6 +9,11 @@ import { initRoot, type InitRootParams, type InitRootResult } from "./init.js";
 import { issue, type IssueParams, type IssueResult, renew, type RenewParams, type RenewResult } from "./issuance.js";
 import { type CrlResult, generateCrl, revoke, type RevokeResult } from "./revocation.js";
 import { type CertificateStatus, type CertificateView, viewOf } from "./views.js";
+import { type AuditReport, verifyAudit } from "./audit.js";
+import { backup, restore } from "./backup.js";
+import { checkHome, type Finding } from "./check.js";
+import { changePassphrase } from "./passphrase.js";
+import type { EventRecord } from "../ledger/ledger.js";
 
 export type { AuthorityOptions } from "./core.js";
 export type { IssueResult } from "./issuance.js";
@@ -41,8 +46,32 @@ export class Authority {
     return initRoot(options, params);
   }
 
+  static restore(options: AuthorityOptions, file: string): Promise<{ findings: Finding[]; certificates: number }> {
+    return restore(options, file);
+  }
+
   close(): void {
     this.core.ledger.close();
+  }
+
+  check(repair: boolean): Promise<Finding[]> {
+    return checkHome(this.core, repair);
+  }
+
+  events(): EventRecord[] {
+    return this.core.ledger.events();
+  }
+
+  verifyAudit(): AuditReport {
+    return verifyAudit(this.core.ledger);
+  }
+
+  backup(file: string): Promise<{ file: string; sha256: string; certificates: number }> {
+    return backup(this.core, file);
+  }
+
+  changePassphrase(next: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
+    return changePassphrase(this.core, next, onProgress);
   }
 
   issue(params: IssueParams): Promise<IssueResult> {

@@ -3,7 +3,9 @@ import { decryptPrivateKey, importPkcs8, type KeyType } from "../crypto/keys.js"
 import { x509 } from "../crypto/provider.js";
 import type { CertificateRecord, Ledger, NewEvent } from "../ledger/ledger.js";
 import { PkiError } from "./errors.js";
-import { FileBatch, type Home } from "./home.js";
+import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
+import { readFileSync } from "node:fs";
+import { crlPem } from "../crypto/crl.js";
 
 export const DAY_MS = 86_400_000;
 
@@ -81,8 +83,40 @@ export class CaCore {
       files.abort();
       throw e;
     }
-    files.commit();
+    // Renames happen under the write lock too, so two processes cannot install their
+    // outputs in the wrong order (an older crl.pem over a newer one); staged files whose
+    // `current` check fails were overtaken and are dropped.
+    try {
+      this.ledger.transaction(() => {
+        files.commit();
+        this.healCrl();
+      });
+    } catch (e) {
+      files.abort();
+      throw new PkiError("storage", `the change is recorded in the ledger, but its output files were not updated (${(e as Error).message})`, "run: pki check --repair");
+    }
     return result;
+  }
+
+  /**
+   * A process killed between its commit and its rename leaves crl.pem older than the
+   * ledger, so a revoked certificate would still get in. Every change re-installs the
+   * ledger's newest CRL when the file differs (called under the write lock).
+   */
+  private healCrl(): void {
+    const latest = this.ledger.latestCrl();
+    if (!latest) return;
+    const pem = crlPem(latest.der);
+    let current: string | null = null;
+    try {
+      current = readFileSync(this.home.crl, "utf8");
+    } catch {
+      /* missing: write it */
+    }
+    if (current === pem) return;
+    const batch = new FileBatch();
+    batch.stage(this.home.crl, pem, PUBLIC_MODE);
+    batch.commit();
   }
 
   /** Serial first (exact), then name: the current certificate, else the newest one. */

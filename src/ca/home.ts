@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, chmodSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { PkiError } from "./errors.js";
 
 /** Directory mode for the home and everything below it: only the owner may list or enter. */
@@ -55,6 +55,8 @@ export class Home {
 interface Staged {
   tmp: string;
   path: string;
+  /** Checked just before the rename; false means a newer version was written meanwhile. */
+  current?: () => boolean;
 }
 
 /**
@@ -70,8 +72,9 @@ export class FileBatch {
   private readonly staged: Staged[] = [];
 
   /** Writes `data` beside `path`; the folder must exist (we never create folders outside the home). */
-  stage(path: string, data: string | Uint8Array, mode: number): void {
-    const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString("hex")}-${path.split("/").pop()}`);
+  stage(path: string, data: string | Uint8Array, mode: number, current?: () => boolean): void {
+    // Hidden, and not ending in .pem/.key, so no glob or server picks up a half-made file.
+    const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
     let fd: number | undefined;
     try {
       fd = openSync(tmp, "wx", mode);
@@ -91,12 +94,16 @@ export class FileBatch {
     }
     closeSync(fd);
     chmodSync(tmp, mode);
-    this.staged.push({ tmp, path });
+    this.staged.push({ tmp, path, ...(current ? { current } : {}) });
   }
 
   commit(): string[] {
     const dirs = new Set<string>();
     for (const s of this.staged) {
+      if (s.current && !s.current()) {
+        unlinkSync(s.tmp);
+        continue;
+      }
       renameSync(s.tmp, s.path);
       dirs.add(dirname(s.path));
     }
@@ -125,6 +132,9 @@ export class FileBatch {
     this.staged.length = 0;
   }
 }
+
+/** Matches the temporary files FileBatch and backup/restore create. */
+export const TEMP_FILE = /\/\.[^/]*\.tmp-[0-9a-f]{12}$/;
 
 export function fileError(path: string, e: unknown): PkiError {
   const code = (e as NodeJS.ErrnoException).code;

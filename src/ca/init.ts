@@ -4,6 +4,7 @@ import { createRootCertificate, type NameAttribute } from "../crypto/certificate
 import { createCrl, crlPem } from "../crypto/crl.js";
 import { encryptPrivateKey, exportPkcs8, generateKeyPair, type KeyType } from "../crypto/keys.js";
 import { randomSerial } from "../crypto/serial.js";
+import { toPem } from "../crypto/pem.js";
 import { openLedger, type Ledger } from "../ledger/ledger.js";
 import { type AuthorityOptions, checkDays, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
@@ -80,7 +81,7 @@ export async function initRoot(options: AuthorityOptions, params: InitRootParams
   const files = new FileBatch();
   let ledger: Ledger | undefined;
   try {
-    files.stage(home.caCertificate, cert.toString("pem") + "\n", PUBLIC_MODE);
+    files.stage(home.caCertificate, toPem(new Uint8Array(cert.rawData), "CERTIFICATE"), PUBLIC_MODE);
     files.stage(home.crl, crlPem(crlDer), PUBLIC_MODE);
     const l = (ledger = openLedger(home.ledger, { create: true }));
     const at = now.toISOString();

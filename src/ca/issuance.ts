@@ -1,11 +1,12 @@
 import { join } from "node:path";
-import { createCsr, createLeafCertificate, type NameAttribute, readVerifiedCsr } from "../crypto/certificates.js";
+import { createCsr, createLeafCertificate, type NameAttribute, publicKeyType, readVerifiedCsr } from "../crypto/certificates.js";
 import { CrlReason } from "../crypto/crl.js";
 import { CryptoError } from "../crypto/errors.js";
 import { type ExtensionsSpec, readExtensions } from "../crypto/extensions.js";
 import { encryptedKeyPem, encryptPrivateKey, exportPkcs8, generateKeyPair, importPkcs8, type KeyType } from "../crypto/keys.js";
 import { x509 } from "../crypto/provider.js";
 import { randomSerial } from "../crypto/serial.js";
+import { toPem } from "../crypto/pem.js";
 import type { CertificateKind, CertificateRecord } from "../ledger/ledger.js";
 import { type CaCore, checkDays, DAY_MS, type UnlockedRoot } from "./core.js";
 import { PkiError } from "./errors.js";
@@ -195,8 +196,9 @@ async function signAndRecord(core: CaCore, p: SignParams): Promise<IssueResult &
       extensions: p.extensions,
     });
     const record = recordOf(cert, p.kind, p.name, keyEncrypted, p.csrDer, p.now);
-    files.stage(certificatePath, cert.toString("pem") + "\n", PUBLIC_MODE);
-    if (keyEncrypted && keyPath) files.stage(keyPath, encryptedKeyPem(keyEncrypted), SECRET_MODE);
+    const stillCurrent = () => core.ledger.activeByName(p.name, p.kind)?.serial === record.serial;
+    files.stage(certificatePath, toPem(new Uint8Array(cert.rawData), "CERTIFICATE"), PUBLIC_MODE, stillCurrent);
+    if (keyEncrypted && keyPath) files.stage(keyPath, encryptedKeyPem(keyEncrypted), SECRET_MODE, stillCurrent);
     // The old certificate leaves the "active" slot before the new one takes it (one active per name).
     if (p.supersede) {
       if (p.revokeSuperseded) {
@@ -244,6 +246,11 @@ function checkLeafProfile(profile: Profile, ext: ExtensionsSpec): void {
 
 /** A CSR may ask for less than the profile grants, never more (RFC 5280 leaves the policy to the CA). */
 function checkCsrAgainstProfile(csr: x509.Pkcs10CertificateRequest, profile: ExtensionsSpec): void {
+  if (!publicKeyType(csr.publicKey)) {
+    const alg = csr.publicKey.algorithm as Algorithm & { namedCurve?: string; modulusLength?: number };
+    const what = [alg.name, alg.namedCurve, alg.modulusLength && `${alg.modulusLength}-bit`].filter(Boolean).join(" ");
+    throw new PkiError("invalid", `the CSR's key is ${what}; pki signs EC P-256/P-384 and RSA 2048-4096 keys only`);
+  }
   const asked = readExtensions(csr.extensions);
   if (asked.basicConstraints?.ca) throw new PkiError("invalid", "the CSR asks for CA:TRUE; pki only signs CA:FALSE leaf certificates");
   const extraKu = (asked.keyUsage?.usages ?? []).filter((u) => !profile.keyUsage?.usages.includes(u));

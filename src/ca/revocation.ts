@@ -39,7 +39,8 @@ export async function issueCrl(core: CaCore, root: UnlockedRoot, files: FileBatc
   core.ledger.insertCrl({ number, thisUpdate: result.thisUpdate, nextUpdate: result.nextUpdate, der });
   core.ledger.appendEvent(core.event(now, "crl-generated", null, { number, nextUpdate: result.nextUpdate, revoked: entries.length }));
   const pem = crlPem(der);
-  files.stage(core.home.crl, pem, PUBLIC_MODE);
+  const stillLatest = () => core.ledger.nextCrlNumber() === number + 1;
+  files.stage(core.home.crl, pem, PUBLIC_MODE, stillLatest);
   if (out) files.stage(out, pem, PUBLIC_MODE);
   return result;
 }

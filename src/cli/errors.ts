@@ -10,6 +10,8 @@ export const EXIT = {
   secret: 5,
   invalid: 6,
   storage: 7,
+  /** `check` or `audit --verify` found a problem. */
+  problems: 8,
 } as const;
 
 export const EXIT_BY_KIND: Record<PkiErrorKind, number> = {

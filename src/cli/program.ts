@@ -7,6 +7,10 @@ import { register as list } from "./commands/list.js";
 import { register as renew } from "./commands/renew.js";
 import { register as revoke } from "./commands/revoke.js";
 import { register as show } from "./commands/show.js";
+import { register as check } from "./commands/check.js";
+import { register as audit } from "./commands/audit.js";
+import { registerBackup as backup, registerRestore as restore } from "./commands/backup.js";
+import { register as passphrase } from "./commands/passphrase.js";
 
 const EXAMPLES = `
 Examples:
@@ -19,7 +23,8 @@ Examples:
 
 Secrets: the CA passphrase comes from --passphrase-file FILE, $PKI_PASSPHRASE, or a prompt.
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 conflict, 5 passphrase/password,
-            6 invalid input or policy refusal, 7 ledger or file-system error.
+            6 invalid input or policy refusal, 7 ledger or file-system error,
+            8 check or audit --verify found a problem.
 `;
 
 /** The commander program. `onCommand` learns which command runs, for error messages. */
@@ -35,10 +40,12 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
   program.hook("preAction", (_root, action) => {
+    const names: string[] = [];
+    for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name());
     const arg = action.args[0];
-    onCommand(arg ? `${action.name()} ${arg}` : action.name());
+    onCommand(arg ? `${names.join(" ")} ${arg}` : names.join(" "));
   });
-  for (const reg of [initRoot, issueClient, exportP12, revoke, crl, list, show, renew]) {
+  for (const reg of [initRoot, issueClient, exportP12, revoke, crl, list, show, renew, check, audit, backup, restore, passphrase]) {
     const cmd = reg(program);
     cmd
       .exitOverride((err) => {

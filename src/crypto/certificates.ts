@@ -1,6 +1,6 @@
 import { CryptoError } from "./errors.js";
 import { buildExtensions, type ExtensionsSpec } from "./extensions.js";
-import { type KeyType, signingAlgorithm } from "./keys.js";
+import { isKeyType, type KeyType, signingAlgorithm } from "./keys.js";
 import { readDerOrPem } from "./pem.js";
 import { webcrypto, x509 } from "./provider.js";
 
@@ -155,4 +155,27 @@ export async function keyMatchesCertificate(key: CryptoKey, keyType: KeyType, ce
   } catch {
     return false;
   }
+}
+
+/** Whether `der` parses as a certificate whose signature verifies with `issuer`'s public key. */
+export async function isSignedBy(der: Uint8Array, issuer: x509.X509Certificate): Promise<boolean> {
+  try {
+    const cert = new x509.X509Certificate(new Uint8Array(der));
+    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true }, webcrypto as unknown as globalThis.Crypto);
+  } catch {
+    return false;
+  }
+}
+
+/** Which of our key types a public key is, or null (Ed25519, RSA-1024, P-521, …). */
+export function publicKeyType(publicKey: x509.PublicKey): KeyType | null {
+  const alg = publicKey.algorithm as Algorithm & { namedCurve?: string; modulusLength?: number };
+  if (alg.name === "ECDSA" || alg.name === "ECDH") {
+    return alg.namedCurve === "P-256" ? "ec-p256" : alg.namedCurve === "P-384" ? "ec-p384" : null;
+  }
+  if (alg.name === "RSASSA-PKCS1-v1_5" || alg.name === "RSA-PSS") {
+    const t = `rsa-${alg.modulusLength}`;
+    return isKeyType(t) ? t : null;
+  }
+  return null;
 }

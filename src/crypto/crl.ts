@@ -64,3 +64,14 @@ export async function createCrl(params: CrlParams): Promise<Uint8Array> {
 export function crlPem(der: Uint8Array): string {
   return toPem(der, "X509 CRL");
 }
+
+/** Parses a CRL and checks its signature against `issuer`; null when it does not parse or verify. */
+export async function readVerifiedCrl(der: Uint8Array, issuer: x509.X509Certificate): Promise<{ nextUpdate: Date | null; thisUpdate: Date; entries: number } | null> {
+  try {
+    const crl = new x509.X509Crl(new Uint8Array(der));
+    if (!(await crl.verify({ publicKey: issuer.publicKey }))) return null;
+    return { nextUpdate: crl.nextUpdate ?? null, thisUpdate: crl.thisUpdate, entries: crl.entries.length };
+  } catch {
+    return null;
+  }
+}

@@ -92,8 +92,14 @@ export interface Ledger {
   nextCrlNumber(): number;
   insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): void;
   latestCrl(): CrlRecord | undefined;
+  /** Replaces a stored key only if it is still `expected` (another process may have changed it). */
+  replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): boolean;
   appendEvent(event: NewEvent): EventRecord;
   events(): EventRecord[];
+  /** SQLite's own consistency check: an empty list means the database is sound. */
+  integrityProblems(): string[];
+  /** An online, consistent copy through SQLite's backup API (safe while other processes write). */
+  backupTo(path: string): Promise<void>;
   close(): void;
 }
 
@@ -111,14 +117,17 @@ export function openLedger(path: string, options: OpenOptions = {}): Ledger {
   try {
     return new SqliteLedger(path, options);
   } catch (e) {
-    throw toLedgerError(e);
+    throw toLedgerError(e, path);
   }
 }
 
 class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
 
-  constructor(path: string, options: OpenOptions) {
+  constructor(
+    private readonly path: string,
+    options: OpenOptions,
+  ) {
     this.db = new Database(path, { fileMustExist: !options.create });
     try {
       this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15000}`);
@@ -150,7 +159,7 @@ class SqliteLedger implements Ledger {
     try {
       return this.db.transaction(fn).immediate();
     } catch (e) {
-      throw toLedgerError(e);
+      throw toLedgerError(e, this.path);
     }
   }
 
@@ -158,7 +167,7 @@ class SqliteLedger implements Ledger {
     try {
       this.db.exec("BEGIN IMMEDIATE");
     } catch (e) {
-      throw toLedgerError(e);
+      throw toLedgerError(e, this.path);
     }
     try {
       const result = await fn();
@@ -166,7 +175,7 @@ class SqliteLedger implements Ledger {
       return result;
     } catch (e) {
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
-      throw toLedgerError(e);
+      throw toLedgerError(e, this.path);
     }
   }
 
@@ -174,7 +183,7 @@ class SqliteLedger implements Ledger {
     try {
       return (this.db.prepare(sql).all(...params) as Row[]).map(fromRow);
     } catch (e) {
-      throw toLedgerError(e);
+      throw toLedgerError(e, this.path);
     }
   }
 
@@ -182,7 +191,7 @@ class SqliteLedger implements Ledger {
     try {
       return this.db.prepare(sql).run(...params);
     } catch (e) {
-      throw toLedgerError(e);
+      throw toLedgerError(e, this.path);
     }
   }
 
@@ -229,7 +238,7 @@ class SqliteLedger implements Ledger {
     try {
       return this.db.prepare("SELECT 1 FROM certificates WHERE serial = ?").get(serial) !== undefined;
     } catch (e) {
-      throw toLedgerError(e);
+      throw toLedgerError(e, this.path);
     }
   }
 
@@ -250,7 +259,7 @@ class SqliteLedger implements Ledger {
         .prepare("SELECT serial, revoked_at AS revokedAt, revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial")
         .all() as RevokedEntry[];
     } catch (e) {
-      throw toLedgerError(e);
+      throw toLedgerError(e, this.path);
     }
   }
 
@@ -259,7 +268,7 @@ class SqliteLedger implements Ledger {
       const row = this.db.prepare("SELECT MAX(number) AS n FROM crls").get() as { n: number | null };
       return (row.n ?? 0) + 1;
     } catch (e) {
-      throw toLedgerError(e);
+      throw toLedgerError(e, this.path);
     }
   }
 
@@ -274,7 +283,28 @@ class SqliteLedger implements Ledger {
         | undefined;
       return row && { ...row, der: new Uint8Array(row.der) };
     } catch (e) {
-      throw toLedgerError(e);
+      throw toLedgerError(e, this.path);
+    }
+  }
+
+  replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): boolean {
+    return this.run("UPDATE certificates SET key_encrypted = ? WHERE serial = ? AND key_encrypted = ?", replacement, serial, expected).changes === 1;
+  }
+
+  integrityProblems(): string[] {
+    try {
+      const rows = this.db.pragma("integrity_check") as { integrity_check: string }[];
+      return rows.map((r) => r.integrity_check).filter((m) => m !== "ok");
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
+  async backupTo(path: string): Promise<void> {
+    try {
+      await this.db.backup(path);
+    } catch (e) {
+      throw toLedgerError(e, this.path);
     }
   }
 
@@ -289,7 +319,7 @@ class SqliteLedger implements Ledger {
         .run(e.at, e.actor, e.action, e.serial, details, prevHash, hash);
       return { ...e, id: Number(info.lastInsertRowid), prevHash, hash };
     } catch (err) {
-      throw toLedgerError(err);
+      throw toLedgerError(err, this.path);
     }
   }
 
@@ -299,7 +329,7 @@ class SqliteLedger implements Ledger {
         (Omit<EventRecord, "details"> & { details: string })[];
       return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
     } catch (e) {
-      throw toLedgerError(e);
+      throw toLedgerError(e, this.path);
     }
   }
 

@@ -1,0 +1,71 @@
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { basename, dirname, join } from "node:path";
+import { openLedger } from "../ledger/ledger.js";
+import { checkHome, type Finding } from "./check.js";
+import { type AuthorityOptions, CaCore } from "./core.js";
+import { PkiError } from "./errors.js";
+import { fileError, SECRET_MODE } from "./home.js";
+import { fingerprint } from "./records.js";
+
+/**
+ * Writes an online, consistent copy of the ledger to `file` with SQLite's backup API
+ * (a plain file copy of a live WAL database can miss committed pages). The ledger is the
+ * whole CA: outputs are derived from it on restore. Keys inside stay encrypted.
+ */
+export async function backup(core: CaCore, file: string): Promise<{ file: string; sha256: string; certificates: number }> {
+  if (existsSync(file)) throw new PkiError("conflict", `${file} already exists`, "pki never overwrites a backup; choose a new file name");
+  if (!existsSync(dirname(file))) throw new PkiError("not-found", `${dirname(file)}: no such directory`);
+  const tmp = join(dirname(file), `.${basename(file)}.tmp-${randomBytes(6).toString("hex")}`);
+  try {
+    await core.ledger.backupTo(tmp);
+    chmodSync(tmp, SECRET_MODE);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    if (e instanceof PkiError) throw e;
+    throw fileError(file, e);
+  }
+  const sha256 = fingerprint(readFileSync(file));
+  const now = core.now();
+  core.ledger.transaction(() => core.ledger.appendEvent(core.event(now, "backed-up", null, { file, sha256 })));
+  return { file, sha256, certificates: core.ledger.query({}).length };
+}
+
+/**
+ * Restores a backup into an empty home: validates it (SQLite, pki schema, integrity, a
+ * root), copies it in with the backup API, then rewrites every output file from it.
+ */
+export async function restore(options: AuthorityOptions, file: string): Promise<{ findings: Finding[]; certificates: number }> {
+  const { home } = options;
+  if (home.exists()) throw new PkiError("conflict", `a CA already exists in ${home.dir}`, "restore into a new, empty --home");
+  if (!existsSync(file)) throw new PkiError("not-found", `${file}: no such file`);
+  const source = openLedger(file);
+  try {
+    const problems = source.integrityProblems();
+    if (problems.length) throw new PkiError("invalid", `${file} fails SQLite's integrity check: ${problems[0]}`);
+    if (!source.activeRoot()) throw new PkiError("invalid", `${file} holds no root CA`);
+    home.create();
+    const tmp = join(home.dir, `.ledger.db.tmp-${randomBytes(6).toString("hex")}`);
+    try {
+      await source.backupTo(tmp);
+      chmodSync(tmp, SECRET_MODE);
+      renameSync(tmp, home.ledger);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  } finally {
+    source.close();
+  }
+  const ledger = openLedger(home.ledger);
+  try {
+    const core = new CaCore(options, ledger, ledger.activeRoot()!);
+    const now = core.now();
+    ledger.transaction(() => ledger.appendEvent(core.event(now, "restored", null, { from: file })));
+    const findings = await checkHome(core, true);
+    return { findings, certificates: ledger.query({}).length };
+  } finally {
+    ledger.close();
+  }
+}

@@ -1,0 +1,143 @@
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { isSignedBy } from "../crypto/certificates.js";
+import { crlPem, readVerifiedCrl } from "../crypto/crl.js";
+import { encryptedKeyPem, KEY_PBKDF2_ITERATIONS, privateKeyIterations } from "../crypto/keys.js";
+import { toPem } from "../crypto/pem.js";
+import { x509 } from "../crypto/provider.js";
+import { verifyAudit } from "./audit.js";
+import { type CaCore, DAY_MS } from "./core.js";
+import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, TEMP_FILE } from "./home.js";
+
+export interface Finding {
+  /** Short name of what was checked: "ledger", "chain", "files", "crl", "root", "permissions", "audit", "keys". */
+  check: string;
+  level: "ok" | "warning" | "error";
+  message: string;
+  /** What to do about it, when there is something. */
+  fix?: string;
+  /** Set when --repair fixed it. */
+  repaired?: boolean;
+}
+
+/** Warn this long before the CRL's nextUpdate: a weekly regeneration must have happened by then. */
+const CRL_WARN_DAYS = 7;
+const ROOT_WARN_DAYS = 90;
+
+/**
+ * Checks a home end to end: SQLite integrity, every certificate chains to the root, the
+ * files on disk are what the ledger says, the CRL is signed and current, the root is not
+ * about to expire, permissions are tight, and the event log is intact. With `repair`,
+ * rewrites outputs from the ledger and tightens modes (never touches the ledger itself).
+ */
+export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const add = (f: Finding) => findings.push(f);
+  const now = core.now();
+  const { home, ledger } = core;
+
+  const integrity = ledger.integrityProblems();
+  add(integrity.length === 0
+    ? { check: "ledger", level: "ok", message: "SQLite integrity check passed" }
+    : { check: "ledger", level: "error", message: `SQLite integrity check failed: ${integrity.slice(0, 3).join("; ")}`, fix: "restore the latest backup: pki restore FILE --home NEWDIR" });
+
+  const rootCert = new x509.X509Certificate(core.root.der);
+  const all = ledger.query({});
+  let bad = 0;
+  for (const c of all) {
+    if (!(await isSignedBy(c.der, rootCert))) {
+      bad++;
+      add({ check: "chain", level: "error", message: `certificate ${c.serial} ("${c.name}") does not parse or is not signed by the root`, fix: "investigate: the ledger was altered outside pki (see pki audit --verify)" });
+    }
+  }
+  if (bad === 0) add({ check: "chain", level: "ok", message: `all ${all.length} certificates are signed by the root` });
+
+  const rootDaysLeft = (Date.parse(core.root.notAfter) - now.getTime()) / DAY_MS;
+  if (rootDaysLeft < 0) add({ check: "root", level: "error", message: `the root CA expired on ${core.root.notAfter}: no client certificate verifies`, fix: "create a new CA (pki init-root in a new home) and roll it out" });
+  else if (rootDaysLeft < ROOT_WARN_DAYS) add({ check: "root", level: "warning", message: `the root CA expires in ${Math.floor(rootDaysLeft)} days (${core.root.notAfter})`, fix: "plan a new root now: servers must trust both during the change-over" });
+  else add({ check: "root", level: "ok", message: `the root CA is valid until ${core.root.notAfter}` });
+
+  const crl = ledger.latestCrl();
+  const crlInfo = crl && (await readVerifiedCrl(crl.der, rootCert));
+  if (!crl || !crlInfo) {
+    add({ check: "crl", level: "error", message: "the ledger holds no valid CRL signed by the root", fix: "run: pki crl" });
+  } else {
+    const daysLeft = ((crlInfo.nextUpdate?.getTime() ?? 0) - now.getTime()) / DAY_MS;
+    if (daysLeft < 0) add({ check: "crl", level: "error", message: `CRL #${crl.number} expired at ${crl.nextUpdate}: nginx now refuses every client certificate`, fix: "run: pki crl && nginx -s reload" });
+    else if (daysLeft < CRL_WARN_DAYS) add({ check: "crl", level: "warning", message: `CRL #${crl.number} expires in ${daysLeft.toFixed(1)} days (${crl.nextUpdate})`, fix: "run: pki crl && nginx -s reload (and schedule it weekly)" });
+    else add({ check: "crl", level: "ok", message: `CRL #${crl.number} is signed and valid until ${crl.nextUpdate}` });
+  }
+
+  // Outputs: what should be on disk, derived from the ledger.
+  const expected: { path: string; content: string; mode: number }[] = [{ path: home.caCertificate, content: toPem(core.root.der, "CERTIFICATE"), mode: PUBLIC_MODE }];
+  if (crl) expected.push({ path: home.crl, content: crlPem(crl.der), mode: PUBLIC_MODE });
+  for (const c of all) {
+    if (c.kind === "root" || c.state !== "active") continue;
+    expected.push({ path: home.certificate(c.name), content: toPem(c.der, "CERTIFICATE"), mode: PUBLIC_MODE });
+    if (c.keyEncrypted) expected.push({ path: home.key(c.name), content: encryptedKeyPem(c.keyEncrypted), mode: SECRET_MODE });
+  }
+  const files = new FileBatch();
+  let mismatched = 0;
+  for (const e of expected) {
+    const actual = existsSync(e.path) ? readFileSync(e.path, "utf8") : null;
+    if (actual === e.content) continue;
+    mismatched++;
+    const what = actual === null ? "is missing" : "differs from the ledger";
+    if (repair) files.stage(e.path, e.content, e.mode);
+    add({ check: "files", level: "error", message: `${e.path} ${what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired: repair });
+  }
+  if (repair && mismatched > 0) {
+    core.home.create();
+    core.ledger.transaction(() => files.commit());
+  }
+  if (mismatched === 0) add({ check: "files", level: "ok", message: `${expected.length} output files match the ledger` });
+
+  const stray = listTree(home.dir).filter((p) => TEMP_FILE.test(p));
+  for (const p of stray) {
+    if (repair) unlinkSync(p);
+    add({ check: "files", level: "warning", message: `${p} is left over from an interrupted pki process`, fix: "run: pki check --repair", repaired: repair });
+  }
+
+  let loose = 0;
+  for (const p of [home.dir, ...listTree(home.dir)]) {
+    if (!existsSync(p)) continue;
+    const st = statSync(p);
+    const m = st.mode & 0o777;
+    const want = st.isDirectory() ? DIR_MODE : /\.(key|p12)$|ledger\.db/.test(p) ? SECRET_MODE : null;
+    if (want === null || (m & ~want) === 0) continue;
+    loose++;
+    if (repair) chmodSync(p, want);
+    add({ check: "permissions", level: "error", message: `${p} has mode ${m.toString(8)}; it must be ${want.toString(8)}`, fix: `chmod ${want.toString(8)} ${p} (or pki check --repair)`, repaired: repair });
+  }
+  if (loose === 0) add({ check: "permissions", level: "ok", message: "directories are 0700, keys and the ledger 0600" });
+
+  const rootIterations = privateKeyIterations(core.root.keyEncrypted!);
+  if (rootIterations !== null && rootIterations < KEY_PBKDF2_ITERATIONS) {
+    add({ check: "keys", level: "warning", message: `the CA key is protected by ${rootIterations} PBKDF2 iterations (pki uses ${KEY_PBKDF2_ITERATIONS})`, fix: "re-encrypt every key: pki passphrase change" });
+  } else add({ check: "keys", level: "ok", message: `the CA key is encrypted (PBES2, ${rootIterations} PBKDF2-SHA256 iterations)` });
+
+  const audit = verifyAudit(ledger);
+  if (audit.ok) add({ check: "audit", level: "ok", message: `the event log's ${audit.events} events are intact (head ${audit.head.slice(0, 16)}…)` });
+  for (const p of audit.problems) add({ check: "audit", level: "error", message: p, fix: "the ledger was edited outside pki: compare with a backup (pki audit --verify)" });
+  return findings;
+}
+
+function listTree(dir: string): string[] {
+  const out: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = join(dir, e);
+    out.push(p);
+    try {
+      if (statSync(p).isDirectory()) out.push(...listTree(p));
+    } catch {
+      /* vanished meanwhile */
+    }
+  }
+  return out;
+}

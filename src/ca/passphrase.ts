@@ -1,0 +1,43 @@
+import { encryptedKeyPem, encryptPrivateKey } from "../crypto/keys.js";
+import type { CaCore } from "./core.js";
+import { PkiError } from "./errors.js";
+import { SECRET_MODE } from "./home.js";
+import { MIN_PASSPHRASE_LENGTH } from "./init.js";
+
+/**
+ * Re-encrypts the CA key and every stored key under a new passphrase, in one transaction:
+ * afterwards every key opens with the new passphrase, or (on any failure) all still open
+ * with the old one. The slow key derivation happens before the write lock is taken.
+ */
+export async function changePassphrase(core: CaCore, newPassphrase: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
+  const root = await core.unlockRoot();
+  const next = await newPassphrase();
+  if (next.length < MIN_PASSPHRASE_LENGTH) throw new PkiError("secret", `the new passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`);
+  if (next === root.passphrase) throw new PkiError("usage", "the new passphrase is the same as the old one");
+  const withKeys = core.ledger.query({}).filter((c) => c.keyEncrypted !== null);
+  const replaced: { serial: string; name: string; active: boolean; old: Uint8Array; next: Uint8Array }[] = [];
+  // Node runs PBKDF2 on its thread pool (4 threads): a few at a time uses every core.
+  const CHUNK = 4;
+  for (let i = 0; i < withKeys.length; i += CHUNK) {
+    const batch = withKeys.slice(i, i + CHUNK);
+    const done = await Promise.all(
+      batch.map(async (c) => {
+        const plain = await core.decryptKey(c.keyEncrypted!, root.passphrase);
+        return { serial: c.serial, name: c.name, active: c.state === "active" && c.kind !== "root", old: c.keyEncrypted!, next: await encryptPrivateKey(plain, next) };
+      }),
+    );
+    replaced.push(...done);
+    onProgress?.(replaced.length, withKeys.length);
+  }
+  const now = core.now();
+  await core.change(async (files) => {
+    for (const r of replaced) {
+      if (!core.ledger.replaceKey(r.serial, r.old, r.next)) {
+        throw new PkiError("conflict", `the key of ${r.serial} changed while re-encrypting (another pki process?)`, "run the command again");
+      }
+      if (r.active) files.stage(core.home.key(r.name), encryptedKeyPem(r.next), SECRET_MODE);
+    }
+    core.ledger.appendEvent(core.event(now, "passphrase-changed", null, { keys: replaced.length }));
+  });
+  return { keys: replaced.length };
+}

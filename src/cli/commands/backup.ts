@@ -1,0 +1,57 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { authorityOptions, globals } from "../context.js";
+import { EXIT } from "../errors.js";
+import { print, printJson } from "../output.js";
+import { withAuthority } from "./shared.js";
+
+export function registerBackup(program: Command): Command {
+  return program
+    .command("backup")
+    .description("write an online, consistent copy of the ledger (the whole CA) to FILE")
+    .argument("<file>", "where to write the backup (must not exist)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ pki backup /srv/backups/pki-$(date +%F).db
+  $ pki --home /etc/pki-clients backup ~/pki.db && scp ~/pki.db vault:
+
+Safe while other pki processes issue and revoke. Keys inside stay encrypted with the
+CA passphrase; keep the passphrase somewhere else than the backup.`,
+    )
+    .action(async (file: string, _flags: unknown, cmd: Command) => {
+      await withAuthority(cmd, async (authority, opts) => {
+        const r = await authority.backup(resolve(file));
+        if (opts.json) printJson(r);
+        else print(`Backed up ${r.certificates} certificates to ${r.file} (sha256 ${r.sha256}).`);
+      });
+    });
+}
+
+export function registerRestore(program: Command): Command {
+  return program
+    .command("restore")
+    .description("restore a backup into an empty home and rewrite every output file from it")
+    .argument("<file>", "a file written by pki backup")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ pki --home /etc/pki-clients restore /srv/backups/pki-2026-11-23.db
+  $ pki --home ./restored restore pki.db && pki --home ./restored check`,
+    )
+    .action(async (file: string, _flags: unknown, cmd: Command) => {
+      const opts = globals(cmd);
+      const { Authority } = await import("../../ca/authority.js");
+      const options = authorityOptions(opts);
+      const r = await Authority.restore(options, resolve(file));
+      const failed = r.findings.some((f) => f.level === "error" && !f.repaired);
+      if (opts.json) printJson({ home: options.home.dir, certificates: r.certificates, ok: !failed, findings: r.findings });
+      else {
+        print(`Restored ${r.certificates} certificates into ${options.home.dir}; ca.pem, crl.pem, certs/ and private/ rewritten.`);
+        for (const f of r.findings.filter((f) => f.level !== "ok" && !f.repaired)) print(`  ${f.level}: ${f.message}${f.fix ? ` → ${f.fix}` : ""}`);
+      }
+      if (failed) process.exitCode = EXIT.problems;
+    });
+}

@@ -4,7 +4,10 @@ import { toPem } from "../crypto/pem.js";
 import { openLedger } from "../ledger/ledger.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
-import { exportPkcs12, type ExportParams } from "./export.js";
+import { exportKey, type ExportKeyParams, exportPkcs12, type ExportParams } from "./export.js";
+import { crlHook, setCrlHook } from "./hooks.js";
+import { exportMobileconfig, type MobileconfigParams } from "./mobileconfig.js";
+import { renderServerConfig, type ServerConfigParams } from "./server-config.js";
 import { initRoot, type InitRootParams, type InitRootResult } from "./init.js";
 import { issue, type IssueParams, type IssueResult, renew, type RenewParams, type RenewResult } from "./issuance.js";
 import { type CrlResult, generateCrl, revoke, type RevokeResult } from "./revocation.js";
@@ -92,6 +95,26 @@ export class Authority {
 
   exportPkcs12(params: ExportParams): Promise<{ view: CertificateView; file: string }> {
     return exportPkcs12(this.core, params);
+  }
+
+  exportKey(params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
+    return exportKey(this.core, params);
+  }
+
+  exportMobileconfig(params: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
+    return exportMobileconfig(this.core, params);
+  }
+
+  serverConfig(params: ServerConfigParams): string {
+    return renderServerConfig(this.core, params);
+  }
+
+  crlHook(): string | null {
+    return crlHook(this.core);
+  }
+
+  setCrlHook(command: string | null): Promise<void> {
+    return setCrlHook(this.core, command);
   }
 
   list(filter: ListFilter = {}): CertificateView[] {

@@ -1,4 +1,6 @@
 import { createPkcs12 } from "../crypto/pkcs12.js";
+import { encryptedKeyPem, encryptPrivateKey } from "../crypto/keys.js";
+import { toPem } from "../crypto/pem.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
@@ -36,4 +38,31 @@ export async function exportPkcs12(core: CaCore, params: ExportParams): Promise<
     core.ledger.appendEvent(core.event(now, "exported", rec.serial, { name: rec.name, format: params.legacy ? "pkcs12-legacy" : "pkcs12", file }));
   });
   return { view: viewOf(rec, now), file };
+}
+
+export interface ExportKeyParams {
+  target: string;
+  out: string;
+  /** Encrypt under this password (for nginx `ssl_password_file`); null writes the key in the clear. */
+  password: string | null;
+  /** Put the certificate before the key in the same file (HAProxy's `crt` format). */
+  withCertificate?: boolean;
+}
+
+/** Writes a certificate's private key for a server that needs it as a file (mode 0600). */
+export async function exportKey(core: CaCore, params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
+  const now = core.now();
+  const rec = core.find(params.target);
+  if (rec.kind === "root") throw new PkiError("usage", "pki never exports the root CA key");
+  if (!rec.keyEncrypted) throw new PkiError("invalid", `"${rec.name}" was issued from a CSR: pki does not hold its key`);
+  if (params.password !== null && params.password.length === 0) throw new PkiError("secret", "the key password is empty", "use --unencrypted to write the key in the clear, deliberately");
+  const root = await core.unlockRoot();
+  const pkcs8 = await core.decryptKey(rec.keyEncrypted, root.passphrase);
+  const keyPem = params.password === null ? toPem(pkcs8, "PRIVATE KEY") : encryptedKeyPem(await encryptPrivateKey(pkcs8, params.password));
+  const content = (params.withCertificate ? toPem(rec.der, "CERTIFICATE") : "") + keyPem;
+  await core.change(async (files) => {
+    files.stage(params.out, content, SECRET_MODE);
+    core.ledger.appendEvent(core.event(now, "key-exported", rec.serial, { name: rec.name, file: params.out, encrypted: params.password !== null }));
+  });
+  return { view: viewOf(rec, now), file: params.out, encrypted: params.password !== null };
 }

@@ -36,6 +36,9 @@ export class Home {
   pkcs12(name: string): string {
     return join(this.dir, "private", `${name}.p12`);
   }
+  mobileconfig(name: string): string {
+    return join(this.dir, "private", `${name}.mobileconfig`);
+  }
   exists(): boolean {
     return existsSync(this.ledger);
   }

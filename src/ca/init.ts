@@ -74,7 +74,7 @@ export async function initRoot(options: AuthorityOptions, params: InitRootParams
   const record = recordOf(cert, "root", cn, keyEncrypted, null, now);
   const crlNext = new Date(Math.min(now.getTime() + DEFAULT_CRL_DAYS * DAY_MS, cert.notAfter.getTime()));
   const crlDer = await createCrl({ issuer: cert, issuerKey: keys.privateKey, issuerKeyType: keyType, number: 1, thisUpdate: now, nextUpdate: crlNext, entries: [] });
-  const crl: CrlResult = { path: home.crl, number: 1, thisUpdate: now.toISOString(), nextUpdate: crlNext.toISOString(), revoked: 0 };
+  const crl: CrlResult = { path: home.crl, number: 1, thisUpdate: now.toISOString(), nextUpdate: crlNext.toISOString(), revoked: 0, hook: null };
 
   const homeExisted = existsSync(home.dir);
   home.create();

@@ -2,6 +2,7 @@ import { createCrl, CrlReason, crlPem } from "../crypto/crl.js";
 import { checkDays, type CaCore, DAY_MS, type UnlockedRoot } from "./core.js";
 import { PkiError } from "./errors.js";
 import { type FileBatch, PUBLIC_MODE } from "./home.js";
+import { crlHook } from "./hooks.js";
 import { viewOf, type CertificateView } from "./views.js";
 
 /**
@@ -17,6 +18,8 @@ export interface CrlResult {
   thisUpdate: string;
   nextUpdate: string;
   revoked: number;
+  /** The command to run now that the CRL changed (`pki hook set crl`), or null. */
+  hook: string | null;
 }
 
 export interface RevokeResult {
@@ -35,7 +38,7 @@ export async function issueCrl(core: CaCore, root: UnlockedRoot, files: FileBatc
   const number = core.ledger.nextCrlNumber();
   const entries = core.ledger.revokedEntries().map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason as CrlReason }));
   const der = await createCrl({ issuer: root.cert, issuerKey: root.key, issuerKeyType: root.keyType, number, thisUpdate: now, nextUpdate, entries });
-  const result = { path: core.home.crl, number, thisUpdate: now.toISOString(), nextUpdate: nextUpdate.toISOString(), revoked: entries.length };
+  const result = { path: core.home.crl, number, thisUpdate: now.toISOString(), nextUpdate: nextUpdate.toISOString(), revoked: entries.length, hook: crlHook(core) };
   core.ledger.insertCrl({ number, thisUpdate: result.thisUpdate, nextUpdate: result.nextUpdate, der });
   core.ledger.appendEvent(core.event(now, "crl-generated", null, { number, nextUpdate: result.nextUpdate, revoked: entries.length }));
   const pem = crlPem(der);

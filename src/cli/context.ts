@@ -15,6 +15,8 @@ export interface GlobalOptions {
 /** The package root: dist/src/cli → ../../.. ; templates/ ships beside package.json. */
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const TEMPLATES_DIR = join(PACKAGE_ROOT, "templates");
+/** How timers and cron jobs should invoke this very pki, independent of PATH. */
+export const PKI_COMMAND = `${process.execPath} ${join(PACKAGE_ROOT, "bin", "pki")}`;
 
 export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;

@@ -12,6 +12,8 @@ export const EXIT = {
   storage: 7,
   /** `check` or `audit --verify` found a problem. */
   problems: 8,
+  /** The change succeeded, but the command set with `pki hook set crl` failed. */
+  hookFailed: 9,
 } as const;
 
 export const EXIT_BY_KIND: Record<PkiErrorKind, number> = {

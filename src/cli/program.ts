@@ -11,6 +11,11 @@ import { register as check } from "./commands/check.js";
 import { register as audit } from "./commands/audit.js";
 import { registerBackup as backup, registerRestore as restore } from "./commands/backup.js";
 import { register as passphrase } from "./commands/passphrase.js";
+import { register as issueServer } from "./commands/issue-server.js";
+import { register as exportKey } from "./commands/export-key.js";
+import { register as exportMobileconfig } from "./commands/export-mobileconfig.js";
+import { register as serverConfig } from "./commands/server-config.js";
+import { register as hook } from "./commands/hook.js";
 
 const EXAMPLES = `
 Examples:
@@ -24,7 +29,7 @@ Examples:
 Secrets: the CA passphrase comes from --passphrase-file FILE, $PKI_PASSPHRASE, or a prompt.
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 conflict, 5 passphrase/password,
             6 invalid input or policy refusal, 7 ledger or file-system error,
-            8 check or audit --verify found a problem.
+            8 check or audit --verify found a problem, 9 done but the CRL hook failed.
 `;
 
 /** The commander program. `onCommand` learns which command runs, for error messages. */
@@ -45,7 +50,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     const arg = action.args[0];
     onCommand(arg ? `${names.join(" ")} ${arg}` : names.join(" "));
   });
-  for (const reg of [initRoot, issueClient, exportP12, revoke, crl, list, show, renew, check, audit, backup, restore, passphrase]) {
+  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, check, audit, backup, restore, passphrase]) {
     const cmd = reg(program);
     cmd
       .exitOverride((err) => {

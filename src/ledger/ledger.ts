@@ -96,6 +96,9 @@ export interface Ledger {
   replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): boolean;
   appendEvent(event: NewEvent): EventRecord;
   events(): EventRecord[];
+  setting(key: string): string | undefined;
+  /** Sets (or with `null`, removes) an operator setting. */
+  setSetting(key: string, value: string | null): void;
   /** SQLite's own consistency check: an empty list means the database is sound. */
   integrityProblems(): string[];
   /** An online, consistent copy through SQLite's backup API (safe while other processes write). */
@@ -289,6 +292,19 @@ class SqliteLedger implements Ledger {
 
   replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): boolean {
     return this.run("UPDATE certificates SET key_encrypted = ? WHERE serial = ? AND key_encrypted = ?", replacement, serial, expected).changes === 1;
+  }
+
+  setting(key: string): string | undefined {
+    try {
+      return (this.db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
+  setSetting(key: string, value: string | null): void {
+    if (value === null) this.run("DELETE FROM settings WHERE key = ?", key);
+    else this.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
   }
 
   integrityProblems(): string[] {

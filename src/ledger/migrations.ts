@@ -45,4 +45,11 @@ export const MIGRATIONS: readonly string[] = [
     hash      TEXT NOT NULL                        -- sha256 over prev_hash and this row's fields
   );
   `,
+  `
+  -- Operator settings, e.g. the command run after every CRL change (hooks.crl).
+  CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];

@@ -1,10 +1,8 @@
-import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import type { IssueResult } from "../../ca/authority.js";
 import type { KeyType } from "../../crypto/keys.js";
-import { PkiError } from "../../ca/errors.js";
 import { day, print, printJson } from "../output.js";
-import { KEY_CHOICES, parseDays, withAuthority } from "./shared.js";
+import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
 
 interface Flags {
   profile?: string;
@@ -13,9 +11,6 @@ interface Flags {
   key: KeyType;
   csr?: string;
 }
-
-/** Largest CSR we read: real ones are a few kilobytes; this stops a 10 MB file early. */
-const MAX_CSR_BYTES = 64 * 1024;
 
 export function register(program: Command): Command {
   return program
@@ -57,17 +52,6 @@ Hand the holder a .p12 made with: pki export-p12 NAME`,
     });
 }
 
-function readCsr(file: string): Uint8Array {
-  let data: Buffer;
-  try {
-    data = readFileSync(file);
-  } catch (e) {
-    throw new PkiError("not-found", `cannot read --csr ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  if (data.length > MAX_CSR_BYTES) throw new PkiError("invalid", `--csr ${file} is ${data.length} bytes; a CSR is at most ${MAX_CSR_BYTES}`);
-  return new Uint8Array(data);
-}
-
 /** The documented JSON of issue-client and renew. */
 export function issuedJson(r: IssueResult) {
   return {
@@ -86,5 +70,6 @@ export function printIssued(r: IssueResult, verb: string): void {
   print(`  certificate: ${r.certificatePath}`);
   if (r.keyPath) print(`  key:         ${r.keyPath} (encrypted with the CA passphrase)`);
   else print(`  key:         kept by the requester (signed from a CSR)`);
-  if (r.keyPath) print(`Give it to its holder as a PKCS#12: pki export-p12 ${r.view.name}`);
+  if (r.keyPath && r.view.kind === "client") print(`Give it to its holder as a PKCS#12: pki export-p12 ${r.view.name}`);
+  if (r.keyPath && r.view.kind === "server") print(`For the server: pki export-key ${r.view.name} --unencrypted --out /etc/ssl/private/${r.view.name}.key`);
 }

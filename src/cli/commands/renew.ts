@@ -3,6 +3,8 @@ import type { KeyType } from "../../crypto/keys.js";
 import { day, print, printJson } from "../output.js";
 import { issuedJson, printIssued } from "./issue-client.js";
 import { KEY_CHOICES, parseDays, withAuthority } from "./shared.js";
+import { homeOf } from "../context.js";
+import { runCrlHook } from "../hooks.js";
 
 interface Flags {
   days?: number;
@@ -44,11 +46,12 @@ Without --revoke-old the old certificate keeps working until it expires.`,
         });
         if (opts.json) {
           printJson({ ...issuedJson(r), previous: { serial: r.previous.serial, status: r.previous.status }, crl: r.crl?.path ?? null });
-          return;
+        } else {
+          printIssued(r, "Renewed");
+          print(`  replaces serial ${r.previous.serial} (now ${r.previous.status})`);
+          if (r.crl) print(`  CRL regenerated: ${r.crl.path}, expires ${day(r.crl.nextUpdate)}${r.crl.hook ? "" : "; reload your servers"}`);
         }
-        printIssued(r, "Renewed");
-        print(`  replaces serial ${r.previous.serial} (now ${r.previous.status})`);
-        if (r.crl) print(`  CRL regenerated: ${r.crl.path}, expires ${day(r.crl.nextUpdate)}; reload your servers`);
+        if (r.crl) runCrlHook(r.crl, homeOf(opts).dir, `renew ${name}`);
       });
     });
 }

@@ -1,0 +1,100 @@
+import { randomUUID } from "node:crypto";
+import { createPkcs12 } from "../crypto/pkcs12.js";
+import type { CaCore } from "./core.js";
+import { PkiError } from "./errors.js";
+import { SECRET_MODE } from "./home.js";
+import { type CertificateView, statusOf, viewOf } from "./views.js";
+
+export interface MobileconfigParams {
+  target: string;
+  /** Protects the PKCS#12 inside; the phone asks for it during installation. */
+  password: string;
+  /** AES-256 PKCS#12 instead of 3DES; only current iOS/macOS read it. Default false. */
+  modern?: boolean;
+  /** Default: HOME/private/NAME.mobileconfig. */
+  out?: string;
+}
+
+/**
+ * An Apple configuration profile with two payloads, so an iPhone or Mac installs the
+ * identity and trusts the root in one step (Configuration Profile Reference:
+ * com.apple.security.pkcs12 and com.apple.security.root). The .p12 is 3DES by default
+ * because iOS and macOS before 2023 reject AES-encrypted PKCS#12.
+ */
+export async function exportMobileconfig(core: CaCore, p: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
+  const now = core.now();
+  const rec = core.find(p.target);
+  if (rec.kind !== "client") throw new PkiError("usage", `"${rec.name}" is a ${rec.kind} certificate; a phone profile holds a client certificate`);
+  if (!rec.keyEncrypted) throw new PkiError("invalid", `"${rec.name}" was issued from a CSR: pki does not hold its key`);
+  if (p.password.length === 0) throw new PkiError("secret", "the password is empty", "iOS cannot import a PKCS#12 with an empty password");
+  if (statusOf(rec, now) === "revoked") throw new PkiError("conflict", `"${rec.name}" (serial ${rec.serial}) is revoked`);
+  const root = await core.unlockRoot();
+  const p12 = await createPkcs12({
+    privateKey: await core.decryptKey(rec.keyEncrypted, root.passphrase),
+    certificate: rec.der,
+    caCertificates: [core.root.der],
+    password: p.password,
+    friendlyName: rec.name,
+    legacy: !p.modern,
+  });
+  const base = `pki.${core.root.serial}.${rec.serial}`;
+  const rootName = core.root.name;
+  const plist = renderPlist({
+    PayloadContent: [
+      {
+        PayloadCertificateFileName: `${rec.name}.p12`,
+        PayloadContent: { data: p12 },
+        PayloadDescription: `Client certificate for ${rec.subject}`,
+        PayloadDisplayName: rec.name,
+        PayloadIdentifier: `${base}.identity`,
+        PayloadType: "com.apple.security.pkcs12",
+        PayloadUUID: randomUUID().toUpperCase(),
+        PayloadVersion: 1,
+      },
+      {
+        PayloadCertificateFileName: "ca.cer",
+        PayloadContent: { data: core.root.der },
+        PayloadDescription: `Root certificate authority ${core.root.subject}`,
+        PayloadDisplayName: rootName,
+        PayloadIdentifier: `${base}.root`,
+        PayloadType: "com.apple.security.root",
+        PayloadUUID: randomUUID().toUpperCase(),
+        PayloadVersion: 1,
+      },
+    ],
+    PayloadDescription: `Installs the client certificate "${rec.name}" and trusts ${rootName}, for sites that require it.`,
+    PayloadDisplayName: `${rec.name} (${rootName})`,
+    PayloadIdentifier: base,
+    PayloadOrganization: rootName,
+    PayloadRemovalDisallowed: false,
+    PayloadType: "Configuration",
+    PayloadUUID: randomUUID().toUpperCase(),
+    PayloadVersion: 1,
+  });
+  const file = p.out ?? core.home.mobileconfig(rec.name);
+  await core.change(async (files) => {
+    files.stage(file, plist, SECRET_MODE);
+    core.ledger.appendEvent(core.event(now, "exported", rec.serial, { name: rec.name, format: p.modern ? "mobileconfig" : "mobileconfig-legacy", file }));
+  });
+  return { view: viewOf(rec, now), file };
+}
+
+type PlistValue = string | number | boolean | { data: Uint8Array } | PlistValue[] | { [key: string]: PlistValue };
+
+/** XML property list (Apple's plist 1.0 DTD) for the few types a profile uses. */
+function renderPlist(root: PlistValue): string {
+  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const render = (v: PlistValue, indent: string): string => {
+    if (typeof v === "string") return `${indent}<string>${esc(v)}</string>`;
+    if (typeof v === "number") return `${indent}<integer>${v}</integer>`;
+    if (typeof v === "boolean") return `${indent}<${v}/>`;
+    if (Array.isArray(v)) return `${indent}<array>\n${v.map((x) => render(x, indent + "\t")).join("\n")}\n${indent}</array>`;
+    if ("data" in v && v.data instanceof Uint8Array) {
+      const b64 = Buffer.from(v.data).toString("base64").match(/.{1,52}/g)!.join(`\n${indent}`);
+      return `${indent}<data>\n${indent}${b64}\n${indent}</data>`;
+    }
+    const entries = Object.entries(v as Record<string, PlistValue>).map(([k, x]) => `${indent}\t<key>${esc(k)}</key>\n${render(x, indent + "\t")}`);
+    return `${indent}<dict>\n${entries.join("\n")}\n${indent}</dict>`;
+  };
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0">\n${render(root, "")}\n</plist>\n`;
+}

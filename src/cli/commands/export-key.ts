@@ -1,0 +1,41 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { print, printJson } from "../output.js";
+import { readSecret } from "../secrets.js";
+import { withAuthority } from "./shared.js";
+
+interface Flags {
+  out: string;
+  unencrypted?: boolean;
+  passwordFile?: string;
+  withCertificate?: boolean;
+}
+
+export function register(program: Command): Command {
+  return program
+    .command("export-key")
+    .description("write a certificate's private key for a server (encrypted under its own password, or --unencrypted)")
+    .argument("<name>", "certificate name or serial")
+    .requiredOption("--out <file>", "where to write the key (mode 0600)")
+    .option("--unencrypted", "write the key in the clear, as nginx and HAProxy read it without ssl_password_file")
+    .option("--password-file <file>", "encrypt under the password in FILE (else $PKI_KEY_PASSWORD, else a prompt)")
+    .option("--with-certificate", "put the certificate first in the same file (HAProxy crt)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ pki export-key intranet.example.com --unencrypted --out /etc/ssl/private/intranet.key
+  $ pki export-key intranet.example.com --password-file pw --out /etc/nginx/intranet.key   # ssl_password_file pw
+  $ pki export-key intranet.example.com --unencrypted --with-certificate --out /etc/haproxy/intranet.pem`,
+    )
+    .action(async (name: string, flags: Flags, cmd: Command) => {
+      await withAuthority(cmd, async (authority, opts) => {
+        const password = flags.unencrypted
+          ? null
+          : await readSecret({ what: "password for the exported key", ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}), flag: "--password-file", envVar: "PKI_KEY_PASSWORD", confirm: true });
+        const r = await authority.exportKey({ target: name, out: resolve(flags.out), password, withCertificate: flags.withCertificate ?? false });
+        if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial, encrypted: r.encrypted });
+        else print(`Wrote the ${r.encrypted ? "encrypted" : "UNENCRYPTED"} key of "${r.view.subject}" to ${r.file} (mode 0600).`);
+      });
+    });
+}

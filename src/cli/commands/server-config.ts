@@ -1,0 +1,67 @@
+import { resolve } from "node:path";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { SERVER_TARGETS, type ServerTarget } from "../../ca/server-config.js";
+import { PKI_COMMAND } from "../context.js";
+import { withAuthority } from "./shared.js";
+
+interface Flags {
+  serverName?: string;
+  verify: "on" | "optional";
+  depth: number;
+  server?: string;
+  keyFile?: string;
+  listen?: string;
+  upstream?: string;
+}
+
+export function register(program: Command): Command {
+  return program
+    .command("server-config")
+    .description("print a ready configuration: nginx, apache or haproxy for mTLS, or a systemd timer / cron job that renews the CRL")
+    .argument("<target>", SERVER_TARGETS.join(" | "))
+    .option("--server <name>", "server certificate from pki issue-server to use")
+    .option("--key-file <path>", "where the server's key (HAProxy: cert+key bundle) is installed")
+    .option("--server-name <name>", "server_name / ServerName (default: the server certificate's name)")
+    .addOption(new Option("--verify <mode>", "on: refuse clients without a valid certificate; optional: let them in, unverified").choices(["on", "optional"]).default("on"))
+    .option("--depth <n>", "ssl_verify_depth (default 1: client certificates come straight from the root)", (v) => {
+      if (!/^\d$/.test(v)) throw new InvalidArgumentError("expected 1 to 9");
+      return Number(v);
+    }, 1)
+    .option("--listen <addr>", "PORT or ADDRESS:PORT to listen on (default 443)")
+    .option("--upstream <url>", "the application behind the proxy (default http://127.0.0.1:8080)")
+    .option("--timer-passphrase-file <file>", "systemd/cron: the passphrase file the job reads (default /etc/pki-clients/passphrase)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ pki server-config nginx --server intranet.example.com > /etc/nginx/conf.d/mtls.conf
+  $ pki server-config apache --server intranet.example.com --verify optional
+  $ pki server-config haproxy --server intranet.example.com --listen :8443
+  $ pki server-config systemd-service > /etc/systemd/system/pki-crl.service
+  $ pki server-config systemd-timer   > /etc/systemd/system/pki-crl.timer
+
+Paths in the output are this home's real files (ca.pem, crl.pem, certs/).`,
+    )
+    .action(async (target: string, flags: Flags & { timerPassphraseFile?: string }, cmd: Command) => {
+      if (!(SERVER_TARGETS as readonly string[]).includes(target)) {
+        const { PkiError } = await import("../../ca/errors.js");
+        throw new PkiError("usage", `unknown target "${target}"; choose one of ${SERVER_TARGETS.join(", ")}`);
+      }
+      await withAuthority(cmd, async (authority) => {
+        process.stdout.write(
+          authority.serverConfig({
+            target: target as ServerTarget,
+            verify: flags.verify,
+            depth: flags.depth,
+            pkiCommand: PKI_COMMAND,
+            ...(flags.server !== undefined ? { server: flags.server } : {}),
+            ...(flags.keyFile !== undefined ? { keyFile: resolve(flags.keyFile) } : {}),
+            ...(flags.serverName !== undefined ? { serverName: flags.serverName } : {}),
+            ...(flags.listen !== undefined ? { listen: flags.listen } : {}),
+            ...(flags.upstream !== undefined ? { upstream: flags.upstream } : {}),
+            ...(flags.timerPassphraseFile !== undefined ? { passphraseFile: resolve(flags.timerPassphraseFile) } : {}),
+          }),
+        );
+      });
+    });
+}

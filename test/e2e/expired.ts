@@ -1,0 +1,40 @@
+// An expired client certificate, signed by the test CA's real key: pki itself refuses to
+// issue one, so the test signs it with pki's own crypto layer and the key from the ledger.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createLeafCertificate } from "../../src/crypto/certificates.js";
+import { decryptPrivateKey, exportPkcs8, generateKeyPair, importPkcs8 } from "../../src/crypto/keys.js";
+import { toPem } from "../../src/crypto/pem.js";
+import { x509 } from "../../src/crypto/provider.js";
+import { randomSerial } from "../../src/crypto/serial.js";
+import { openLedger } from "../../src/ledger/ledger.js";
+import { PASSPHRASE } from "../helpers.js";
+
+export async function expiredClient(home: string, dir: string, name: string): Promise<{ cert: string; key: string }> {
+  const ledger = openLedger(join(home, "ledger.db"));
+  const root = ledger.activeRoot()!;
+  ledger.close();
+  const { key: caKey, type } = await importPkcs8(await decryptPrivateKey(root.keyEncrypted!, PASSPHRASE));
+  const keys = await generateKeyPair("ec-p256");
+  const day = 86_400_000;
+  const cert = await createLeafCertificate({
+    serial: randomSerial(),
+    notBefore: new Date(Date.now() - 30 * day),
+    notAfter: new Date(Date.now() - day),
+    subject: [{ type: "CN", value: name }],
+    publicKey: await x509.PublicKey.create(keys.publicKey),
+    issuer: new x509.X509Certificate(root.der),
+    issuerKey: caKey,
+    issuerKeyType: type,
+    extensions: {
+      basicConstraints: { critical: true, ca: false },
+      keyUsage: { critical: true, usages: ["digitalSignature"] },
+      extendedKeyUsage: { critical: false, purposes: ["1.3.6.1.5.5.7.3.2"] },
+    },
+  });
+  const certFile = join(dir, `${name}.pem`);
+  const keyFile = join(dir, `${name}.key`);
+  writeFileSync(certFile, toPem(new Uint8Array(cert.rawData), "CERTIFICATE"));
+  writeFileSync(keyFile, toPem(await exportPkcs8(keys.privateKey), "PRIVATE KEY"), { mode: 0o600 });
+  return { cert: certFile, key: keyFile };
+}

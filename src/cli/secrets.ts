@@ -36,3 +36,10 @@ export async function readSecret(src: SecretSource): Promise<string> {
   if (canPrompt()) return askSecret(src.what, src.confirm);
   throw new PkiError("secret", `no ${src.what} given`, `set ${src.envVar}, use ${src.flag} FILE, or run on a terminal to be asked`);
 }
+
+/** Java's PKCS#12 code refuses non-ASCII passwords ("Password is not ASCII"); say so before someone mails the file. */
+export function warnNonAsciiPassword(password: string): void {
+  if (/[^\x20-\x7e]/.test(password)) {
+    process.stderr.write("pki: warning: the password has non-ASCII characters; Java (keytool, JDK clients) cannot open such files, OpenSSL, NSS and GnuTLS can\n");
+  }
+}

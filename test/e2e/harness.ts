@@ -149,8 +149,8 @@ export async function startNginx(ca: E2eCa, name: string, snippetArgs: string[],
   };
 }
 
-export async function startApache(ca: E2eCa, snippetArgs: string[], upstreamPort: number): Promise<Running> {
-  const dir = join(ca.dir, "apache");
+export async function startApache(ca: E2eCa, name: string, snippetArgs: string[], upstreamPort: number): Promise<Running> {
+  const dir = join(ca.dir, `apache-${name}`);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const m = "/usr/lib/apache2/modules";
@@ -166,13 +166,15 @@ export async function startApache(ca: E2eCa, snippetArgs: string[], upstreamPort
   return { port, reloadCommand, reload: async () => void (await exec("apache2", ["-f", conf, "-k", "graceful"])), stop: stopper(child) };
 }
 
-export async function startHaproxy(ca: E2eCa, snippetArgs: string[], upstreamPort: number): Promise<Running> {
-  const dir = join(ca.dir, "haproxy");
+/** `bindOptions` are appended to the snippet's bind line (tests pin a TLS version with it). */
+export async function startHaproxy(ca: E2eCa, name: string, snippetArgs: string[], upstreamPort: number, bindOptions = ""): Promise<Running> {
+  const dir = join(ca.dir, `haproxy-${name}`);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const snippet = serverConfig(ca, "haproxy", ["--key-file", ca.serverBundle, "--listen", `127.0.0.1:${port}`, "--upstream", `http://127.0.0.1:${upstreamPort}`, ...snippetArgs]);
   const conf = join(dir, "haproxy.cfg");
-  writeFileSync(conf, `global\n  maxconn 64\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n${snippet}\n`);
+  const config = bindOptions ? snippet.replace(/^(\s*bind .*)$/m, `$1 ${bindOptions}`) : snippet;
+  writeFileSync(conf, `global\n  maxconn 64\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n${config}\n`);
   const check = await exec("haproxy", ["-c", "-f", conf]);
   if (check.code !== 0) throw new Error(`haproxy -c failed: ${check.stdout}${check.stderr}`);
   const child = spawn("haproxy", ["-f", conf, "-db"], { stdio: "ignore" });

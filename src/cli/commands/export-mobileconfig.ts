@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { print, printJson } from "../output.js";
-import { readSecret } from "../secrets.js";
+import { readSecret, warnNonAsciiPassword } from "../secrets.js";
 import { withAuthority } from "./shared.js";
 
 export function register(program: Command): Command {
@@ -25,6 +25,7 @@ Then Settings → General → About → Certificate Trust Settings → enable th
     .action(async (name: string, flags: { out?: string; passwordFile?: string; modern?: boolean }, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts) => {
         const password = await readSecret({ what: "password for the identity", ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}), flag: "--password-file", envVar: "PKI_P12_PASSWORD", confirm: true });
+        warnNonAsciiPassword(password);
         const r = await authority.exportMobileconfig({ target: name, password, modern: flags.modern ?? false, ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}) });
         if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial });
         else print(`Wrote ${r.file} for "${r.view.subject}": the identity and the root in one profile.`);

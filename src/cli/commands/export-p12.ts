@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { print, printJson } from "../output.js";
-import { readSecret } from "../secrets.js";
+import { readSecret, warnNonAsciiPassword } from "../secrets.js";
 import { withAuthority } from "./shared.js";
 
 interface Flags {
@@ -38,6 +38,7 @@ Then: curl --cert-type P12 --cert alice.p12:PASSWORD https://site/`,
           envVar: "PKI_P12_PASSWORD",
           confirm: true,
         });
+        warnNonAsciiPassword(password);
         const r = await authority.exportPkcs12({
           target: name,
           password,

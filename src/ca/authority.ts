@@ -4,7 +4,7 @@ import { toPem } from "../crypto/pem.js";
 import { openLedger } from "../ledger/ledger.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
-import { exportKey, type ExportKeyParams, exportPkcs12, type ExportParams } from "./export.js";
+import { exportKey, type ExportKeyParams, exportPkcs12, type ExportParams, privateKeyPem } from "./export.js";
 import { crlHook, setCrlHook } from "./hooks.js";
 import { exportMobileconfig, type MobileconfigParams } from "./mobileconfig.js";
 import { renderServerConfig, type ServerConfigParams } from "./server-config.js";
@@ -107,6 +107,15 @@ export class Authority {
 
   serverConfig(params: ServerConfigParams): string {
     return renderServerConfig(this.core, params);
+  }
+
+  privateKeyPem(target: string): Promise<string | null> {
+    return privateKeyPem(this.core, target);
+  }
+
+  /** Serials revoked in the ledger, and those in the newest CRL, for pki doctor. */
+  revokedSerials(): Set<string> {
+    return new Set(this.core.ledger.revokedEntries().map((r) => r.serial));
   }
 
   crlHook(): string | null {

@@ -66,3 +66,11 @@ export async function exportKey(core: CaCore, params: ExportKeyParams): Promise<
   });
   return { view: viewOf(rec, now), file: params.out, encrypted: params.password !== null };
 }
+
+/** A certificate's private key as unencrypted PKCS#8 PEM, in memory only (pki doctor presents it to a server). */
+export async function privateKeyPem(core: CaCore, target: string): Promise<string | null> {
+  const rec = core.find(target);
+  if (rec.kind === "root" || !rec.keyEncrypted) return null;
+  const root = await core.unlockRoot();
+  return toPem(await core.decryptKey(rec.keyEncrypted, root.passphrase), "PRIVATE KEY");
+}

@@ -16,6 +16,7 @@ import { register as exportKey } from "./commands/export-key.js";
 import { register as exportMobileconfig } from "./commands/export-mobileconfig.js";
 import { register as serverConfig } from "./commands/server-config.js";
 import { register as hook } from "./commands/hook.js";
+import { register as doctor } from "./commands/doctor.js";
 
 const EXAMPLES = `
 Examples:
@@ -29,7 +30,7 @@ Examples:
 Secrets: the CA passphrase comes from --passphrase-file FILE, $PKI_PASSPHRASE, or a prompt.
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 conflict, 5 passphrase/password,
             6 invalid input or policy refusal, 7 ledger or file-system error,
-            8 check or audit --verify found a problem, 9 done but the CRL hook failed.
+            8 check, audit --verify or doctor found a problem, 9 done but the CRL hook failed.
 `;
 
 /** The commander program. `onCommand` learns which command runs, for error messages. */
@@ -50,7 +51,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     const arg = action.args[0];
     onCommand(arg ? `${names.join(" ")} ${arg}` : names.join(" "));
   });
-  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, check, audit, backup, restore, passphrase]) {
+  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase]) {
     const cmd = reg(program);
     cmd
       .exitOverride((err) => {

@@ -75,3 +75,13 @@ export async function readVerifiedCrl(der: Uint8Array, issuer: x509.X509Certific
     return null;
   }
 }
+
+/** Serials (lowercase hex) listed in a CRL, or null when `der` is not a CRL. */
+export function crlSerials(der: Uint8Array): Set<string> | null {
+  try {
+    const crl = new x509.X509Crl(new Uint8Array(der));
+    return new Set(crl.entries.map((e) => e.serialNumber.toLowerCase()));
+  } catch {
+    return null;
+  }
+}

@@ -122,11 +122,12 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-export async function startNginx(ca: E2eCa, name: string, snippetArgs: string[], upstreamPort: number): Promise<Running> {
+/** `edit` may rewrite the snippet first, to reproduce a misconfiguration. */
+export async function startNginx(ca: E2eCa, name: string, snippetArgs: string[], upstreamPort: number, edit: (snippet: string) => string = (s) => s): Promise<Running> {
   const dir = join(ca.dir, `nginx-${name}`);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const snippet = serverConfig(ca, "nginx", ["--key-file", ca.serverKey, "--listen", `127.0.0.1:${port}`, "--upstream", `http://127.0.0.1:${upstreamPort}`, ...snippetArgs]);
+  const snippet = edit(serverConfig(ca, "nginx", ["--key-file", ca.serverKey, "--listen", `127.0.0.1:${port}`, "--upstream", `http://127.0.0.1:${upstreamPort}`, ...snippetArgs]));
   const conf = join(dir, "nginx.conf");
   const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${dir}/${t};`).join(" ");
   writeFileSync(conf, `daemon off;\nworker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log info;\nuser root;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n  ${temp}\n${snippet}\n}\n`);

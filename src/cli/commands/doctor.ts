@@ -1,0 +1,124 @@
+import { createPrivateKey } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import type { Command } from "commander";
+import type { Check } from "../../doctor/doctor.js";
+import { PkiError } from "../../ca/errors.js";
+import { authorityOptions, globals, homeOf } from "../context.js";
+import { EXIT } from "../errors.js";
+import { paint, print, printJson } from "../output.js";
+import { readSecret } from "../secrets.js";
+
+interface Flags {
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
+const MARK: Record<Check["status"], [string, "green" | "red" | "yellow" | "dim"]> = {
+  pass: ["ok  ", "green"],
+  fail: ["FAIL", "red"],
+  warn: ["warn", "yellow"],
+  info: ["    ", "dim"],
+};
+const SECTIONS: Record<Check["section"], string> = {
+  server: "1. The server",
+  request: "2. Does it ask for a client certificate?",
+  client: "3. The client certificate",
+  http: "4. The real request",
+};
+
+export function register(program: Command): Command {
+  return program
+    .command("doctor")
+    .description("diagnose a failing mutual-TLS connection and say how to fix it")
+    .argument("<url>", "the https:// URL that fails")
+    .option("--cert <name|file>", "a certificate from this CA home (by name or serial), or a PEM file")
+    .option("--key <file>", "its private key (PEM; encrypted keys use $PKI_KEY_PASSWORD); default: the key this home holds")
+    .option("--ca <file>", "the CA the client certificate should chain to (default: this home's ca.pem)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ pki doctor https://intranet.example.com/ --cert alice
+  $ pki doctor https://api.internal:8443/health --cert bot.pem --key bot.key --ca ca.pem
+  $ pki doctor https://intranet.example.com/ --json | jq '.checks[] | select(.status == "fail")'
+
+Checks: the server and its TLS; whether it sends a CertificateRequest and which CA names it
+accepts (TLS 1.2 and 1.3, through openssl s_client); the certificate locally (key, dates,
+chain, clientAuth, depth, revocation in the ledger and CRL); then the request without and
+with it, with 400/495/496 pages and TLS alerts explained.
+Exit 0 when the connection works (with the certificate, if one is given), 8 when a problem is found.`,
+    )
+    .action(async (url: string, flags: Flags, cmd: Command) => {
+      const opts = globals(cmd);
+      const home = homeOf(opts);
+      const { diagnose } = await import("../../doctor/doctor.js");
+      let certificatePem: string | undefined;
+      let keyPem: string | undefined;
+      let revokedSerials: Set<string> | null = null;
+      let revocationSource: string | undefined;
+      const caFile = flags.ca ?? (home.exists() ? home.caCertificate : undefined);
+      const caPem = caFile ? readText(caFile, "--ca") : undefined;
+      if (flags.cert && existsSync(flags.cert)) certificatePem = readText(flags.cert, "--cert");
+      if (flags.key) keyPem = await readKey(flags.key);
+      if (home.exists()) {
+        const { Authority } = await import("../../ca/authority.js");
+        const authority = Authority.open(authorityOptions(opts));
+        try {
+          if (flags.cert && !certificatePem) {
+            certificatePem = authority.show(flags.cert).pem;
+            keyPem ??= (await authority.privateKeyPem(flags.cert)) ?? undefined;
+          }
+          revokedSerials = authority.revokedSerials();
+          const { crlSerials } = await import("../../crypto/crl.js");
+          const { readDerOrPem } = await import("../../crypto/pem.js");
+          if (existsSync(home.crl)) for (const s of crlSerials(readDerOrPem(readFileSync(home.crl), ["X509 CRL"], "CRL")) ?? []) revokedSerials.add(s);
+          revocationSource = `ledger and CRL of ${home.dir}`;
+        } finally {
+          authority.close();
+        }
+      } else if (flags.cert && !certificatePem) {
+        throw new PkiError("not-found", `--cert ${flags.cert} is neither a file nor a name in a CA home (${home.dir} has none)`);
+      }
+      const report = await diagnose({
+        url,
+        ...(certificatePem ? { certificatePem } : {}),
+        ...(keyPem ? { keyPem } : {}),
+        ...(caPem ? { caPem } : {}),
+        revokedSerials,
+        ...(revocationSource ? { revocationSource } : {}),
+      }).catch((e: Error) => {
+        throw new PkiError("usage", e.message);
+      });
+      if (opts.json) printJson(report);
+      else {
+        let section = "";
+        for (const c of report.checks) {
+          if (c.section !== section) {
+            section = c.section;
+            print(paint("bold", SECTIONS[c.section]));
+          }
+          const [mark, colour] = MARK[c.status];
+          print(`  ${paint(colour, mark)}  ${c.message}`);
+          if (c.fix && c.status !== "pass") print(`        → ${c.fix}`);
+        }
+        print(report.ok ? "The connection works." : "Problems found: see FAIL above.");
+      }
+      if (!report.ok) process.exitCode = EXIT.problems;
+    });
+}
+
+function readText(file: string, flag: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    throw new PkiError("not-found", `cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+async function readKey(file: string): Promise<string> {
+  const pem = readText(file, "--key");
+  if (!/ENCRYPTED/.test(pem)) return pem;
+  const passphrase = await readSecret({ what: "password of the --key file", flag: "--key-password-file", envVar: "PKI_KEY_PASSWORD", confirm: false });
+  return createPrivateKey({ key: pem, passphrase }).export({ type: "pkcs8", format: "pem" }).toString();
+}

@@ -1,22 +1,22 @@
-import type { CrlReason } from "../crypto/crl.js";
-import { x509 } from "../crypto/provider.js";
+// The facade the CLI talks to. Every operation module is imported when first used, so
+// that `pki list` or `pki --help` never loads @peculiar/x509 and WebCrypto (about 200 ms
+// of start-up on this class of machine); see `npm run bench`.
+import type { CrlReason } from "../crypto/crl-reason.js";
+import type { x509 } from "../crypto/provider.js";
 import { toPem } from "../crypto/pem.js";
-import { openLedger } from "../ledger/ledger.js";
+import { type EventRecord, openLedger } from "../ledger/ledger.js";
+import type { AuditReport } from "./audit.js";
+import type { Finding } from "./check.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
-import { exportKey, type ExportKeyParams, exportPkcs12, type ExportParams, privateKeyPem } from "./export.js";
+import type { ExportKeyParams, ExportParams } from "./export.js";
 import { crlHook, setCrlHook } from "./hooks.js";
-import { exportMobileconfig, type MobileconfigParams } from "./mobileconfig.js";
-import { renderServerConfig, type ServerConfigParams } from "./server-config.js";
-import { initRoot, type InitRootParams, type InitRootResult } from "./init.js";
-import { issue, type IssueParams, type IssueResult, renew, type RenewParams, type RenewResult } from "./issuance.js";
-import { type CrlResult, generateCrl, revoke, type RevokeResult } from "./revocation.js";
+import type { InitRootParams, InitRootResult } from "./init.js";
+import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issuance.js";
+import type { MobileconfigParams } from "./mobileconfig.js";
+import type { CrlResult, RevokeResult } from "./revocation.js";
+import type { ServerConfigParams } from "./server-config.js";
 import { type CertificateStatus, type CertificateView, viewOf } from "./views.js";
-import { type AuditReport, verifyAudit } from "./audit.js";
-import { backup, restore } from "./backup.js";
-import { checkHome, type Finding } from "./check.js";
-import { changePassphrase } from "./passphrase.js";
-import type { EventRecord } from "../ledger/ledger.js";
 
 export type { AuthorityOptions } from "./core.js";
 export type { IssueResult } from "./issuance.js";
@@ -45,75 +45,75 @@ export class Authority {
     return new Authority(new CaCore(options, ledger, root));
   }
 
-  static initRoot(options: AuthorityOptions, params: InitRootParams): Promise<InitRootResult> {
-    return initRoot(options, params);
+  static async initRoot(options: AuthorityOptions, params: InitRootParams): Promise<InitRootResult> {
+    return (await import("./init.js")).initRoot(options, params);
   }
 
-  static restore(options: AuthorityOptions, file: string): Promise<{ findings: Finding[]; certificates: number }> {
-    return restore(options, file);
+  static async restore(options: AuthorityOptions, file: string): Promise<{ findings: Finding[]; certificates: number }> {
+    return (await import("./backup.js")).restore(options, file);
   }
 
   close(): void {
     this.core.ledger.close();
   }
 
-  check(repair: boolean): Promise<Finding[]> {
-    return checkHome(this.core, repair);
+  async issue(params: IssueParams): Promise<IssueResult> {
+    return (await import("./issuance.js")).issue(this.core, params);
+  }
+
+  async renew(params: RenewParams): Promise<RenewResult> {
+    return (await import("./issuance.js")).renew(this.core, params);
+  }
+
+  async revoke(target: string, reason: CrlReason): Promise<RevokeResult> {
+    return (await import("./revocation.js")).revoke(this.core, target, reason);
+  }
+
+  async generateCrl(params: { days?: number; out?: string } = {}): Promise<CrlResult> {
+    return (await import("./revocation.js")).generateCrl(this.core, params);
+  }
+
+  async exportPkcs12(params: ExportParams): Promise<{ view: CertificateView; file: string }> {
+    return (await import("./export.js")).exportPkcs12(this.core, params);
+  }
+
+  async exportKey(params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
+    return (await import("./export.js")).exportKey(this.core, params);
+  }
+
+  async exportMobileconfig(params: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
+    return (await import("./mobileconfig.js")).exportMobileconfig(this.core, params);
+  }
+
+  async privateKeyPem(target: string): Promise<string | null> {
+    return (await import("./export.js")).privateKeyPem(this.core, target);
+  }
+
+  async serverConfig(params: ServerConfigParams): Promise<string> {
+    return (await import("./server-config.js")).renderServerConfig(this.core, params);
+  }
+
+  async check(repair: boolean): Promise<Finding[]> {
+    return (await import("./check.js")).checkHome(this.core, repair);
+  }
+
+  async verifyAudit(): Promise<AuditReport> {
+    return (await import("./audit.js")).verifyAudit(this.core.ledger);
+  }
+
+  async backup(file: string): Promise<{ file: string; sha256: string; certificates: number }> {
+    return (await import("./backup.js")).backup(this.core, file);
+  }
+
+  async changePassphrase(next: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
+    return (await import("./passphrase.js")).changePassphrase(this.core, next, onProgress);
   }
 
   events(): EventRecord[] {
     return this.core.ledger.events();
   }
 
-  verifyAudit(): AuditReport {
-    return verifyAudit(this.core.ledger);
-  }
-
-  backup(file: string): Promise<{ file: string; sha256: string; certificates: number }> {
-    return backup(this.core, file);
-  }
-
-  changePassphrase(next: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
-    return changePassphrase(this.core, next, onProgress);
-  }
-
-  issue(params: IssueParams): Promise<IssueResult> {
-    return issue(this.core, params);
-  }
-
-  renew(params: RenewParams): Promise<RenewResult> {
-    return renew(this.core, params);
-  }
-
-  revoke(target: string, reason: CrlReason): Promise<RevokeResult> {
-    return revoke(this.core, target, reason);
-  }
-
-  generateCrl(params: { days?: number; out?: string } = {}): Promise<CrlResult> {
-    return generateCrl(this.core, params);
-  }
-
-  exportPkcs12(params: ExportParams): Promise<{ view: CertificateView; file: string }> {
-    return exportPkcs12(this.core, params);
-  }
-
-  exportKey(params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
-    return exportKey(this.core, params);
-  }
-
-  exportMobileconfig(params: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
-    return exportMobileconfig(this.core, params);
-  }
-
-  serverConfig(params: ServerConfigParams): string {
-    return renderServerConfig(this.core, params);
-  }
-
-  privateKeyPem(target: string): Promise<string | null> {
-    return privateKeyPem(this.core, target);
-  }
-
-  /** Serials revoked in the ledger, and those in the newest CRL, for pki doctor. */
+  /** Serials revoked in the ledger (pki doctor adds those of the CRL file). */
   revokedSerials(): Set<string> {
     return new Set(this.core.ledger.revokedEntries().map((r) => r.serial));
   }
@@ -142,9 +142,10 @@ export class Authority {
     return this.core.ledger.query(q).map((r) => viewOf(r, now));
   }
 
-  /** One certificate by name or serial, with its PEM. */
-  show(target: string): { view: CertificateView; pem: string; certificate: x509.X509Certificate } {
+  /** One certificate by name or serial: its view and PEM, plus the parsed certificate when `parse` is set. */
+  async show(target: string, parse = false): Promise<{ view: CertificateView; pem: string; certificate: x509.X509Certificate | null }> {
     const rec = this.core.find(target);
-    return { view: viewOf(rec, this.core.now()), pem: toPem(rec.der, "CERTIFICATE"), certificate: new x509.X509Certificate(rec.der) };
+    const certificate = parse ? new (await import("../crypto/provider.js")).x509.X509Certificate(rec.der) : null;
+    return { view: viewOf(rec, this.core.now()), pem: toPem(rec.der, "CERTIFICATE"), certificate };
   }
 }

@@ -1,11 +1,11 @@
 import { CryptoError } from "../crypto/errors.js";
-import { decryptPrivateKey, importPkcs8, type KeyType } from "../crypto/keys.js";
-import { x509 } from "../crypto/provider.js";
+import type { KeyType } from "../crypto/keys.js";
+import type { x509 } from "../crypto/provider.js";
+import { toPem } from "../crypto/pem.js";
 import type { CertificateRecord, Ledger, NewEvent } from "../ledger/ledger.js";
 import { PkiError } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
 import { readFileSync } from "node:fs";
-import { crlPem } from "../crypto/crl.js";
 
 export const DAY_MS = 86_400_000;
 
@@ -54,11 +54,14 @@ export class CaCore {
   async unlockRoot(): Promise<UnlockedRoot> {
     const passphrase = await this.options.passphrase();
     const pkcs8 = await this.decryptKey(this.root.keyEncrypted!, passphrase);
+    // Loaded here, not at the top: list and show never pay for @peculiar/x509 and WebCrypto.
+    const [{ importPkcs8 }, { x509 }] = await Promise.all([import("../crypto/keys.js"), import("../crypto/provider.js")]);
     const { key, type } = await importPkcs8(pkcs8);
     return { record: this.root, cert: new x509.X509Certificate(this.root.der), key, keyType: type, passphrase };
   }
 
   async decryptKey(encrypted: Uint8Array, passphrase: string): Promise<Uint8Array> {
+    const { decryptPrivateKey } = await import("../crypto/keys.js");
     try {
       return await decryptPrivateKey(encrypted, passphrase);
     } catch (e) {
@@ -106,7 +109,7 @@ export class CaCore {
   private healCrl(): void {
     const latest = this.ledger.latestCrl();
     if (!latest) return;
-    const pem = crlPem(latest.der);
+    const pem = toPem(latest.der, "X509 CRL");
     let current: string | null = null;
     try {
       current = readFileSync(this.home.crl, "utf8");

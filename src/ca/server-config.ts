@@ -4,8 +4,8 @@ import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { DEFAULT_CRL_DAYS } from "./revocation.js";
 
-export const SERVER_TARGETS = ["nginx", "apache", "haproxy", "systemd-service", "systemd-timer", "cron"] as const;
-export type ServerTarget = (typeof SERVER_TARGETS)[number];
+import { type ServerTarget } from "./server-targets.js";
+export { SERVER_TARGETS, type ServerTarget } from "./server-targets.js";
 
 const TEMPLATE: Record<ServerTarget, string> = {
   nginx: "servers/nginx.conf",

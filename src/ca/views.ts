@@ -1,5 +1,5 @@
 import type { CertificateKind, CertificateRecord } from "../ledger/ledger.js";
-import { CrlReason } from "../crypto/crl.js";
+import { CrlReason } from "../crypto/crl-reason.js";
 
 export type CertificateStatus = "valid" | "revoked" | "expired" | "superseded";
 

@@ -1,5 +1,6 @@
 import { userInfo } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { AuthorityOptions } from "../ca/authority.js";
@@ -12,8 +13,12 @@ export interface GlobalOptions {
   passphraseFile?: string;
 }
 
-/** The package root: dist/src/cli → ../../.. ; templates/ ships beside package.json. */
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/** The package root (templates/ ships beside package.json), found upwards from this file: it runs from dist/src/cli or from the dist/bundle build. */
+const PACKAGE_ROOT = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 export const TEMPLATES_DIR = join(PACKAGE_ROOT, "templates");
 /** How timers and cron jobs should invoke this very pki, independent of PATH. */
 export const PKI_COMMAND = `${process.execPath} ${join(PACKAGE_ROOT, "bin", "pki")}`;

@@ -4,19 +4,8 @@ import { type KeyType, signingAlgorithm } from "./keys.js";
 import { toPem } from "./pem.js";
 import { x509 } from "./provider.js";
 
-/** CRLReason codes of RFC 5280 section 5.3.1 (7 is unused there). */
-export enum CrlReason {
-  unspecified = 0,
-  keyCompromise = 1,
-  cACompromise = 2,
-  affiliationChanged = 3,
-  superseded = 4,
-  cessationOfOperation = 5,
-  certificateHold = 6,
-  removeFromCRL = 8,
-  privilegeWithdrawn = 9,
-  aACompromise = 10,
-}
+export { CrlReason } from "./crl-reason.js";
+import { CrlReason } from "./crl-reason.js";
 
 export interface CrlEntry {
   serial: string;

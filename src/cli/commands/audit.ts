@@ -22,7 +22,7 @@ shows a different history before it proves the log was rewritten.`,
     .action(async (flags: { verify?: boolean }, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts) => {
         if (flags.verify) {
-          const r = authority.verifyAudit();
+          const r = await authority.verifyAudit();
           if (opts.json) printJson(r);
           else {
             for (const p of r.problems) print(`FAIL  ${p}`);

@@ -66,7 +66,7 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
         const authority = Authority.open(authorityOptions(opts));
         try {
           if (flags.cert && !certificatePem) {
-            certificatePem = authority.show(flags.cert).pem;
+            certificatePem = (await authority.show(flags.cert)).pem;
             keyPem ??= (await authority.privateKeyPem(flags.cert)) ?? undefined;
           }
           revokedSerials = authority.revokedSerials();

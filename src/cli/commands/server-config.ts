@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { SERVER_TARGETS, type ServerTarget } from "../../ca/server-config.js";
+import { SERVER_TARGETS, type ServerTarget } from "../../ca/server-targets.js";
 import { PKI_COMMAND } from "../context.js";
 import { withAuthority } from "./shared.js";
 
@@ -49,7 +49,7 @@ Paths in the output are this home's real files (ca.pem, crl.pem, certs/).`,
       }
       await withAuthority(cmd, async (authority) => {
         process.stdout.write(
-          authority.serverConfig({
+          await authority.serverConfig({
             target: target as ServerTarget,
             verify: flags.verify,
             depth: flags.depth,

@@ -18,7 +18,8 @@ Examples:
     )
     .action(async (target: string, flags: { pem?: boolean }, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts) => {
-        const { view, pem, certificate } = authority.show(target);
+        // Parsing (and loading @peculiar/x509) only for the human view: --pem and --json stay fast.
+        const { view, pem, certificate } = await authority.show(target, !flags.pem && !opts.json);
         if (flags.pem) {
           process.stdout.write(pem);
           return;
@@ -32,7 +33,7 @@ Examples:
           ["kind", view.kind],
           ["status", view.status],
           ["subject", view.subject],
-          ["issuer", certificate.issuer],
+          ["issuer", certificate!.issuer],
           ["serial", view.serial],
           ["not before", view.notBefore],
           ["not after", view.notAfter],
@@ -42,7 +43,7 @@ Examples:
           ["key held by CA", view.hasKey ? "yes" : "no (signed from a CSR)"],
         ];
         for (const [k, v] of rows) if (v !== null) print(`${(k + ":").padEnd(16)}${v}`);
-        for (const ext of certificate.extensions) {
+        for (const ext of certificate!.extensions) {
           print(`${"extension:".padEnd(16)}${ext.toString("text").split("\n").join(" ").replace(/\s+/g, " ")}`);
         }
       });

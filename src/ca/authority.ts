@@ -6,6 +6,7 @@ import type { x509 } from "../crypto/provider.js";
 import { toPem } from "../crypto/pem.js";
 import { type EventRecord, openLedger } from "../ledger/ledger.js";
 import type { AuditReport } from "./audit.js";
+import type { BatchParams, BatchResult } from "./batch.js";
 import type { Finding } from "./check.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
@@ -59,6 +60,10 @@ export class Authority {
 
   async issue(params: IssueParams): Promise<IssueResult> {
     return (await import("./issuance.js")).issue(this.core, params);
+  }
+
+  async issueBatch(params: BatchParams): Promise<BatchResult> {
+    return (await import("./batch.js")).issueBatch(this.core, params);
   }
 
   async renew(params: RenewParams): Promise<RenewResult> {

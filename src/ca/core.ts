@@ -77,8 +77,8 @@ export class CaCore {
    * output files it wants; the transaction commits, then the files are renamed into place.
    * On any failure nothing is committed and no staged file is left behind.
    */
-  async change<T>(work: (files: FileBatch) => Promise<T>): Promise<T> {
-    const files = new FileBatch();
+  async change<T>(work: (files: FileBatch) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
+    const files = new FileBatch(options);
     let result: T;
     try {
       result = await this.ledger.transactionAsync(() => work(files));

@@ -74,6 +74,13 @@ interface Staged {
 export class FileBatch {
   private readonly staged: Staged[] = [];
 
+  /**
+   * `durable: false` skips the per-file fsync (bulk issuance writes thousands of files; the
+   * ledger, fsynced by SQLite, stays the source of truth and `pki check --repair` rewrites any
+   * output a power cut lost). Renames stay atomic either way.
+   */
+  constructor(private readonly options: { durable?: boolean } = {}) {}
+
   /** Writes `data` beside `path`; the folder must exist (we never create folders outside the home). */
   stage(path: string, data: string | Uint8Array, mode: number, current?: () => boolean): void {
     // Hidden, and not ending in .pem/.key, so no glob or server picks up a half-made file.
@@ -84,7 +91,7 @@ export class FileBatch {
       const buf = typeof data === "string" ? Buffer.from(data) : data;
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      fsyncSync(fd);
+      if (this.options.durable !== false) fsyncSync(fd);
     } catch (e) {
       if (fd !== undefined) closeSync(fd);
       try {

@@ -39,6 +39,8 @@ export interface IssueParams {
   keyType?: KeyType;
   /** A PKCS#10 request made elsewhere: only its public key is used, after its signature verifies. */
   csr?: Uint8Array;
+  /** Also write a PKCS#12 (one step instead of issue + export-p12). Not with `csr`. */
+  pkcs12?: { password: string; legacy?: boolean; out?: string };
 }
 
 export interface IssueResult {
@@ -46,6 +48,8 @@ export interface IssueResult {
   certificatePath: string;
   /** null when the key came from a CSR and the CA never saw it. */
   keyPath: string | null;
+  /** The PKCS#12 written with `pkcs12`, else null. */
+  pkcs12Path?: string | null;
 }
 
 export interface RenewParams {
@@ -78,6 +82,8 @@ export async function issue(core: CaCore, params: IssueParams): Promise<IssueRes
   const extensions = withAltNames(profile.extensions, [...(email ? [{ type: "email" as const, value: email }] : []), ...(params.altNames ?? [])]);
   checkLeafProfile(profile, extensions);
   const notAfter = leafNotAfter(core, now, params.days);
+  if (params.pkcs12 && params.csr) throw new PkiError("usage", "--p12 needs the key, and with --csr the key stays with the requester");
+  if (params.pkcs12 && params.pkcs12.password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password");
   const root = await core.unlockRoot();
 
   let publicKey: x509.PublicKey;
@@ -99,7 +105,10 @@ export async function issue(core: CaCore, params: IssueParams): Promise<IssueRes
     csrDer = new Uint8Array(csr.rawData);
     keyPkcs8 = await exportPkcs8(keys.privateKey);
   }
-  const { crl: _crl, ...result } = await signAndRecord(core, { name, kind: params.kind, subject: profile.subject, extensions, publicKey, keyPkcs8, csrDer, notAfter, root, now, action: "issued", supersede: existing });
+  const { crl: _crl, ...result } = await signAndRecord(core, {
+    name, kind: params.kind, subject: profile.subject, extensions, publicKey, keyPkcs8, csrDer, notAfter, root, now, action: "issued", supersede: existing,
+    ...(params.pkcs12 ? { pkcs12: params.pkcs12 } : {}),
+  });
   return result;
 }
 
@@ -144,7 +153,7 @@ export async function renew(core: CaCore, params: RenewParams): Promise<RenewRes
   return { ...issued, previous: viewOf(core.ledger.bySerial(old.serial)!, now) };
 }
 
-function leafNotAfter(core: CaCore, now: Date, days: number | undefined): Date {
+export function leafNotAfter(core: CaCore, now: Date, days: number | undefined): Date {
   const d = checkDays(days ?? DEFAULT_LEAF_DAYS, "--days");
   const notAfter = new Date(now.getTime() + d * DAY_MS);
   if (notAfter.toISOString() > core.root.notAfter) {
@@ -169,6 +178,7 @@ interface SignParams {
   action: "issued" | "renewed";
   supersede: CertificateRecord | undefined;
   revokeSuperseded?: boolean;
+  pkcs12?: { password: string; legacy?: boolean; out?: string };
 }
 
 async function signAndRecord(core: CaCore, p: SignParams): Promise<IssueResult & { crl: CrlResult | null }> {
@@ -214,8 +224,16 @@ async function signAndRecord(core: CaCore, p: SignParams): Promise<IssueResult &
         ...(p.supersede ? { replaces: p.supersede.serial } : {}),
       }),
     );
+    let pkcs12Path: string | null = null;
+    if (p.pkcs12 && p.keyPkcs8) {
+      const { createPkcs12 } = await import("../crypto/pkcs12.js");
+      pkcs12Path = p.pkcs12.out ?? core.home.pkcs12(p.name);
+      const der = await createPkcs12({ privateKey: p.keyPkcs8, certificate: record.der, caCertificates: [core.root.der], password: p.pkcs12.password, friendlyName: p.name, legacy: p.pkcs12.legacy ?? false });
+      files.stage(pkcs12Path, der, SECRET_MODE, stillCurrent);
+      core.ledger.appendEvent(core.event(p.now, "exported", record.serial, { name: p.name, format: p.pkcs12.legacy ? "pkcs12-legacy" : "pkcs12", file: pkcs12Path }));
+    }
     const crl = p.revokeSuperseded && p.supersede ? await issueCrl(core, p.root, files, p.now) : null;
-    return { view: viewOf(record, p.now), certificatePath, keyPath, crl };
+    return { view: viewOf(record, p.now), certificatePath, keyPath, pkcs12Path, crl };
   });
 }
 
@@ -235,7 +253,7 @@ function withAltNames(ext: ExtensionsSpec, extra: { type: "email" | "dns" | "ip"
 }
 
 /** What a leaf profile must never do, whatever its file says. */
-function checkLeafProfile(profile: Profile, ext: ExtensionsSpec): void {
+export function checkLeafProfile(profile: Profile, ext: ExtensionsSpec): void {
   if (!ext.basicConstraints || ext.basicConstraints.ca) {
     throw new PkiError("invalid", `${profile.file}: a leaf profile needs basicConstraints = critical, CA:false`);
   }

@@ -77,13 +77,15 @@ export interface LeafCertificateParams extends ValidityParams {
   issuerKey: CryptoKey;
   issuerKeyType: KeyType;
   extensions: ExtensionsSpec;
+  /** WebCrypto implementation holding `issuerKey`. Default: the provider's (@peculiar/webcrypto). */
+  crypto?: globalThis.Crypto;
 }
 
 /** A certificate signed by `issuer`, with SKI and an AKI that carries the issuer's SKI (RFC 5280 4.2.1.1). */
 export async function createLeafCertificate(params: LeafCertificateParams): Promise<x509.X509Certificate> {
   const issuerSki = params.issuer.getExtension(x509.SubjectKeyIdentifierExtension);
   if (!issuerSki) throw new CryptoError("malformed", "issuer certificate has no subject key identifier");
-  const ski = await x509.SubjectKeyIdentifierExtension.create(params.publicKey);
+  const ski = await x509.SubjectKeyIdentifierExtension.create(params.publicKey, false, params.crypto);
   return x509.X509CertificateGenerator.create({
     serialNumber: params.serial,
     subject: params.subject instanceof x509.Name ? params.subject : buildName(params.subject),
@@ -95,7 +97,7 @@ export async function createLeafCertificate(params: LeafCertificateParams): Prom
     signingKey: params.issuerKey,
     signingAlgorithm: signingAlgorithm(params.issuerKeyType),
     extensions: [...buildExtensions(params.extensions), ski, new x509.AuthorityKeyIdentifierExtension(issuerSki.keyId)],
-  });
+  }, params.crypto);
 }
 
 export interface CsrParams {

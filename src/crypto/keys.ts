@@ -2,7 +2,9 @@ import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { EncryptedPrivateKeyInfo, PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
 import { OID } from "./asn1.js";
 import { CryptoError } from "./errors.js";
-import { pbes2Decrypt, pbes2Encrypt, pbes2Iterations } from "./pbe.js";
+import { pbes2Decrypt, pbes2Derive, pbes2Encrypt, pbes2Iterations, type Pbes2Key } from "./pbe.js";
+
+export type { Pbes2Key } from "./pbe.js";
 import { bytes, readDerOrPem, toPem } from "./pem.js";
 import { webcrypto } from "./provider.js";
 
@@ -107,7 +109,7 @@ function decodeOid(der: Uint8Array): string | null {
  * Encrypts PKCS#8 DER as an EncryptedPrivateKeyInfo (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC),
  * the format of `openssl pkcs8 -topk8 -v2 aes-256-cbc`, so `openssl pkey -passin` reads it.
  */
-export async function encryptPrivateKey(pkcs8: Uint8Array, passphrase: string, iterations = KEY_PBKDF2_ITERATIONS): Promise<Uint8Array> {
+export async function encryptPrivateKey(pkcs8: Uint8Array, passphrase: string | Pbes2Key, iterations = KEY_PBKDF2_ITERATIONS): Promise<Uint8Array> {
   const { algorithm, ciphertext } = await pbes2Encrypt(pkcs8, passphrase, { iterations });
   const info = new EncryptedPrivateKeyInfo({ encryptionAlgorithm: algorithm, encryptedData: new OctetString(ciphertext) });
   return new Uint8Array(AsnConvert.serialize(info));
@@ -140,4 +142,14 @@ export function privateKeyIterations(encrypted: Uint8Array): number | null {
 
 export function encryptedKeyPem(der: Uint8Array): string {
   return toPem(der, "ENCRYPTED PRIVATE KEY");
+}
+
+/**
+ * Derives the passphrase key once for a batch: every key of the batch is then encrypted
+ * with it (same salt, its own IV). Each file is still standard encrypted PKCS#8 that
+ * `openssl pkey` opens; what is shared is one PBKDF2 run, not the protection, since all of
+ * them are under the same passphrase anyway.
+ */
+export function deriveKeyEncryptionKey(passphrase: string, iterations = KEY_PBKDF2_ITERATIONS): Promise<Pbes2Key> {
+  return pbes2Derive(passphrase, { iterations });
 }

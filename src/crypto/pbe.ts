@@ -31,23 +31,36 @@ const AES_CBC: Record<string, { cipher: string; keyLength: number }> = {
   [OID.aes256cbc]: { cipher: "aes-256-cbc", keyLength: 32 },
 };
 
+/** A PBKDF2 result ready to encrypt with: derive once, encrypt many (a batch of keys under one passphrase). */
+export interface Pbes2Key {
+  salt: Uint8Array;
+  iterations: number;
+  key: Uint8Array;
+}
+
+/** Runs PBKDF2-HMAC-SHA256 for AES-256 (on Node's thread pool, so several can run at once). */
+export async function pbes2Derive(password: string, options: Pbes2Options): Promise<Pbes2Key> {
+  const salt = randomBytes(options.saltLength ?? 16);
+  const key = await pbkdf2Async(Buffer.from(password, "utf8"), salt, options.iterations, 32, "sha256");
+  return { salt: new Uint8Array(salt), iterations: options.iterations, key: new Uint8Array(key) };
+}
+
 /**
  * PBES2 (RFC 8018 section 6.2) with PBKDF2-HMAC-SHA256 and AES-256-CBC: the scheme
  * `openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256` writes and OpenSSL 3
  * uses by default inside PKCS#12. The password is used as its UTF-8 bytes, as OpenSSL does.
  */
-export async function pbes2Encrypt(plain: Uint8Array, password: string, options: Pbes2Options): Promise<Encrypted> {
-  const salt = randomBytes(options.saltLength ?? 16);
+export async function pbes2Encrypt(plain: Uint8Array, password: string | Pbes2Key, options: Pbes2Options): Promise<Encrypted> {
+  const k = typeof password === "string" ? await pbes2Derive(password, options) : password;
   const iv = randomBytes(16);
-  const key = await pbkdf2Async(Buffer.from(password, "utf8"), salt, options.iterations, 32, "sha256");
-  const cipher = createCipheriv("aes-256-cbc", key, iv);
+  const cipher = createCipheriv("aes-256-cbc", k.key, iv);
   const ciphertext = Buffer.concat([cipher.update(plain), cipher.final()]);
   const kdf = new AlgorithmIdentifier({
     algorithm: OID.pbkdf2,
     parameters: AsnConvert.serialize(
       new Pbkdf2Params({
-        salt: toArrayBuffer(salt),
-        iterationCount: options.iterations,
+        salt: toArrayBuffer(k.salt),
+        iterationCount: k.iterations,
         prf: new AlgorithmIdentifier({ algorithm: OID.hmacWithSHA256, parameters: DER_NULL }),
       }),
     ),

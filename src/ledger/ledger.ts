@@ -126,6 +126,14 @@ export function openLedger(path: string, options: OpenOptions = {}): Ledger {
 
 class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
+  /** Prepared once, reused: preparing costs more than running these small statements. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
 
   constructor(
     private readonly path: string,
@@ -184,7 +192,7 @@ class SqliteLedger implements Ledger {
 
   private all(sql: string, ...params: unknown[]): CertificateRecord[] {
     try {
-      return (this.db.prepare(sql).all(...params) as Row[]).map(fromRow);
+      return (this.stmt(sql).all(...params) as Row[]).map(fromRow);
     } catch (e) {
       throw toLedgerError(e, this.path);
     }
@@ -192,7 +200,7 @@ class SqliteLedger implements Ledger {
 
   private run(sql: string, ...params: unknown[]): Database.RunResult {
     try {
-      return this.db.prepare(sql).run(...params);
+      return this.stmt(sql).run(...params);
     } catch (e) {
       throw toLedgerError(e, this.path);
     }
@@ -239,7 +247,7 @@ class SqliteLedger implements Ledger {
 
   serialExists(serial: string): boolean {
     try {
-      return this.db.prepare("SELECT 1 FROM certificates WHERE serial = ?").get(serial) !== undefined;
+      return this.stmt("SELECT 1 FROM certificates WHERE serial = ?").get(serial) !== undefined;
     } catch (e) {
       throw toLedgerError(e, this.path);
     }
@@ -258,8 +266,7 @@ class SqliteLedger implements Ledger {
 
   revokedEntries(): RevokedEntry[] {
     try {
-      return this.db
-        .prepare("SELECT serial, revoked_at AS revokedAt, revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial")
+      return this.stmt("SELECT serial, revoked_at AS revokedAt, revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial")
         .all() as RevokedEntry[];
     } catch (e) {
       throw toLedgerError(e, this.path);
@@ -268,7 +275,7 @@ class SqliteLedger implements Ledger {
 
   nextCrlNumber(): number {
     try {
-      const row = this.db.prepare("SELECT MAX(number) AS n FROM crls").get() as { n: number | null };
+      const row = this.stmt("SELECT MAX(number) AS n FROM crls").get() as { n: number | null };
       return (row.n ?? 0) + 1;
     } catch (e) {
       throw toLedgerError(e, this.path);
@@ -281,7 +288,7 @@ class SqliteLedger implements Ledger {
 
   latestCrl(): CrlRecord | undefined {
     try {
-      const row = this.db.prepare("SELECT number, this_update AS thisUpdate, next_update AS nextUpdate, der FROM crls ORDER BY number DESC LIMIT 1").get() as
+      const row = this.stmt("SELECT number, this_update AS thisUpdate, next_update AS nextUpdate, der FROM crls ORDER BY number DESC LIMIT 1").get() as
         | (Omit<CrlRecord, "der"> & { der: Buffer })
         | undefined;
       return row && { ...row, der: new Uint8Array(row.der) };
@@ -296,7 +303,7 @@ class SqliteLedger implements Ledger {
 
   setting(key: string): string | undefined {
     try {
-      return (this.db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+      return (this.stmt("SELECT value FROM settings WHERE key = ?").get(key) as { value: string } | undefined)?.value;
     } catch (e) {
       throw toLedgerError(e, this.path);
     }
@@ -326,12 +333,11 @@ class SqliteLedger implements Ledger {
 
   appendEvent(e: NewEvent): EventRecord {
     try {
-      const last = this.db.prepare("SELECT hash FROM events ORDER BY id DESC LIMIT 1").get() as { hash: string } | undefined;
+      const last = this.stmt("SELECT hash FROM events ORDER BY id DESC LIMIT 1").get() as { hash: string } | undefined;
       const prevHash = last?.hash ?? GENESIS_HASH;
       const details = JSON.stringify(e.details);
       const hash = eventHash(prevHash, e.at, e.actor, e.action, e.serial, details);
-      const info = this.db
-        .prepare("INSERT INTO events (at, actor, action, serial, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      const info = this.stmt("INSERT INTO events (at, actor, action, serial, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .run(e.at, e.actor, e.action, e.serial, details, prevHash, hash);
       return { ...e, id: Number(info.lastInsertRowid), prevHash, hash };
     } catch (err) {
@@ -341,7 +347,7 @@ class SqliteLedger implements Ledger {
 
   events(): EventRecord[] {
     try {
-      const rows = this.db.prepare("SELECT id, at, actor, action, serial, details, prev_hash AS prevHash, hash FROM events ORDER BY id").all() as
+      const rows = this.stmt("SELECT id, at, actor, action, serial, details, prev_hash AS prevHash, hash FROM events ORDER BY id").all() as
         (Omit<EventRecord, "details"> & { details: string })[];
       return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
     } catch (e) {

@@ -3,6 +3,11 @@ import type { IssueResult } from "../../ca/authority.js";
 import type { KeyType } from "../../crypto/keys.js";
 import { day, print, printJson } from "../output.js";
 import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { PkiError } from "../../ca/errors.js";
+import { globals, homeOf } from "../context.js";
+import { readSecret, warnNonAsciiPassword } from "../secrets.js";
 
 interface Flags {
   profile?: string;
@@ -10,18 +15,26 @@ interface Flags {
   email?: string;
   key: KeyType;
   csr?: string;
+  p12?: string | boolean;
+  passwordFile?: string;
+  legacy?: boolean;
+  from?: string;
 }
 
 export function register(program: Command): Command {
   return program
     .command("issue-client")
     .description("issue a client certificate (new key + CSR from a profile, or sign a CSR made elsewhere)")
-    .argument("<name>", "who the certificate is for: a user or service name; becomes the CN and the file name")
+    .argument("[name]", "who the certificate is for: a user or service name; becomes the CN and the file name")
     .option("--profile <file.ini>", "OpenSSL-style profile (default templates/profiles/client.ini)")
     .option("--days <n>", "validity in days (default 365)", parseDays)
     .option("--email <address>", "add an email subjectAltName")
     .addOption(new Option("--key <type>", "key type").choices(KEY_CHOICES).default("ec-p256"))
     .option("--csr <file>", "sign this PKCS#10 request instead of generating a key (the CA never sees the key)")
+    .option("--p12 [file]", "also write the PKCS#12 (default HOME/private/NAME.p12), password as for export-p12")
+    .option("--password-file <file>", "with --p12: read the .p12 password from FILE (else $PKI_P12_PASSWORD, else a prompt)")
+    .option("--legacy", "with --p12: 3DES + SHA-1 MAC, for older Apple, Android 12-13 and Windows Server 2016")
+    .option("--from <file>", "issue one certificate per name in FILE (one per line, # comments), in one process")
     .addHelpText(
       "after",
       `
@@ -30,13 +43,27 @@ Examples:
   $ pki issue-client alice --email alice@example.com --days 90
   $ pki issue-client build-bot --csr build-bot.csr      # key stays on the bot
   $ pki issue-client bob --profile ./profiles/staff.ini
+  $ pki issue-client carol --p12 carol.p12                # certificate and .p12 in one step
+  $ pki issue-client --from staff.txt                     # thousands, one transaction per 500
 
 Writes certs/NAME.pem and private/NAME.key (encrypted with the CA passphrase) in the home.
 Hand the holder a .p12 made with: pki export-p12 NAME`,
     )
-    .action(async (name: string, flags: Flags, cmd: Command) => {
+    .action(async (name: string | undefined, flags: Flags, cmd: Command) => {
+      if (flags.from !== undefined) {
+        if (name !== undefined || flags.csr || flags.p12 || flags.email) throw new PkiError("usage", "--from takes the names from the file: give no NAME, --csr, --p12 or --email with it");
+        await issueFromFile(flags.from, flags, cmd);
+        return;
+      }
+      if (name === undefined) throw new PkiError("usage", "missing NAME (or --from FILE)", "for example: pki issue-client alice");
       const csr = flags.csr === undefined ? undefined : readCsr(flags.csr);
       await withAuthority(cmd, async (authority, opts) => {
+        let pkcs12: { password: string; legacy: boolean; out?: string } | undefined;
+        if (flags.p12 !== undefined) {
+          const password = await readSecret({ what: "password for the .p12", ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}), flag: "--password-file", envVar: "PKI_P12_PASSWORD", confirm: true });
+          warnNonAsciiPassword(password);
+          pkcs12 = { password, legacy: flags.legacy ?? false, ...(typeof flags.p12 === "string" ? { out: resolve(flags.p12) } : {}) };
+        }
         const result = await authority.issue({
           name,
           kind: "client",
@@ -45,11 +72,50 @@ Hand the holder a .p12 made with: pki export-p12 NAME`,
           ...(flags.days !== undefined ? { days: flags.days } : {}),
           ...(flags.email !== undefined ? { email: flags.email } : {}),
           ...(csr ? { csr } : {}),
+          ...(pkcs12 ? { pkcs12 } : {}),
         });
-        if (opts.json) printJson(issuedJson(result));
-        else printIssued(result, "Issued");
+        if (opts.json) printJson({ ...issuedJson(result), ...(result.pkcs12Path ? { pkcs12: result.pkcs12Path } : {}) });
+        else {
+          printIssued(result, "Issued");
+          if (result.pkcs12Path) print(`  pkcs12:      ${result.pkcs12Path}`);
+        }
       });
     });
+}
+
+async function issueFromFile(file: string, flags: Flags, cmd: Command): Promise<void> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new PkiError("not-found", `cannot read --from ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const names = text.split(/\r?\n/).map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
+  if (names.length === 0) throw new PkiError("usage", `--from ${file} holds no names`);
+  await withAuthority(cmd, async (authority, opts) => {
+    const progress = process.stderr.isTTY ? progressBar(names.length) : undefined;
+    const r = await authority.issueBatch({
+      names,
+      keyType: flags.key,
+      ...(flags.days !== undefined ? { days: flags.days } : {}),
+      ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+      ...(progress ? { onProgress: progress } : {}),
+    });
+    if (progress) process.stderr.write("\n");
+    const rate = r.issued / Math.max(r.seconds, 1e-6);
+    if (opts.json) printJson({ issued: r.issued, seconds: r.seconds, perSecond: Math.round(rate), certificates: dirname(homeOf(globals(cmd)).certificate("x")) });
+    else print(`Issued ${r.issued} certificates in ${r.seconds.toFixed(1)} s (${Math.round(rate)}/s): ${dirname(homeOf(globals(cmd)).certificate("x"))}/NAME.pem, keys in private/.`);
+  });
+}
+
+function progressBar(total: number): (done: number, total: number) => void {
+  const started = Date.now();
+  return (done) => {
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    const rate = done / Math.max((Date.now() - started) / 1000, 0.001);
+    process.stderr.write(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total} (${Math.round(rate)}/s)`);
+  };
 }
 
 /** The documented JSON of issue-client and renew. */

@@ -1,8 +1,7 @@
-import { AsnConvert } from "@peculiar/asn1-schema";
-import { CRLNumber, id_ce_cRLNumber } from "@peculiar/asn1-x509";
+import { concat, ecdsaSignatureToDer, octets, oid, seq, time, tlv, uint, uintBytes } from "./der.js";
 import { type KeyType, signingAlgorithm } from "./keys.js";
 import { toPem } from "./pem.js";
-import { x509 } from "./provider.js";
+import { webcrypto, x509 } from "./provider.js";
 
 export { CrlReason } from "./crl-reason.js";
 import { CrlReason } from "./crl-reason.js";
@@ -26,27 +25,45 @@ export interface CrlParams {
   entries: readonly CrlEntry[];
 }
 
-/** A v2 CRL with AKI and CRL number; entries carry a reason code unless it is `unspecified` (RFC 5280 5.3.1). */
+const SIGNATURE_ALGORITHMS: Record<KeyType, string> = {
+  "ec-p256": "1.2.840.10045.4.3.2", // ecdsa-with-SHA256
+  "ec-p384": "1.2.840.10045.4.3.3", // ecdsa-with-SHA384
+  "rsa-2048": "1.2.840.113549.1.1.11", // sha256WithRSAEncryption
+  "rsa-3072": "1.2.840.113549.1.1.11",
+  "rsa-4096": "1.2.840.113549.1.1.11",
+};
+
+/**
+ * A v2 CRL (RFC 5280 section 5) with AKI and CRL number; entries carry a reason code unless it
+ * is `unspecified` (5.3.1). Encoded directly in DER, in linear time: see der.ts for why.
+ */
 export async function createCrl(params: CrlParams): Promise<Uint8Array> {
   const ski = params.issuer.getExtension(x509.SubjectKeyIdentifierExtension);
-  const extensions: x509.Extension[] = [
-    new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(params.number))),
-  ];
-  if (ski) extensions.unshift(new x509.AuthorityKeyIdentifierExtension(ski.keyId));
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: params.issuer.subjectName,
-    thisUpdate: params.thisUpdate ?? new Date(),
-    nextUpdate: params.nextUpdate,
-    signingKey: params.issuerKey,
-    signingAlgorithm: signingAlgorithm(params.issuerKeyType),
-    extensions,
-    entries: params.entries.map((e) => ({
-      serialNumber: e.serial,
-      revocationDate: e.revokedAt,
-      ...(e.reason !== CrlReason.unspecified ? { reason: e.reason as number as x509.X509CrlReason } : {}),
-    })),
+  const alg = SIGNATURE_ALGORITHMS[params.issuerKeyType];
+  // RSA signature AlgorithmIdentifiers carry NULL parameters; ECDSA ones carry none (RFC 5758 3.2).
+  const algorithm = params.issuerKeyType.startsWith("rsa") ? seq(oid(alg), new Uint8Array([0x05, 0x00])) : seq(oid(alg));
+  const entries = params.entries.map((e) => {
+    const serial = uintBytes(Buffer.from(e.serial.length % 2 ? "0" + e.serial : e.serial, "hex"));
+    const reason = e.reason === CrlReason.unspecified ? [] : [seq(seq(oid("2.5.29.21"), octets(tlv(0x0a, new Uint8Array([e.reason])))))];
+    return seq(serial, time(e.revokedAt), ...reason);
   });
-  return new Uint8Array(crl.rawData);
+  const extensions = [
+    ...(ski ? [seq(oid("2.5.29.35"), octets(seq(tlv(0x80, new Uint8Array(Buffer.from(ski.keyId, "hex"))))))] : []),
+    seq(oid("2.5.29.20"), octets(uint(params.number))),
+  ];
+  const tbs = seq(
+    uint(1), // v2
+    algorithm,
+    new Uint8Array(params.issuer.subjectName.toArrayBuffer()),
+    time(params.thisUpdate ?? new Date()),
+    time(params.nextUpdate),
+    ...(entries.length ? [seq(...entries)] : []),
+    tlv(0xa0, seq(...extensions)),
+  );
+  const signAlg = signingAlgorithm(params.issuerKeyType);
+  const raw = new Uint8Array(await webcrypto.subtle.sign(signAlg, params.issuerKey, tbs as Uint8Array<ArrayBuffer>));
+  const signature = params.issuerKeyType.startsWith("ec") ? ecdsaSignatureToDer(raw) : raw;
+  return seq(tbs, algorithm, tlv(0x03, concat([new Uint8Array([0]), signature])));
 }
 
 /** PEM with the "X509 CRL" label that OpenSSL and nginx read; @peculiar/x509 would write "CRL". */

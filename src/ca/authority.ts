@@ -136,7 +136,7 @@ export class Authority {
     const nowIso = now.toISOString();
     if (filter.expiringDays !== undefined) {
       const until = new Date(now.getTime() + filter.expiringDays * DAY_MS).toISOString();
-      return this.core.ledger.query({ state: "active", notAfterFrom: nowIso, notAfterBefore: until }).map((r) => viewOf(r, now));
+      return this.core.ledger.summaries({ state: "active", notAfterFrom: nowIso, notAfterBefore: until }).map((r) => viewOf(r, now));
     }
     const s = filter.status;
     const q =
@@ -144,7 +144,7 @@ export class Authority {
       : s === "expired" ? { state: "active" as const, notAfterBefore: nowIso }
       : s === "revoked" || s === "superseded" ? { state: s }
       : {};
-    return this.core.ledger.query(q).map((r) => viewOf(r, now));
+    return this.core.ledger.summaries(q).map((r) => viewOf(r, now));
   }
 
   /** One certificate by name or serial: its view and PEM, plus the parsed certificate when `parse` is set. */

@@ -61,7 +61,8 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
   const keyType = p.keyType ?? "ec-p256";
   const notAfter = leafNotAfter(core, now, p.days);
   const profileFile = p.profile ?? join(core.options.templatesDir, "profiles", "client.ini");
-  checkLeafProfile(loadProfile(profileFile, { PKI_NAME: "x" }), loadProfile(profileFile, { PKI_NAME: "x" }).extensions);
+  const sample = loadProfile(profileFile, { PKI_NAME: names[0]! });
+  checkLeafProfile(sample, sample.extensions);
   const root = await core.unlockRoot();
   const kek = await deriveKeyEncryptionKey(root.passphrase);
   // Bulk signing uses Node's built-in WebCrypto: its keys stay parsed in native code, where

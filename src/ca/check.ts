@@ -103,7 +103,7 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
     if (!existsSync(p)) continue;
     const st = statSync(p);
     const m = st.mode & 0o777;
-    const want = st.isDirectory() ? DIR_MODE : /\.(key|p12)$|ledger\.db/.test(p) ? SECRET_MODE : null;
+    const want = st.isDirectory() ? DIR_MODE : /\.(key|p12|mobileconfig)$|ledger\.db/.test(p) ? SECRET_MODE : null;
     if (want === null || (m & ~want) === 0) continue;
     loose++;
     if (repair) chmodSync(p, want);

@@ -1,10 +1,10 @@
-import type { CertificateKind, CertificateRecord } from "../ledger/ledger.js";
+import type { CertificateKind, CertificateRecord, CertificateSummary } from "../ledger/ledger.js";
 import { CrlReason } from "../crypto/crl-reason.js";
 
 export type CertificateStatus = "valid" | "revoked" | "expired" | "superseded";
 
 /** What a certificate is now: revoked and superseded are recorded; expired is derived from the clock. */
-export function statusOf(rec: CertificateRecord, now: Date): CertificateStatus {
+export function statusOf(rec: Pick<CertificateRecord, "state" | "notAfter">, now: Date): CertificateStatus {
   if (rec.state === "revoked") return "revoked";
   if (rec.state === "superseded") return "superseded";
   return rec.notAfter < now.toISOString() ? "expired" : "valid";
@@ -25,7 +25,7 @@ export interface CertificateView {
   hasKey: boolean;
 }
 
-export function viewOf(rec: CertificateRecord, now: Date): CertificateView {
+export function viewOf(rec: CertificateRecord | CertificateSummary, now: Date): CertificateView {
   return {
     name: rec.name,
     kind: rec.kind,
@@ -37,7 +37,7 @@ export function viewOf(rec: CertificateRecord, now: Date): CertificateView {
     revokedAt: rec.revokedAt,
     revocationReason: rec.revocationReason === null ? null : (CrlReason[rec.revocationReason] ?? String(rec.revocationReason)),
     supersededBy: rec.supersededBy,
-    hasKey: rec.keyEncrypted !== null,
+    hasKey: "hasKey" in rec ? rec.hasKey : rec.keyEncrypted !== null,
   };
 }
 

@@ -26,6 +26,9 @@ export interface CertificateRecord {
   createdAt: string;
 }
 
+/** A certificate without its blobs: what listings need, at a fraction of the I/O. */
+export type CertificateSummary = Omit<CertificateRecord, "der" | "keyEncrypted" | "csr"> & { hasKey: boolean };
+
 export type NewCertificate = Omit<CertificateRecord, "state" | "revokedAt" | "revocationReason" | "supersededBy" | "der" | "keyEncrypted" | "csr"> & {
   der: Uint8Array;
   keyEncrypted: Uint8Array | null;
@@ -84,6 +87,8 @@ export interface Ledger {
   activeByName(name: string, kind: CertificateKind): CertificateRecord | undefined;
   latestByName(name: string): CertificateRecord | undefined;
   query(q: CertificateQuery): CertificateRecord[];
+  /** Like `query`, without the DER, key and CSR blobs (indexed; no full scans). */
+  summaries(q: CertificateQuery): CertificateSummary[];
   serialExists(serial: string): boolean;
   markRevoked(serial: string, at: string, reason: number): void;
   /** Links `serial` to its successor; an active certificate becomes superseded, a revoked one stays revoked. */
@@ -234,6 +239,25 @@ class SqliteLedger implements Ledger {
   }
 
   query(q: CertificateQuery): CertificateRecord[] {
+    const [where, params] = this.filter(q);
+    return this.all(`SELECT * FROM certificates ${where} ORDER BY created_at, rowid`, ...params);
+  }
+
+  summaries(q: CertificateQuery): CertificateSummary[] {
+    const [where, params] = this.filter(q);
+    const sql = `SELECT serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
+                 key_encrypted IS NOT NULL AS has_key FROM certificates ${where} ORDER BY created_at, rowid`;
+    try {
+      return (this.stmt(sql).all(...params) as (Omit<Row, "der" | "key_encrypted" | "csr"> & { has_key: number })[]).map((r) => ({
+        serial: r.serial, name: r.name, kind: r.kind, subject: r.subject, notBefore: r.not_before, notAfter: r.not_after, state: r.state,
+        revokedAt: r.revoked_at, revocationReason: r.revocation_reason, supersededBy: r.superseded_by, createdAt: r.created_at, hasKey: r.has_key === 1,
+      }));
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
+  private filter(q: CertificateQuery): [string, unknown[]] {
     const where: string[] = [];
     const params: unknown[] = [];
     if (q.kind) (where.push("kind = ?"), params.push(q.kind));
@@ -241,8 +265,7 @@ class SqliteLedger implements Ledger {
     if (q.name) (where.push("name = ?"), params.push(q.name));
     if (q.notAfterFrom) (where.push("not_after >= ?"), params.push(q.notAfterFrom));
     if (q.notAfterBefore) (where.push("not_after < ?"), params.push(q.notAfterBefore));
-    const sql = `SELECT * FROM certificates ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created_at, rowid`;
-    return this.all(sql, ...params);
+    return [where.length ? "WHERE " + where.join(" AND ") : "", params];
   }
 
   serialExists(serial: string): boolean {

@@ -214,3 +214,39 @@ test("no CA in the home: a clear not-found error", () => {
   assert.equal(r.status, 3);
   assert.match(r.stderr, /^pki: issue-client alice: no CA in .*empty-home; create one with: pki init-root --cn NAME/);
 });
+
+test("--p12 writes the PKCS#12 in the same step, readable by openssl, key matching the certificate", () => {
+  const j = pkiJson<{ certificate: string; pkcs12: string }>(home, ["issue-client", "p12-user", "--p12"], { PKI_P12_PASSWORD: "one step" });
+  assert.equal(j.pkcs12, join(home, "private", "p12-user.p12"));
+  assert.equal(mode(j.pkcs12), 0o600);
+  process.env.ONE_STEP = "one step";
+  const key = openssl(["pkcs12", "-in", j.pkcs12, "-nocerts", "-nodes", "-passin", "env:ONE_STEP"]);
+  assert.equal(key.status, 0, key.stderr);
+  assert.equal(openssl(["pkey", "-pubout"], key.stdout).stdout, openssl(["x509", "-in", j.certificate, "-noout", "-pubkey"]).stdout);
+  const refused = pki(home, ["issue-client", "p12-csr", "--p12", "--csr", "/dev/null"], { PKI_P12_PASSWORD: "x" });
+  assert.notEqual(refused.status, 0);
+});
+
+test("--from FILE issues every name in one process; keys open with openssl; a bad or taken name refuses the whole batch", () => {
+  const list = join(work.dir, "names.txt");
+  writeFileSync(list, "# staff\nbatch-a\nbatch-b  # trailing comment\n\nbatch-c\n");
+  const j = pkiJson<{ issued: number }>(home, ["issue-client", "--from", list]);
+  assert.equal(j.issued, 3);
+  for (const n of ["batch-a", "batch-b", "batch-c"]) {
+    assert.equal(openssl(["verify", "-purpose", "sslclient", "-CAfile", ca, join(home, "certs", `${n}.pem`)]).status, 0);
+    assert.equal(openssl(["pkey", "-in", join(home, "private", `${n}.key`), "-passin", PASSIN, "-noout"]).status, 0);
+  }
+  const before = snapshot(home);
+  for (const [text, code, why] of [
+    ["ok-1\n../evil\n", 2, /line 2: the name "\.\.\/evil" contains a path separator/],
+    ["ok-1\nbatch-a\n", 4, /line 2: "batch-a" already has a valid certificate/],
+    ["dup\ndup\n", 2, /line 2: "dup" appears twice/],
+    ["# only a comment\n", 2, /holds no names/],
+  ] as const) {
+    writeFileSync(list, text);
+    const r = pki(home, ["issue-client", "--from", list]);
+    assert.equal(r.status, code, r.stderr);
+    assert.match(r.stderr, why);
+  }
+  assert.deepEqual(snapshot(home), before, "a refused batch issues nothing");
+});

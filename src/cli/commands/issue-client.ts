@@ -1,13 +1,13 @@
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import type { IssueResult } from "../../ca/authority.js";
-import type { KeyType } from "../../crypto/keys.js";
-import { day, print, printJson } from "../output.js";
-import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import { PkiError } from "../../ca/errors.js";
+import type { KeyType } from "../../crypto/keys.js";
 import { globals, homeOf } from "../context.js";
+import { day, print, printJson } from "../output.js";
 import { readSecret, warnNonAsciiPassword } from "../secrets.js";
+import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
 
 interface Flags {
   profile?: string;
@@ -103,8 +103,9 @@ async function issueFromFile(file: string, flags: Flags, cmd: Command): Promise<
     });
     if (progress) process.stderr.write("\n");
     const rate = r.issued / Math.max(r.seconds, 1e-6);
-    if (opts.json) printJson({ issued: r.issued, seconds: r.seconds, perSecond: Math.round(rate), certificates: dirname(homeOf(globals(cmd)).certificate("x")) });
-    else print(`Issued ${r.issued} certificates in ${r.seconds.toFixed(1)} s (${Math.round(rate)}/s): ${dirname(homeOf(globals(cmd)).certificate("x"))}/NAME.pem, keys in private/.`);
+    const certs = join(homeOf(globals(cmd)).dir, "certs");
+    if (opts.json) printJson({ issued: r.issued, seconds: r.seconds, perSecond: Math.round(rate), certificates: certs });
+    else print(`Issued ${r.issued} certificates in ${r.seconds.toFixed(1)} s (${Math.round(rate)}/s): ${certs}/NAME.pem, keys in ../private/.`);
   });
 }
 

@@ -2,6 +2,7 @@ import { CryptoError } from "../crypto/errors.js";
 import type { KeyType } from "../crypto/keys.js";
 import type { x509 } from "../crypto/provider.js";
 import { toPem } from "../crypto/pem.js";
+import { normalizeSerial } from "../crypto/serial.js";
 import type { CertificateRecord, Ledger, NewEvent } from "../ledger/ledger.js";
 import { PkiError } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
@@ -124,7 +125,7 @@ export class CaCore {
 
   /** Serial first (exact), then name: the current certificate, else the newest one. */
   find(target: string): CertificateRecord {
-    const serial = serialOf(target);
+    const serial = normalizeSerial(target);
     const rec = (serial && this.ledger.bySerial(serial)) || this.findByName(target.normalize("NFC"));
     if (!rec) throw new PkiError("not-found", `no certificate with name or serial "${target}"`, "pki list shows names and serials");
     return rec;
@@ -133,11 +134,6 @@ export class CaCore {
   findByName(name: string): CertificateRecord | undefined {
     return this.ledger.activeByName(name, "client") ?? this.ledger.activeByName(name, "server") ?? this.ledger.latestByName(name);
   }
-}
-
-function serialOf(target: string): string | null {
-  const s = target.trim().toLowerCase().replace(/:/g, "");
-  return /^(0x)?[0-9a-f]{2,40}$/.test(s) ? s.replace(/^0x/, "").replace(/^(00)+(?=[0-9a-f]{2})/, "") : null;
 }
 
 export function checkDays(days: number, flag: string): number {

@@ -1,10 +1,30 @@
 import { createPkcs12 } from "../crypto/pkcs12.js";
 import { encryptedKeyPem, encryptPrivateKey } from "../crypto/keys.js";
 import { toPem } from "../crypto/pem.js";
+import type { Blob, CertificateRecord } from "../ledger/ledger.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
 import { type CertificateView, statusOf, viewOf } from "./views.js";
+
+/** The certificate `target` names, if pki holds a key it may hand out: the refusals every export shares. */
+export function exportable(core: CaCore, target: string): CertificateRecord & { keyEncrypted: Blob } {
+  const rec = core.find(target);
+  if (rec.kind === "root") throw new PkiError("usage", "pki never exports the root CA key", "clients only need ca.pem");
+  if (!rec.keyEncrypted) throw new PkiError("invalid", `"${rec.name}" was issued from a CSR: pki does not hold its key`, "its holder makes the file with their own key");
+  return rec as CertificateRecord & { keyEncrypted: Blob };
+}
+
+/** Identity files are not made for revoked certificates: the holder would install something that cannot work. */
+export function refuseRevoked(rec: CertificateRecord, now: Date): void {
+  if (statusOf(rec, now) === "revoked") throw new PkiError("conflict", `"${rec.name}" (serial ${rec.serial}) is revoked`, `issue a new one with: pki renew ${rec.name}`);
+}
+
+/** The private key of an exportable certificate, decrypted with the CA passphrase. */
+export async function decryptedKey(core: CaCore, rec: CertificateRecord & { keyEncrypted: Blob }): Promise<Uint8Array> {
+  const root = await core.unlockRoot();
+  return core.decryptKey(rec.keyEncrypted, root.passphrase);
+}
 
 export interface ExportParams {
   target: string;
@@ -17,13 +37,10 @@ export interface ExportParams {
 /** Writes a PKCS#12 with the key, the certificate and the root, protected by `password`. */
 export async function exportPkcs12(core: CaCore, params: ExportParams): Promise<{ view: CertificateView; file: string }> {
   const now = core.now();
-  const rec = core.find(params.target);
-  if (rec.kind === "root") throw new PkiError("usage", "pki does not export the root CA key", "clients only need ca.pem");
-  if (!rec.keyEncrypted) throw new PkiError("invalid", `"${rec.name}" was issued from a CSR: pki does not hold its key`, "the holder builds the .p12 with their own key");
+  const rec = exportable(core, params.target);
   if (params.password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password");
-  if (statusOf(rec, now) === "revoked") throw new PkiError("conflict", `"${rec.name}" (serial ${rec.serial}) is revoked`, `issue a new one with: pki renew ${rec.name}`);
-  const root = await core.unlockRoot();
-  const keyPkcs8 = await core.decryptKey(rec.keyEncrypted, root.passphrase);
+  refuseRevoked(rec, now);
+  const keyPkcs8 = await decryptedKey(core, rec);
   const der = await createPkcs12({
     privateKey: keyPkcs8,
     certificate: rec.der,
@@ -52,12 +69,9 @@ export interface ExportKeyParams {
 /** Writes a certificate's private key for a server that needs it as a file (mode 0600). */
 export async function exportKey(core: CaCore, params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
   const now = core.now();
-  const rec = core.find(params.target);
-  if (rec.kind === "root") throw new PkiError("usage", "pki never exports the root CA key");
-  if (!rec.keyEncrypted) throw new PkiError("invalid", `"${rec.name}" was issued from a CSR: pki does not hold its key`);
+  const rec = exportable(core, params.target);
   if (params.password !== null && params.password.length === 0) throw new PkiError("secret", "the key password is empty", "use --unencrypted to write the key in the clear, deliberately");
-  const root = await core.unlockRoot();
-  const pkcs8 = await core.decryptKey(rec.keyEncrypted, root.passphrase);
+  const pkcs8 = await decryptedKey(core, rec);
   const keyPem = params.password === null ? toPem(pkcs8, "PRIVATE KEY") : encryptedKeyPem(await encryptPrivateKey(pkcs8, params.password));
   const content = (params.withCertificate ? toPem(rec.der, "CERTIFICATE") : "") + keyPem;
   await core.change(async (files) => {

@@ -3,7 +3,7 @@ import { createCsr, createLeafCertificate, type NameAttribute, publicKeyType, re
 import { CrlReason } from "../crypto/crl.js";
 import { CryptoError } from "../crypto/errors.js";
 import { type ExtensionsSpec, readExtensions } from "../crypto/extensions.js";
-import { encryptedKeyPem, encryptPrivateKey, exportPkcs8, generateKeyPair, importPkcs8, type KeyType } from "../crypto/keys.js";
+import { encryptedKeyPem, encryptPrivateKey, exportPkcs8, generateKeyPair, type KeyType } from "../crypto/keys.js";
 import { x509 } from "../crypto/provider.js";
 import { randomSerial } from "../crypto/serial.js";
 import { toPem } from "../crypto/pem.js";
@@ -134,14 +134,14 @@ export async function renew(core: CaCore, params: RenewParams): Promise<RenewRes
     extensions = profile.extensions;
   }
   const root = await core.unlockRoot();
-  const oldKey = await core.decryptKey(old.keyEncrypted, root.passphrase);
   let keyPkcs8: Uint8Array;
   let publicKey: x509.PublicKey;
   if (params.reuseKey) {
-    keyPkcs8 = oldKey;
+    keyPkcs8 = await core.decryptKey(old.keyEncrypted, root.passphrase);
     publicKey = oldCert.publicKey;
   } else {
-    const keyType = params.keyType ?? (await importPkcs8(oldKey)).type;
+    // The old key's type is in its certificate: no need to decrypt the key to learn it.
+    const keyType = params.keyType ?? publicKeyType(oldCert.publicKey) ?? "ec-p256";
     const keys = await generateKeyPair(keyType);
     keyPkcs8 = await exportPkcs8(keys.privateKey);
     publicKey = await x509.PublicKey.create(keys.publicKey);

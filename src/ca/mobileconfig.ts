@@ -3,7 +3,8 @@ import { createPkcs12 } from "../crypto/pkcs12.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
-import { type CertificateView, statusOf, viewOf } from "./views.js";
+import { decryptedKey, exportable, refuseRevoked } from "./export.js";
+import { type CertificateView, viewOf } from "./views.js";
 
 export interface MobileconfigParams {
   target: string;
@@ -25,12 +26,11 @@ export async function exportMobileconfig(core: CaCore, p: MobileconfigParams): P
   const now = core.now();
   const rec = core.find(p.target);
   if (rec.kind !== "client") throw new PkiError("usage", `"${rec.name}" is a ${rec.kind} certificate; a phone profile holds a client certificate`);
-  if (!rec.keyEncrypted) throw new PkiError("invalid", `"${rec.name}" was issued from a CSR: pki does not hold its key`);
+  const holder = exportable(core, p.target);
   if (p.password.length === 0) throw new PkiError("secret", "the password is empty", "iOS cannot import a PKCS#12 with an empty password");
-  if (statusOf(rec, now) === "revoked") throw new PkiError("conflict", `"${rec.name}" (serial ${rec.serial}) is revoked`);
-  const root = await core.unlockRoot();
+  refuseRevoked(rec, now);
   const p12 = await createPkcs12({
-    privateKey: await core.decryptKey(rec.keyEncrypted, root.passphrase),
+    privateKey: await decryptedKey(core, holder),
     certificate: rec.der,
     caCertificates: [core.root.der],
     password: p.password,

@@ -136,29 +136,6 @@ export async function readVerifiedCsr(data: Uint8Array): Promise<x509.Pkcs10Cert
   return csr;
 }
 
-/** Parses a certificate from PEM or DER. */
-export function readCertificate(data: Uint8Array): x509.X509Certificate {
-  try {
-    return new x509.X509Certificate(readDerOrPem(data, ["CERTIFICATE"], "certificate"));
-  } catch (e) {
-    if (e instanceof CryptoError) throw e;
-    throw new CryptoError("malformed", "not an X.509 certificate");
-  }
-}
-
-/** Whether a private key belongs to a certificate: sign a challenge and verify with the certificate's key. */
-export async function keyMatchesCertificate(key: CryptoKey, keyType: KeyType, cert: x509.X509Certificate): Promise<boolean> {
-  const alg = signingAlgorithm(keyType);
-  const challenge = webcrypto.getRandomValues(new Uint8Array(32));
-  const signature = await webcrypto.subtle.sign(alg, key, challenge);
-  try {
-    const publicKey = await cert.publicKey.export(alg, ["verify"], webcrypto as unknown as globalThis.Crypto);
-    return await webcrypto.subtle.verify(alg, publicKey, signature, challenge);
-  } catch {
-    return false;
-  }
-}
-
 /** Whether `der` parses as a certificate whose signature verifies with `issuer`'s public key. */
 export async function isSignedBy(der: Uint8Array, issuer: x509.X509Certificate): Promise<boolean> {
   try {

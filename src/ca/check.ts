@@ -77,6 +77,7 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
     if (c.keyEncrypted) expected.push({ path: home.key(c.name), content: encryptedKeyPem(c.keyEncrypted), mode: SECRET_MODE });
   }
   const files = new FileBatch();
+  if (repair) core.home.create(); // certs/ or private/ may be what went missing
   let mismatched = 0;
   for (const e of expected) {
     const actual = existsSync(e.path) ? readFileSync(e.path, "utf8") : null;
@@ -86,10 +87,7 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
     if (repair) files.stage(e.path, e.content, e.mode);
     add({ check: "files", level: "error", message: `${e.path} ${what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired: repair });
   }
-  if (repair && mismatched > 0) {
-    core.home.create();
-    core.ledger.transaction(() => files.commit());
-  }
+  if (repair && mismatched > 0) core.ledger.transaction(() => files.commit());
   if (mismatched === 0) add({ check: "files", level: "ok", message: `${expected.length} output files match the ledger` });
 
   const stray = listTree(home.dir).filter((p) => TEMP_FILE.test(p));

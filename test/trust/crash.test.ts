@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { initHome, openssl, PASSPHRASE, PKI_BIN, pki, pkiJson } from "../helpers.js";
@@ -60,4 +60,18 @@ test("SIGKILL at random moments of issue, renew, revoke and crl never leaves the
     assert.match(listed, new RegExp(r.serial.toUpperCase()));
   }
   assert.ok(existsSync(join(home, "ca.pem")));
+});
+
+test("check --repair restores outputs from the ledger even when whole folders are gone", () => {
+  rmSync(join(home, "certs"), { recursive: true, force: true });
+  rmSync(join(home, "ca.pem"));
+  const broken = pki(home, ["check"]);
+  assert.equal(broken.status, 8);
+  assert.match(broken.stdout, /ca\.pem is missing/);
+  const repaired = pki(home, ["check", "--repair"]);
+  assert.equal(repaired.status, 0, repaired.stdout + repaired.stderr);
+  assert.equal(pki(home, ["check"]).status, 0);
+  const active = pkiJson<{ name: string; kind: string }[]>(home, ["list", "--status", "valid"]).filter((c) => c.kind === "client");
+  assert.ok(active.length > 0);
+  for (const c of active) assert.match(openssl(["x509", "-in", join(home, "certs", `${c.name}.pem`), "-noout", "-subject"]).stdout, new RegExp(`CN = ${c.name}\n`));
 });

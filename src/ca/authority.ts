@@ -1,6 +1,7 @@
 // The facade the CLI talks to. Every operation module is imported when first used, so
 // that `pki list` or `pki --help` never loads @peculiar/x509 and WebCrypto (about 200 ms
 // of start-up on this class of machine); see `npm run bench`.
+import { existsSync, readFileSync } from "node:fs";
 import type { CrlReason } from "../crypto/crl-reason.js";
 import type { x509 } from "../crypto/provider.js";
 import { toPem } from "../crypto/pem.js";
@@ -118,9 +119,14 @@ export class Authority {
     return this.core.ledger.events();
   }
 
-  /** Serials revoked in the ledger (pki doctor adds those of the CRL file). */
-  revokedSerials(): Set<string> {
-    return new Set(this.core.ledger.revokedEntries().map((r) => r.serial));
+  /** Serials revoked in the ledger or in the crl.pem servers read (they can differ until a reload or repair). */
+  async revokedSerials(): Promise<Set<string>> {
+    const serials = new Set(this.core.ledger.revokedEntries().map((r) => r.serial));
+    if (existsSync(this.core.home.crl)) {
+      const [{ crlSerials }, { readDerOrPem }] = await Promise.all([import("../crypto/crl.js"), import("../crypto/pem.js")]);
+      for (const s of crlSerials(readDerOrPem(readFileSync(this.core.home.crl), ["X509 CRL"], "CRL")) ?? []) serials.add(s);
+    }
+    return serials;
   }
 
   crlHook(): string | null {

@@ -5,7 +5,6 @@ import { createLeafCertificate } from "../crypto/certificates.js";
 import { deriveKeyEncryptionKey, encryptedKeyPem, encryptPrivateKey, type KeyType, signingAlgorithm } from "../crypto/keys.js";
 import { toPem } from "../crypto/pem.js";
 import { x509 } from "../crypto/provider.js";
-import { randomSerial } from "../crypto/serial.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
@@ -90,8 +89,7 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
         for (const item of prepared) {
           const current = core.ledger.activeByName(item.name, "client");
           if (current && statusOf(current, now) === "valid") throw new PkiError("conflict", `"${item.name}" was issued by another pki process meanwhile`);
-          let serial = randomSerial();
-          while (core.ledger.serialExists(serial)) serial = randomSerial();
+          const serial = core.freshSerial();
           const cert = await createLeafCertificate({
             serial,
             notBefore: new Date(now.getTime() - BACKDATE_MS),

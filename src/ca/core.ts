@@ -1,8 +1,8 @@
 import { CryptoError } from "../crypto/errors.js";
 import type { KeyType } from "../crypto/keys.js";
 import type { x509 } from "../crypto/provider.js";
-import { toPem } from "../crypto/pem.js";
-import { normalizeSerial } from "../crypto/serial.js";
+import { crlPem } from "../crypto/pem.js";
+import { normalizeSerial, randomSerial } from "../crypto/serial.js";
 import type { CertificateRecord, Ledger, NewEvent } from "../ledger/ledger.js";
 import { PkiError } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
@@ -92,8 +92,7 @@ export class CaCore {
     // `current` check fails were overtaken and are dropped.
     try {
       this.ledger.transaction(() => {
-        files.commit();
-        this.healCrl();
+        if (!files.commit().includes(this.home.crl)) this.healCrl();
       });
     } catch (e) {
       files.abort();
@@ -104,13 +103,14 @@ export class CaCore {
 
   /**
    * A process killed between its commit and its rename leaves crl.pem older than the
-   * ledger, so a revoked certificate would still get in. Every change re-installs the
-   * ledger's newest CRL when the file differs (called under the write lock).
+   * ledger, so a revoked certificate would still get in. Every change that did not just
+   * install a CRL itself re-installs the ledger's newest one when the file differs (called
+   * under the write lock).
    */
   private healCrl(): void {
     const latest = this.ledger.latestCrl();
     if (!latest) return;
-    const pem = toPem(latest.der, "X509 CRL");
+    const pem = crlPem(latest.der);
     let current: string | null = null;
     try {
       current = readFileSync(this.home.crl, "utf8");
@@ -129,6 +129,13 @@ export class CaCore {
     const rec = (serial && this.ledger.bySerial(serial)) || this.findByName(target.normalize("NFC"));
     if (!rec) throw new PkiError("not-found", `no certificate with name or serial "${target}"`, "pki list shows names and serials");
     return rec;
+  }
+
+  /** A random serial not yet in the ledger; call under the write lock so no one takes it before the insert. */
+  freshSerial(): string {
+    let serial = randomSerial();
+    while (this.ledger.serialExists(serial)) serial = randomSerial();
+    return serial;
   }
 
   findByName(name: string): CertificateRecord | undefined {

@@ -107,14 +107,17 @@ export class FileBatch {
     this.staged.push({ tmp, path, ...(current ? { current } : {}) });
   }
 
+  /** Renames the staged files into place; returns the paths it installed (overtaken ones are dropped). */
   commit(): string[] {
     const dirs = new Set<string>();
+    const installed: string[] = [];
     for (const s of this.staged) {
       if (s.current && !s.current()) {
         unlinkSync(s.tmp);
         continue;
       }
       renameSync(s.tmp, s.path);
+      installed.push(s.path);
       dirs.add(dirname(s.path));
     }
     for (const d of dirs) {
@@ -126,9 +129,8 @@ export class FileBatch {
         closeSync(fd);
       }
     }
-    const paths = this.staged.map((s) => s.path);
     this.staged.length = 0;
-    return paths;
+    return installed;
   }
 
   abort(): void {

@@ -5,7 +5,6 @@ import { CryptoError } from "../crypto/errors.js";
 import { type ExtensionsSpec, readExtensions } from "../crypto/extensions.js";
 import { encryptedKeyPem, encryptPrivateKey, exportPkcs8, generateKeyPair, type KeyType } from "../crypto/keys.js";
 import { x509 } from "../crypto/provider.js";
-import { randomSerial } from "../crypto/serial.js";
 import { toPem } from "../crypto/pem.js";
 import type { CertificateKind, CertificateRecord } from "../ledger/ledger.js";
 import { type CaCore, checkDays, DAY_MS, type UnlockedRoot } from "./core.js";
@@ -191,9 +190,7 @@ async function signAndRecord(core: CaCore, p: SignParams): Promise<IssueResult &
     if (current && current.serial !== p.supersede?.serial) {
       throw new PkiError("conflict", `"${p.name}" was issued by another pki process meanwhile (serial ${current.serial})`);
     }
-    // Drawn under the write lock, so no other process can take the same serial before we insert it.
-    let serial = randomSerial();
-    while (core.ledger.serialExists(serial)) serial = randomSerial();
+    const serial = core.freshSerial();
     const cert = await createLeafCertificate({
       serial,
       notBefore: new Date(p.now.getTime() - BACKDATE_MS),

@@ -1,9 +1,9 @@
 import { concat, ecdsaSignatureToDer, octets, oid, seq, time, tlv, uint, uintBytes } from "./der.js";
 import { type KeyType, signingAlgorithm } from "./keys.js";
-import { toPem } from "./pem.js";
 import { webcrypto, x509 } from "./provider.js";
 
 export { CrlReason } from "./crl-reason.js";
+export { crlPem } from "./pem.js";
 import { CrlReason } from "./crl-reason.js";
 
 export interface CrlEntry {
@@ -66,10 +66,6 @@ export async function createCrl(params: CrlParams): Promise<Uint8Array> {
   return seq(tbs, algorithm, tlv(0x03, concat([new Uint8Array([0]), signature])));
 }
 
-/** PEM with the "X509 CRL" label that OpenSSL and nginx read; @peculiar/x509 would write "CRL". */
-export function crlPem(der: Uint8Array): string {
-  return toPem(der, "X509 CRL");
-}
 
 /** Parses a CRL and checks its signature against `issuer`; null when it does not parse or verify. */
 export async function readVerifiedCrl(der: Uint8Array, issuer: x509.X509Certificate): Promise<{ nextUpdate: Date | null; thisUpdate: Date; entries: number } | null> {

@@ -23,6 +23,11 @@ export function toPem(der: Uint8Array, label: string): string {
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
+/** PEM with the "X509 CRL" label that OpenSSL and nginx read; @peculiar/x509 would write "CRL". */
+export function crlPem(der: Uint8Array): string {
+  return toPem(der, "X509 CRL");
+}
+
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
 /** Every PEM block in `text`, in order. */

@@ -69,10 +69,7 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
             certificatePem = (await authority.show(flags.cert)).pem;
             keyPem ??= (await authority.privateKeyPem(flags.cert)) ?? undefined;
           }
-          revokedSerials = authority.revokedSerials();
-          const { crlSerials } = await import("../../crypto/crl.js");
-          const { readDerOrPem } = await import("../../crypto/pem.js");
-          if (existsSync(home.crl)) for (const s of crlSerials(readDerOrPem(readFileSync(home.crl), ["X509 CRL"], "CRL")) ?? []) revokedSerials.add(s);
+          revokedSerials = await authority.revokedSerials();
           revocationSource = `ledger and CRL of ${home.dir}`;
         } finally {
           authority.close();

@@ -1,6 +1,7 @@
 import { createPublicKey, X509Certificate } from "node:crypto";
 import { rootCertificates } from "node:tls";
 import { type CertificateRequestProbe, type HttpProbe, probeCertificateRequest, probeHttp } from "./probe.js";
+import type { DoctorTarget } from "./target.js";
 
 export type CheckStatus = "pass" | "fail" | "warn" | "info";
 
@@ -14,7 +15,7 @@ export interface Check {
 }
 
 export interface DoctorInput {
-  url: string;
+  target: DoctorTarget;
   /** PEM of the client certificate to try, if any. */
   certificatePem?: string;
   /** PEM of its private key (unencrypted, or encrypted with `keyPassphrase`). */
@@ -25,6 +26,8 @@ export interface DoctorInput {
   revokedSerials?: Set<string> | null;
   /** Where revocation information came from, for the message. */
   revocationSource?: string;
+  /** The client certificate's name in this CA home, already shell-quoted (`'a b'`), for the commands hints print; absent when it is not from this home. */
+  quotedName?: string;
   now?: Date;
 }
 
@@ -34,6 +37,9 @@ export interface DoctorReport {
   protocol: string | null;
   checks: Check[];
 }
+
+/** The order sections are checked and printed in; a later step may add to an earlier section. */
+const SECTION_ORDER: Check["section"][] = ["server", "request", "client", "http"];
 
 /** Common ssl_verify_depth settings: nginx defaults to 1, Apache to 1, HAProxy verifies the whole chain. */
 const NGINX_DEFAULT_DEPTH = 1;
@@ -48,20 +54,25 @@ export async function diagnose(input: DoctorInput): Promise<DoctorReport> {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   const now = input.now ?? new Date();
-  const url = new URL(input.url);
-  if (url.protocol !== "https:") throw new Error(`${input.url} is not an https:// URL`);
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  const port = Number(url.port || 443);
-  const path = url.pathname + url.search;
+  const { url, host, port, path, address, servername, hostHeader } = input.target;
+  const renew = input.quotedName ? `pki renew ${input.quotedName}` : "get a new certificate from the CA that issued it";
   const trust = [...rootCertificates, ...(input.caPem ? [input.caPem] : [])];
+  const endpoint = { host: address, port, path, hostHeader, ...(servername ? { servername } : {}) };
+  const report = (ok: boolean, protocol: string | null): DoctorReport => ({
+    url,
+    ok,
+    protocol,
+    checks: checks.map((c, i) => [c, i] as const).sort(([a, i], [b, j]) => SECTION_ORDER.indexOf(a.section) - SECTION_ORDER.indexOf(b.section) || i - j).map(([c]) => c),
+  });
+  const at = address === host ? `${host}:${port}` : `${host}:${port} (at ${address})`;
 
   // 1. The server.
-  const bare = await probeHttp({ host, port, servername: host, path, ca: trust.join("\n") });
+  const bare = await probeHttp({ ...endpoint, ca: trust.join("\n"), checkName: host });
   if (!bare.protocol && (bare.errorCode === "ECONNREFUSED" || bare.errorCode === "ENOTFOUND" || bare.errorCode === "ETIMEDOUT" || bare.errorCode === "EHOSTUNREACH")) {
-    add({ id: "server.reachable", section: "server", status: "fail", message: `cannot reach ${host}:${port} (${bare.errorCode})`, fix: "check the host name, the port, and that the server is running and not firewalled" });
-    return { url: input.url, ok: false, protocol: null, checks };
+    add({ id: "server.reachable", section: "server", status: "fail", message: `cannot reach ${at} (${bare.errorCode})`, fix: "check the host name, the port, and that the server is running and not firewalled" });
+    return report(false, null);
   }
-  add({ id: "server.reachable", section: "server", status: "pass", message: `${host}:${port} answers` });
+  add({ id: "server.reachable", section: "server", status: "pass", message: `${at} answers` });
   const protocol = bare.protocol;
   if (protocol) add({ id: "server.tls", section: "server", status: protocol === "TLSv1.2" || protocol === "TLSv1.3" ? "pass" : "warn", message: `TLS version ${protocol}`, ...(protocol === "TLSv1.2" || protocol === "TLSv1.3" ? {} : { fix: "allow only TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3)" }) });
   const sc = bare.serverCertificate;
@@ -69,21 +80,29 @@ export async function diagnose(input: DoctorInput): Promise<DoctorReport> {
     const until = new Date(sc.valid_to);
     const name = sc.subject.CN ?? JSON.stringify(sc.subject);
     if (bare.serverTrusted) add({ id: "server.certificate", section: "server", status: "pass", message: `server certificate "${name}" is trusted, valid until ${until.toISOString().slice(0, 10)}` });
-    else add({ id: "server.certificate", section: "server", status: "warn", message: `server certificate "${name}" is not trusted here (${bare.serverTrustError})`, fix: "clients must trust the server too: give them the CA that issued it (for a pki server certificate, ca.pem)" });
+    else if (bare.serverTrustError === "ERR_TLS_CERT_ALTNAME_INVALID") {
+      add({
+        id: "server.name",
+        section: "server",
+        status: "warn",
+        message: `server certificate "${name}" does not name ${host} (it names ${sc.subjectaltname || `only CN=${name}`}): clients that check names refuse the connection`,
+        fix: `connect with a name the certificate holds, or give the server a certificate for ${host} (pki issue-server ${host})`,
+      });
+    } else add({ id: "server.certificate", section: "server", status: "warn", message: `server certificate "${name}" is not trusted here (${bare.serverTrustError})`, fix: "clients must trust the server too: give them the CA that issued it (for a pki server certificate, ca.pem)" });
   }
 
   // 2. Does the server ask for a client certificate, and from which CAs?
-  const request = await probeCertificateRequest(host, port, host);
+  const request = await probeCertificateRequest(address, port, servername);
   reportRequest(request, input.certificatePem, add);
 
   // 3. The client certificate, checked locally.
   let certUsable = false;
-  if (input.certificatePem) certUsable = checkClient(input, now, add);
+  if (input.certificatePem) certUsable = checkClient(input, renew, now, add);
   else add({ id: "client.present", section: "client", status: request.requested ? "warn" : "info", message: "no client certificate given to test", ...(request.requested ? { fix: "run again with --cert NAME (from this CA home) or --cert FILE --key FILE" } : {}) });
 
   // 4. The real request, without and with the certificate.
-  const without = input.certificatePem ? await probeHttp({ host, port, servername: host, path }) : bare;
-  const verdictWithout = interpret(without);
+  const without = input.certificatePem ? await probeHttp(endpoint) : bare;
+  const verdictWithout = interpret(without, renew);
   let finalVerdict = verdictWithout;
   if (!input.certificatePem) {
     add({ id: "http.without", section: "http", status: verdictWithout.served ? "pass" : "fail", message: `without a certificate: ${verdictWithout.summary}`, ...(verdictWithout.fix ? { fix: verdictWithout.fix } : {}) });
@@ -101,7 +120,7 @@ export async function diagnose(input: DoctorInput): Promise<DoctorReport> {
   }
   if (input.certificatePem && input.keyPem) {
     if (certUsable) {
-      finalVerdict = interpret(await probeHttp({ host, port, servername: host, path, cert: input.certificatePem, key: input.keyPem }));
+      finalVerdict = interpret(await probeHttp({ ...endpoint, cert: input.certificatePem, key: input.keyPem }), renew);
       add({ id: "http.with", section: "http", status: finalVerdict.served ? "pass" : "fail", message: `with the certificate: ${finalVerdict.summary}`, ...(finalVerdict.fix ? { fix: finalVerdict.fix } : {}) });
     } else {
       add({ id: "http.with", section: "http", status: "fail", message: "with the certificate: not attempted, the local checks above failed", fix: "fix the failed client checks first" });
@@ -113,8 +132,7 @@ export async function diagnose(input: DoctorInput): Promise<DoctorReport> {
   if (request.requested === false && /cloudflare|akamai|fastly|amazon/i.test(issuerOrg)) {
     add({ id: "request.proxy", section: "request", status: "warn", message: `the TLS certificate comes from ${issuerOrg}: a proxy or CDN terminates TLS in front of your server`, fix: "the proxy must do the client-certificate check (or pass TLS through); client certificates are not forwarded by default" });
   }
-  const ok = finalVerdict.served && !checks.some((c) => c.status === "fail");
-  return { url: input.url, ok, protocol, checks };
+  return report(finalVerdict.served && !checks.some((c) => c.status === "fail"), protocol);
 }
 
 function reportRequest(request: CertificateRequestProbe, certPem: string | undefined, add: (c: Check) => void): void {
@@ -154,7 +172,7 @@ function reportRequest(request: CertificateRequestProbe, certPem: string | undef
 }
 
 /** Local checks; returns whether the certificate and key can be offered at all. */
-function checkClient(input: DoctorInput, now: Date, add: (c: Check) => void): boolean {
+function checkClient(input: DoctorInput, renew: string, now: Date, add: (c: Check) => void): boolean {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(input.certificatePem!);
@@ -179,7 +197,7 @@ function checkClient(input: DoctorInput, now: Date, add: (c: Check) => void): bo
     if (usable) {
       add(matches
         ? { id: "client.key", section: "client", status: "pass", message: "the private key matches the certificate" }
-        : { id: "client.key", section: "client", status: "fail", message: "the private key does not match the certificate", fix: "use the key that was generated with this certificate (pki export-key NAME, or the .p12 from pki export-p12 NAME)" });
+        : { id: "client.key", section: "client", status: "fail", message: "the private key does not match the certificate", fix: `use the key that was generated with this certificate${input.quotedName ? ` (pki export-key ${input.quotedName}, or the .p12 from pki export-p12 ${input.quotedName})` : ""}` });
       usable = matches;
     }
   }
@@ -187,7 +205,7 @@ function checkClient(input: DoctorInput, now: Date, add: (c: Check) => void): bo
   const to = new Date(cert.validTo);
   if (now < from) add({ id: "client.not-yet-valid", section: "client", status: "fail", message: `the certificate is not valid before ${from.toISOString()}`, fix: "check the clocks of the CA machine and the server" });
   else if (now > to) {
-    add({ id: "client.expired", section: "client", status: "fail", message: `the certificate expired on ${to.toISOString()}`, fix: "issue a new one: pki renew NAME, then install the new .p12" });
+    add({ id: "client.expired", section: "client", status: "fail", message: `the certificate expired on ${to.toISOString()}`, fix: `${renew}, then install the new .p12` });
   } else add({ id: "client.validity", section: "client", status: "pass", message: `valid until ${to.toISOString().slice(0, 10)} (${Math.floor((to.getTime() - now.getTime()) / 86_400_000)} days)` });
   const extKeyUsage = (cert as unknown as { keyUsage?: string[] }).keyUsage;
   if (extKeyUsage && !extKeyUsage.includes("1.3.6.1.5.5.7.3.2")) {
@@ -215,7 +233,7 @@ function checkClient(input: DoctorInput, now: Date, add: (c: Check) => void): bo
   }
   if (input.revokedSerials) {
     if (input.revokedSerials.has(cert.serialNumber.toLowerCase())) {
-      add({ id: "client.revoked", section: "client", status: "fail", message: `the certificate is revoked (${input.revocationSource})`, fix: "issue a new one: pki renew NAME (servers refuse it once they load the CRL)" });
+      add({ id: "client.revoked", section: "client", status: "fail", message: `the certificate is revoked (${input.revocationSource})`, fix: `${renew} if the person should still get in (servers refuse this one once they load the CRL)` });
     } else add({ id: "client.revoked", section: "client", status: "pass", message: `not revoked (${input.revocationSource})` });
   }
   return usable;
@@ -227,11 +245,11 @@ interface Verdict {
   fix?: string;
 }
 
-const ALERTS: [RegExp, string, string][] = [
+const ALERTS: [RegExp, string, string | ((renew: string) => string)][] = [
   [/CERTIFICATE_REQUIRED/, "TLS alert certificate_required: the server requires a client certificate and none was sent", "install the client certificate (.p12) and make sure the client offers it; in a browser, restart it after importing"],
   [/UNKNOWN_CA/, "TLS alert unknown_ca: the server does not trust the certificate's issuer", "put the issuing CA's ca.pem in the server's client CA file and reload (after a CA rotation the server's bundle must be updated)"],
-  [/CERTIFICATE_EXPIRED/, "TLS alert certificate_expired: the client certificate has expired", "pki renew NAME and install the new .p12"],
-  [/CERTIFICATE_REVOKED/, "TLS alert certificate_revoked: the client certificate is in the server's CRL", "pki renew NAME (a new certificate) if the person should still get in"],
+  [/CERTIFICATE_EXPIRED/, "TLS alert certificate_expired: the client certificate has expired", (renew) => `${renew}, then install the new .p12`],
+  [/CERTIFICATE_REVOKED/, "TLS alert certificate_revoked: the client certificate is in the server's CRL", (renew) => `${renew} if the person should still get in`],
   [/BAD_CERTIFICATE/, "TLS alert bad_certificate: the server could not use the certificate (wrong key, unsupported key type or signature)", "check that certificate and key belong together and that the key is EC P-256/P-384 or RSA"],
   [/UNSUPPORTED_CERTIFICATE/, "TLS alert unsupported_certificate: the certificate's key usage does not allow client authentication", "issue it with pki issue-client (clientAuth)"],
   [/HANDSHAKE_FAILURE/, "TLS alert handshake_failure: no common protocol or cipher, or the certificate was refused", "compare ssl_protocols/ciphers with the client's; run openssl s_client -connect HOST:PORT for details"],
@@ -239,9 +257,9 @@ const ALERTS: [RegExp, string, string][] = [
 ];
 
 /** What a server answer means for mutual TLS. */
-export function interpret(p: HttpProbe): Verdict {
+export function interpret(p: HttpProbe, renew: string): Verdict {
   if (!p.completed) {
-    for (const [re, summary, fix] of ALERTS) if (re.test(p.errorCode ?? "") || re.test(p.errorMessage ?? "")) return { served: false, summary, fix };
+    for (const [re, summary, fix] of ALERTS) if (re.test(p.errorCode ?? "") || re.test(p.errorMessage ?? "")) return { served: false, summary, fix: typeof fix === "string" ? fix : fix(renew) };
     return { served: false, summary: `the connection failed: ${p.errorMessage ?? p.errorCode}`, fix: "run openssl s_client -connect HOST:PORT -state for the handshake details" };
   }
   const reason = /\((FAILED:[^)]*|NONE)\)/.exec(p.body)?.[1];
@@ -250,17 +268,17 @@ export function interpret(p: HttpProbe): Verdict {
   }
   if (p.status === 495 || (p.status === 400 && /The SSL certificate error/.test(p.body))) {
     const why = reason && reason !== "NONE" ? reason.replace("FAILED:", "") : "the certificate did not verify";
-    return { served: false, summary: `HTTP ${p.status} "The SSL certificate error" (nginx 495): ${why}`, fix: fixFor(why) };
+    return { served: false, summary: `HTTP ${p.status} "The SSL certificate error" (nginx 495): ${why}`, fix: fixFor(why, renew) };
   }
   return { served: true, summary: `HTTP ${p.status}${p.protocol ? ` over ${p.protocol}` : ""}` };
 }
 
-function fixFor(why: string): string {
-  if (/revoked/.test(why)) return "the certificate is revoked: pki renew NAME if the person should still get in";
-  if (/expired/.test(why)) return "the certificate expired: pki renew NAME and install the new .p12";
+function fixFor(why: string, renew: string): string {
+  if (/revoked/.test(why)) return `the certificate is revoked: ${renew} if the person should still get in`;
+  if (/expired/.test(why)) return `the certificate expired: ${renew}, then install the new .p12`;
   if (/CRL has expired|crl.*expired/i.test(why)) return "nginx's CRL expired and now refuses everyone: run pki crl and reload nginx (and schedule it: pki server-config systemd-timer)";
   if (/local issuer|unable to get|self.signed|unable to verify/.test(why)) return "the server does not trust the certificate's CA: put its ca.pem in ssl_client_certificate and reload";
-  return "compare the certificate with the server's ssl_client_certificate and CRL (pki check, pki show NAME)";
+  return "compare the certificate with the server's ssl_client_certificate and CRL (pki check, pki show)";
 }
 
 /** Node prints names as "C=NL\nO=Example\nCN=Root"; OpenSSL (and so s_client) as "C = NL, O = Example, CN = Root". */

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { connect, type PeerCertificate } from "node:tls";
+import { isIPv6 } from "node:net";
+import { checkServerIdentity, connect, type PeerCertificate } from "node:tls";
 
 export interface CertificateRequestProbe {
   /** null when it could not be told (openssl missing or the handshake failed early). */
@@ -14,12 +15,13 @@ export interface CertificateRequestProbe {
  * message is encrypted, but s_client is the client: it decrypts it and prints the CA names, so
  * this works for TLS 1.2 and 1.3 alike (what a packet capture could not do).
  */
-export function probeCertificateRequest(host: string, port: number, servername: string, timeoutMs = 10_000): Promise<CertificateRequestProbe> {
+export function probeCertificateRequest(address: string, port: number, servername: string | undefined, timeoutMs = 10_000): Promise<CertificateRequestProbe> {
   return new Promise((resolve) => {
     let out = "";
     let child;
     try {
-      child = spawn("openssl", ["s_client", "-connect", `${host}:${port}`, "-servername", servername, "-state"], { stdio: ["pipe", "pipe", "pipe"] });
+      const connectTo = isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
+      child = spawn("openssl", ["s_client", "-connect", connectTo, ...(servername ? ["-servername", servername] : ["-noservername"]), "-state"], { stdio: ["pipe", "pipe", "pipe"] });
     } catch (e) {
       resolve({ requested: null, caNames: [], error: (e as Error).message });
       return;
@@ -62,9 +64,14 @@ export interface HttpProbe {
 }
 
 export interface HttpProbeOptions {
+  /** The address to connect to. */
   host: string;
   port: number;
-  servername: string;
+  /** SNI; left out for IP-literal hosts, where RFC 6066 forbids it. */
+  servername?: string;
+  hostHeader: string;
+  /** The name the server certificate must hold; default: servername, else host. */
+  checkName?: string;
   path: string;
   cert?: string;
   key?: string;
@@ -91,7 +98,17 @@ export function probeHttp(o: HttpProbeOptions): Promise<HttpProbe> {
     };
     let socket;
     try {
-      socket = connect({ host: o.host, port: o.port, servername: o.servername, rejectUnauthorized: false, ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}), ...(o.ca ? { ca: o.ca } : {}) });
+      const checkName = o.checkName ?? o.servername ?? o.host;
+      socket = connect({
+        host: o.host,
+        port: o.port,
+        ...(o.servername ? { servername: o.servername } : {}),
+        rejectUnauthorized: false,
+        checkServerIdentity: (_host, cert) => checkServerIdentity(checkName, cert),
+        ...(o.cert ? { cert: o.cert } : {}),
+        ...(o.key ? { key: o.key } : {}),
+        ...(o.ca ? { ca: o.ca } : {}),
+      });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       result.errorCode = err.code ?? "ERR_LOCAL";
@@ -109,7 +126,7 @@ export function probeHttp(o: HttpProbeOptions): Promise<HttpProbe> {
       result.serverCertificate = socket.getPeerCertificate(true);
       result.serverTrusted = socket.authorized;
       result.serverTrustError = socket.authorizationError ? String(socket.authorizationError) : null;
-      socket.write(`GET ${o.path} HTTP/1.1\r\nHost: ${o.servername}\r\nUser-Agent: pki-doctor\r\nConnection: close\r\n\r\n`);
+      socket.write(`GET ${o.path} HTTP/1.1\r\nHost: ${o.hostHeader}\r\nUser-Agent: pki-doctor\r\nConnection: close\r\n\r\n`);
     });
     socket.on("data", (d) => (raw += d.toString("latin1")));
     socket.on("error", (e: NodeJS.ErrnoException) => {

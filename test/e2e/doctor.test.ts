@@ -6,9 +6,10 @@ import { expiredClient } from "./expired.js";
 import { type E2eCa, exec, makeCa, makeClient, type Running, startNginx, startUpstream } from "./harness.js";
 
 interface Report {
+  url: string;
   ok: boolean;
   protocol: string;
-  checks: { id: string; status: string; message: string; fix?: string }[];
+  checks: { id: string; section: string; status: string; message: string; fix?: string }[];
 }
 
 const work = tempDir("pki-e2e-doctor-");
@@ -101,7 +102,7 @@ for (const tls of ["TLSv1.2", "TLSv1.3"] as const) {
       assert.equal(code, 8);
       assert.equal(check(report, "client.expired").status, "fail");
       assert.match(check(report, "http.with").message, /certificate has expired/);
-      assert.match(check(report, "http.with").fix!, /pki renew/);
+      assert.match(check(report, "http.with").fix!, /get a new certificate from the CA that issued it/, "a certificate this home's ledger does not hold has no name to renew");
     });
 
     test("a revoked certificate, refused through ssl_crl", async () => {
@@ -147,6 +148,76 @@ for (const tls of ["TLSv1.2", "TLSv1.3"] as const) {
     });
   });
 }
+
+describe("pki doctor: what it accepts and how it reports", () => {
+  let on: Running;
+  let noCa: Running;
+  before(async () => {
+    on = await startNginx(ca, "doctor-input", [], upstream.port);
+    noCa = await startNginx(ca, "doctor-input-noca", [], upstream.port, (s) => s.replace(/ssl_verify_client\s+on;/, "ssl_verify_client optional_no_ca;"));
+    servers.push(on, noCa);
+  });
+  const env = () => ({ PATH: process.env.PATH, PKI_HOME: ca.home, PKI_PASSPHRASE: PASSPHRASE });
+
+  test("sections are printed once each, in the order of the checks, even when a later step adds to an earlier one", async () => {
+    const { report, text } = await doctor(`https://localhost:${noCa.port}/`, ["--cert", other.cert, "--key", other.key]);
+    assert.equal(check(report, "request.optional").status, "warn", "the check that used to come after section 4");
+    const headings = text.split("\n").filter((l) => /^\d\. /.test(l)).map((l) => l.slice(0, 2));
+    assert.deepEqual(headings, ["1.", "2.", "3.", "4."], text);
+    assert.deepEqual([...new Set(report.checks.map((c) => c.section))], ["server", "request", "client", "http"]);
+  });
+
+  test("an IP-address URL: no SNI is sent, so Node prints no DeprecationWarning, and the IP SAN is checked", async () => {
+    const r = await exec(process.execPath, [PKI_BIN, "--json", "doctor", `https://127.0.0.1:${on.port}/`, "--cert", "alice"], env());
+    assert.equal(r.code, 0, r.stdout);
+    assert.doesNotMatch(r.stderr, /DeprecationWarning|ServerName/);
+    assert.equal(r.stderr, "");
+    assert.equal(check(JSON.parse(r.stdout) as Report, "server.certificate").status, "pass");
+  });
+
+  test("a host name the server certificate does not hold is reported as a name mismatch; --resolve connects as curl does", async () => {
+    const url = `https://wrong.example:${on.port}/`;
+    const { code, report } = await doctor(url, ["--resolve", `wrong.example:${on.port}:127.0.0.1`, "--cert", "alice"]);
+    assert.equal(code, 0, "the client certificate still gets in: the name is the server's problem, a warning");
+    const c = check(report, "server.name");
+    assert.equal(c.status, "warn");
+    assert.match(c.message, /does not name wrong\.example \(it names DNS:localhost, IP Address:127\.0\.0\.1\)/);
+    assert.match(c.fix!, /pki issue-server wrong\.example/);
+    assert.ok(!report.checks.some((x) => /give them the CA/.test(x.fix ?? "")), "the CA is trusted: only the name is wrong");
+    assert.match(check(report, "server.reachable").message, /wrong\.example:\d+ \(at 127\.0\.0\.1\) answers/);
+  });
+
+  test("--resolve that is malformed or names another host:port is a usage error", async () => {
+    for (const [arg, expected] of [
+      ["localhost:443", /--resolve "localhost:443" is not HOST:PORT:ADDRESS/],
+      [`localhost:${on.port}:not-an-ip`, /is not HOST:PORT:ADDRESS/],
+      [`other.example:${on.port}:127.0.0.1`, new RegExp(`does not match the URL's localhost:${on.port}`)],
+    ] as const) {
+      const r = await exec(process.execPath, [PKI_BIN, "doctor", `https://localhost:${on.port}/`, "--resolve", arg], env());
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, expected);
+    }
+  });
+
+  test("HOST:PORT without a scheme is taken as https://HOST:PORT/; http:// is answered with the https:// URL to use", async () => {
+    const { code, report } = await doctor(`localhost:${on.port}`, ["--cert", "alice"]);
+    assert.equal(code, 0, JSON.stringify(report.checks.filter((c) => c.status === "fail")));
+    assert.equal(report.url, `https://localhost:${on.port}/`);
+    const http = await exec(process.execPath, [PKI_BIN, "doctor", `http://localhost:${on.port}/`], env());
+    assert.equal(http.code, 2);
+    assert.match(http.stderr, new RegExp(`not an https:// URL.*; use https://localhost:${on.port}/`));
+  });
+
+  test("hints name the real certificate, shell-quoted", async () => {
+    makeClient(ca, "eve smith");
+    pkiJson(ca.home, ["revoke", "eve smith", "--reason", "affiliationChanged"]);
+    const { report } = await doctor(`https://localhost:${on.port}/`, ["--cert", "eve smith"]);
+    assert.match(check(report, "client.revoked").fix!, /pki renew 'eve smith' if the person should still get in/);
+    assert.ok(!JSON.stringify(report).includes("NAME"), JSON.stringify(report));
+    const byFile = await doctor(`https://localhost:${on.port}/`, ["--cert", join(ca.home, "certs", "eve smith.pem"), "--key", join(ca.dir, "eve smith.key")]);
+    assert.match(check(byFile.report, "client.revoked").fix!, /pki renew 'eve smith'/, "a file this home issued is found by serial");
+  });
+});
 
 test("doctor on a port where nothing listens says so, exit 8", async () => {
   const { freePort } = await import("./harness.js");

@@ -1,8 +1,10 @@
-import { createPrivateKey } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { Check } from "../../doctor/doctor.js";
-import { PkiError } from "../../ca/errors.js";
+import type { Authority } from "../../ca/authority.js";
+import { PkiError, shown } from "../../ca/errors.js";
+import { shellQuote } from "../../ca/shell-quote.js";
 import { authorityOptions, globals, homeOf } from "../context.js";
 import { EXIT } from "../errors.js";
 import { paint, print, printJson } from "../output.js";
@@ -12,6 +14,7 @@ interface Flags {
   cert?: string;
   key?: string;
   ca?: string;
+  resolve?: string;
 }
 
 const MARK: Record<Check["status"], [string, "green" | "red" | "yellow" | "dim"]> = {
@@ -31,16 +34,18 @@ export function register(program: Command): Command {
   return program
     .command("doctor")
     .description("diagnose a failing mutual-TLS connection and say how to fix it")
-    .argument("<url>", "the https:// URL that fails")
+    .argument("<url>", "the https:// URL that fails (HOST:PORT alone is taken as https://HOST:PORT/)")
     .option("--cert <name|file>", "a certificate from this CA home (by name or serial), or a PEM file")
     .option("--key <file>", "its private key (PEM; encrypted keys use $PKI_KEY_PASSWORD); default: the key this home holds")
     .option("--ca <file>", "the CA the client certificate should chain to (default: this home's ca.pem)")
+    .option("--resolve <host:port:addr>", "connect to ADDR for HOST:PORT, still presenting HOST (as curl --resolve)")
     .addHelpText(
       "after",
       `
 Examples:
   $ pki doctor https://intranet.example.com/ --cert alice
   $ pki doctor https://api.internal:8443/health --cert bot.pem --key bot.key --ca ca.pem
+  $ pki doctor intranet.example.com:8443 --resolve intranet.example.com:8443:192.0.2.10 --cert alice
   $ pki doctor https://intranet.example.com/ --json | jq '.checks[] | select(.status == "fail")'
 
 Checks: the server and its TLS; whether it sends a CertificateRequest and which CA names it
@@ -52,11 +57,19 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
     .action(async (url: string, flags: Flags, cmd: Command) => {
       const opts = globals(cmd);
       const home = homeOf(opts);
-      const { diagnose } = await import("../../doctor/doctor.js");
+      const [{ diagnose }, { doctorTarget, DoctorTargetError }] = await Promise.all([import("../../doctor/doctor.js"), import("../../doctor/target.js")]);
+      let target;
+      try {
+        target = doctorTarget(url, flags.resolve);
+      } catch (e) {
+        if (!(e instanceof DoctorTargetError)) throw e;
+        throw new PkiError("usage", e.message.replace(/"([^"]*)"/, (_, input: string) => `"${shown(input)}"`), e.hint, e.code);
+      }
       let certificatePem: string | undefined;
       let keyPem: string | undefined;
       let revokedSerials: Set<string> | null = null;
       let revocationSource: string | undefined;
+      let quotedName: string | undefined;
       const caFile = flags.ca ?? (home.exists() ? home.caCertificate : undefined);
       const caPem = caFile ? readText(caFile, "--ca") : undefined;
       if (flags.cert && existsSync(flags.cert)) certificatePem = readText(flags.cert, "--cert");
@@ -66,8 +79,12 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
         const authority = Authority.open(authorityOptions(opts));
         try {
           if (flags.cert && !certificatePem) {
-            certificatePem = (await authority.show(flags.cert)).pem;
+            const { view, pem } = await authority.show(flags.cert);
+            certificatePem = pem;
+            quotedName = shellQuote(view.name);
             keyPem ??= (await authority.privateKeyPem(flags.cert)) ?? undefined;
+          } else if (certificatePem) {
+            quotedName = await nameInHome(authority, certificatePem);
           }
           revokedSerials = await authority.revokedSerials();
           revocationSource = `ledger and CRL of ${home.dir}`;
@@ -78,14 +95,13 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
         throw new PkiError("not-found", `--cert ${flags.cert} is neither a file nor a name in a CA home (${home.dir} has none)`);
       }
       const report = await diagnose({
-        url,
+        target,
         ...(certificatePem ? { certificatePem } : {}),
         ...(keyPem ? { keyPem } : {}),
         ...(caPem ? { caPem } : {}),
         revokedSerials,
         ...(revocationSource ? { revocationSource } : {}),
-      }).catch((e: Error) => {
-        throw new PkiError("usage", e.message);
+        ...(quotedName ? { quotedName } : {}),
       });
       if (opts.json) printJson(report);
       else {
@@ -103,6 +119,23 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
       }
       if (!report.ok) process.exitCode = EXIT.problems;
     });
+}
+
+/** The name under which this home issued the certificate in a --cert file, shell-quoted; undefined when it did not. */
+async function nameInHome(authority: Authority, pem: string): Promise<string | undefined> {
+  let given: X509Certificate;
+  try {
+    given = new X509Certificate(pem);
+  } catch {
+    return undefined;
+  }
+  try {
+    const { view, pem: issued } = await authority.show(given.serialNumber);
+    return new X509Certificate(issued).raw.equals(given.raw) ? shellQuote(view.name) : undefined;
+  } catch (e) {
+    if (e instanceof PkiError && e.kind === "not-found") return undefined;
+    throw e;
+  }
 }
 
 function readText(file: string, flag: string): string {

@@ -1,87 +1,172 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { cronWord, type Quoter, systemdPath, systemdWord } from "./config-quoting.js";
 import type { CaCore } from "./core.js";
-import { PkiError } from "./errors.js";
+import { PkiError, shown } from "./errors.js";
+import type { CertificateRecord } from "../ledger/ledger.js";
 import { DEFAULT_CRL_DAYS } from "./revocation.js";
-
+import { SERVERS, type ServerKind, type ServerProfile } from "./server-profiles.js";
 import { type ServerTarget } from "./server-targets.js";
+import { shellQuote } from "./shell-quote.js";
 export { SERVER_TARGETS, type ServerTarget } from "./server-targets.js";
 
-const TEMPLATE: Record<ServerTarget, string> = {
-  nginx: "servers/nginx.conf",
-  apache: "servers/apache.conf",
-  haproxy: "servers/haproxy.cfg",
+const TIMER_TEMPLATE = {
   "systemd-service": "timers/pki-crl.service",
   "systemd-timer": "timers/pki-crl.timer",
   cron: "timers/pki-crl.cron",
-};
-
-/** Each server's words for "verification required" and "optional". */
-const VERIFY: Record<"nginx" | "apache" | "haproxy", Record<"on" | "optional", string>> = {
-  nginx: { on: "on", optional: "optional" },
-  apache: { on: "require", optional: "optional" },
-  haproxy: { on: "required", optional: "optional" },
-};
+} as const;
 
 export interface ServerConfigParams {
   target: ServerTarget;
-  /** server_name / ServerName. Default: the server certificate's name, else "_". */
+  /** server_name / ServerName. Default: the server certificate's name. */
   serverName?: string;
   /** "on" (default) refuses clients without a valid certificate; "optional" lets them through, unverified. */
   verify?: "on" | "optional";
   /** Chain depth to verify. Default 1: client certificates are issued directly by the root. */
   depth?: number;
-  /** A server certificate from `pki issue-server`, whose files the snippet names. */
+  /** A server certificate from `pki issue-server`; default: the home's only valid one. */
   server?: string;
-  /** Where the server's key (or HAProxy bundle) will be. Default: /etc/ssl/private/NAME.key (or .pem). */
+  /** Where the server's key (or HAProxy bundle) will be. Default: per server (see SERVERS). */
   keyFile?: string;
-  /** Address to listen on, e.g. "443" or "127.0.0.1:8443". Default "443". */
+  /** Where a server that cannot read the CA home reads its copies of ca.pem, crl.pem, its certificate and key. */
+  filesDir?: string;
+  /** Address to listen on, e.g. "443" or "127.0.0.1:8443". Default: the server's usual port. */
   listen?: string;
   /** The application behind the proxy. Default "http://127.0.0.1:8080". */
   upstream?: string;
-  /** How the timer invokes pki, e.g. "/usr/local/bin/pki". */
-  pkiCommand: string;
+  /** How the timer invokes pki: the program and its first arguments, e.g. ["/usr/bin/node", "/opt/pki/bin/pki"]. */
+  pkiCommand: string[];
   /** Passphrase file for the timer. Default: /etc/pki-clients/passphrase. */
   passphraseFile?: string;
 }
 
 /** Renders a server or timer configuration from templates/, with this home's real absolute paths. */
 export function renderServerConfig(core: CaCore, p: ServerConfigParams): string {
+  if (p.target === "systemd-service" || p.target === "systemd-timer" || p.target === "cron") return renderTimer(core, p, p.target);
+  const profile = SERVERS[p.target];
   const depth = p.depth ?? 1;
   if (!Number.isInteger(depth) || depth < 1 || depth > 9) throw new PkiError("usage", `--depth must be 1 to 9, not ${p.depth}`);
-  const server = p.server ? core.find(p.server) : undefined;
-  if (server && server.kind !== "server") throw new PkiError("usage", `"${server.name}" is a ${server.kind} certificate; name one from pki issue-server`);
-  const name = server?.name ?? "SERVER";
-  const listen = p.listen ?? "443";
-  if (!/^([0-9.]+:|\[[0-9a-f:]+\]:)?\d{1,5}$/i.test(listen)) throw new PkiError("usage", `--listen "${listen}" must be PORT or ADDRESS:PORT`);
+  const listen = p.listen ?? profile.port;
+  if (!/^([0-9.]*:|\[[0-9a-f:]+\]:)?\d{1,5}$/i.test(listen)) throw new PkiError("usage", `--listen "${shown(listen)}" must be PORT or ADDRESS:PORT`);
+  const port = listen.split(":").pop()!;
+  const address = listen.includes(":") ? listen.slice(0, listen.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1") || "0.0.0.0" : "0.0.0.0";
   const upstream = p.upstream ?? "http://127.0.0.1:8080";
   const up = /^https?:\/\/([^/]+)\/?$/.exec(upstream);
-  if (!up) throw new PkiError("usage", `--upstream "${upstream}" must be a URL like http://127.0.0.1:8080`);
+  if (!up) throw new PkiError("usage", `--upstream "${shown(upstream)}" must be a URL like http://127.0.0.1:8080`);
   const verifyMode = p.verify ?? "on";
-  const kind = p.target === "nginx" || p.target === "apache" || p.target === "haproxy" ? p.target : null;
+  const verify = profile.verify[verifyMode];
+  if (verify === null) throw new PkiError("usage", `${p.target} has no --verify ${verifyMode}`, `leave --verify out: ${profile.label} always requires a valid client certificate here`, "UNSUPPORTED_OPTION");
+  const name = serverCertificate(core, p.server, p.target).name;
+  const files = filesFor(core, profile, p, name);
+  const q = profile.quote;
   const values: Record<string, string> = {
     ROOT_SUBJECT: core.root.subject,
-    CA: core.home.caCertificate,
-    CRL: core.home.crl,
-    HOME: core.home.dir,
+    CA: q(files.ca),
+    CRL: q(files.crl),
+    CERT: q(files.cert),
+    KEY: q(files.key),
     SERVER: name,
-    SERVER_NAME: p.serverName ?? (server ? server.name.replace(/^wildcard\./, "*.") : "_"),
-    CERT: server ? core.home.certificate(server.name) : "/etc/ssl/certs/SERVER.pem",
-    KEY: p.keyFile ?? (kind === "haproxy" ? `/etc/haproxy/${name}.pem` : `/etc/ssl/private/${name}.key`),
-    VERIFY: kind ? VERIFY[kind][verifyMode] : "",
+    SERVER_NAME: p.serverName ?? name.replace(/^wildcard\./, "*."),
+    VERIFY: verify,
     DEPTH: String(depth),
     LISTEN: listen,
-    PORT: listen.split(":").pop()!,
+    ADDRESS: address,
+    PORT: port,
     UPSTREAM: upstream.replace(/\/$/, ""),
     UPSTREAM_HOSTPORT: up[1]!,
-    PKI: p.pkiCommand,
-    PASSPHRASE_FILE: p.passphraseFile ?? "/etc/pki-clients/passphrase",
-    CRL_DAYS: String(DEFAULT_CRL_DAYS),
+    UPSTREAM_HOST: up[1]!.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1"),
+    UPSTREAM_PORT: /:(\d+)$/.exec(up[1]!)?.[1] ?? (upstream.startsWith("https:") ? "443" : "80"),
+    INSTALL: installSteps(core, profile, files, name),
+    CRL_HOOK: crlHook(core, profile, files),
   };
-  const template = readFileSync(join(core.options.templatesDir, TEMPLATE[p.target]), "utf8");
-  return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
+  return fill(core, profile.template, values);
+}
+
+interface ServerFiles {
+  ca: string;
+  crl: string;
+  cert: string;
+  key: string;
+  /** Copies in a directory the server's user can read; null when the server reads the home (as root). */
+  dir: string | null;
+}
+
+function filesFor(core: CaCore, profile: ServerProfile, p: ServerConfigParams, name: string): ServerFiles {
+  const copies = p.filesDir ?? profile.filesDir;
+  if (copies === null) {
+    return {
+      ca: core.home.caCertificate,
+      crl: core.home.crl,
+      cert: core.home.certificate(name),
+      key: p.keyFile ?? (profile.bundle ? `/etc/haproxy/${name}.pem` : `/etc/ssl/private/${name}.key`),
+      dir: null,
+    };
+  }
+  return { ca: join(copies, "ca.pem"), crl: join(copies, "crl.pem"), cert: join(copies, `${name}.pem`), key: p.keyFile ?? join(copies, `${name}.key`), dir: copies };
+}
+
+/** The certificate the configuration names: the one asked for, else the home's only valid server certificate. */
+function serverCertificate(core: CaCore, requested: string | undefined, target: ServerKind): CertificateRecord {
+  if (requested !== undefined) {
+    const rec = core.find(requested);
+    if (rec.kind !== "server") throw new PkiError("usage", `"${shown(rec.name)}" is a ${rec.kind} certificate; name one from pki issue-server`, undefined, "NOT_A_SERVER_CERTIFICATE");
+    return rec;
+  }
+  const now = core.now().toISOString();
+  const valid = core.ledger.query({ kind: "server", state: "active", notAfterFrom: now });
+  const names = [...new Set(valid.map((r) => r.name))];
+  if (names.length === 1) return core.ledger.activeByName(names[0]!, "server")!;
+  if (names.length === 0) {
+    throw new PkiError("not-found", `${core.home.dir} has no valid server certificate for ${target} to use`, `issue one first: pki issue-server HOST, then pki server-config ${target} --server HOST`, "NO_SERVER_CERTIFICATE");
+  }
+  throw new PkiError("usage", `${core.home.dir} has ${names.length} server certificates (${names.map((n) => shown(n)).join(", ")}): which one should ${target} use?`, `choose with --server NAME, e.g. pki server-config ${target} --server ${shellQuote(names[0]!)}`, "SERVER_AMBIGUOUS");
+}
+
+/** Shell lines, as comments, that put the files where the server's user can read them. */
+function installSteps(core: CaCore, profile: ServerProfile, f: ServerFiles, name: string): string {
+  const sh = shellQuote;
+  const pki = `pki --home ${sh(core.home.dir)}`;
+  const lines: string[] = [];
+  if (f.dir !== null) {
+    lines.push(`install -d -m 0750 -o root -g ${profile.group} ${sh(f.dir)}`, `install -m 0644 ${sh(core.home.caCertificate)} ${sh(f.ca)}`);
+    if (profile.checksCrl) lines.push(`install -m 0644 ${sh(core.home.crl)} ${sh(f.crl)}`);
+    lines.push(`install -m 0644 ${sh(core.home.certificate(name))} ${sh(f.cert)}`);
+  }
+  const keyGroup = profile.keyReadBy === "root" ? "root" : profile.group;
+  const keyMode = profile.keyReadBy === "root" ? "0600" : "0640";
+  lines.push(
+    `${pki} export-key ${sh(name)} --unencrypted ${profile.bundle ? "--with-certificate " : ""}--out ${sh(f.key)}`,
+    `chown root:${keyGroup} ${sh(f.key)} && chmod ${keyMode} ${sh(f.key)}`,
+  );
+  return lines.map((l) => `#   ${l}`).join("\n");
+}
+
+/** The `pki hook set crl` command that delivers each new CRL and makes the server read it. */
+function crlHook(core: CaCore, profile: ServerProfile, f: ServerFiles): string {
+  if (!profile.checksCrl) return "";
+  const reload = profile.reload;
+  const copy = f.dir !== null ? `install -m 0644 ${shellQuote(core.home.crl)} ${shellQuote(f.crl)}` : "";
+  const command = [copy, reload].filter(Boolean).join(" && ");
+  return command ? `pki --home ${shellQuote(core.home.dir)} hook set crl ${shellQuote(command)}` : "";
+}
+
+function renderTimer(core: CaCore, p: ServerConfigParams, target: keyof typeof TIMER_TEMPLATE): string {
+  const word: Quoter = target === "cron" ? cronWord : systemdWord;
+  const passphraseFile = p.passphraseFile ?? "/etc/pki-clients/passphrase";
+  return fill(core, TIMER_TEMPLATE[target], {
+    ROOT_SUBJECT: core.root.subject,
+    PKI: p.pkiCommand.map(word).join(" "),
+    HOME: word(core.home.dir),
+    PASSPHRASE_FILE: target === "cron" ? word(passphraseFile) : systemdPath(passphraseFile),
+    CRL_DAYS: String(DEFAULT_CRL_DAYS),
+  });
+}
+
+function fill(core: CaCore, template: string, values: Record<string, string>): string {
+  const text = readFileSync(join(core.options.templatesDir, template), "utf8");
+  return text.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
     const v = values[key];
-    if (v === undefined) throw new Error(`template ${TEMPLATE[p.target]} uses unknown placeholder ${key}`);
+    if (v === undefined) throw new Error(`template ${template} uses unknown placeholder ${key}`);
     return v;
   });
 }

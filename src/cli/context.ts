@@ -21,7 +21,7 @@ const PACKAGE_ROOT = ((): string => {
 })();
 export const TEMPLATES_DIR = join(PACKAGE_ROOT, "templates");
 /** How timers and cron jobs should invoke this very pki, independent of PATH. */
-export const PKI_COMMAND = `${process.execPath} ${join(PACKAGE_ROOT, "bin", "pki")}`;
+export const PKI_COMMAND = [process.execPath, join(PACKAGE_ROOT, "bin", "pki")];
 
 export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;

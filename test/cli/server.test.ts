@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { initHome, mode, openssl, pki, pkiJson, snapshot } from "../helpers.js";
+import { initHome, mode, openssl, PASSPHRASE, pki, pkiJson, run, snapshot, tempDir } from "../helpers.js";
 
 const { home, cleanup } = initHome();
 after(cleanup);
@@ -78,5 +78,55 @@ test("server-config: real absolute paths; unknown targets and bad options are us
     const r = pki(home, [...args]);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, why);
+  }
+});
+
+test("server-config without --server: the home's only server certificate, else a refusal that names the choice", () => {
+  const { home: fresh, cleanup: done } = initHome();
+  try {
+    const none = pki(fresh, ["server-config", "nginx"]);
+    assert.equal(none.status, 3, none.stderr);
+    assert.match(none.stderr, /has no valid server certificate for nginx to use; issue one first: pki issue-server HOST/);
+    assert.equal(none.stdout, "", "no configuration with SERVER.pem placeholders");
+    pkiJson(fresh, ["issue-server", "only.example.com"]);
+    const one = pki(fresh, ["server-config", "nginx"]);
+    assert.equal(one.status, 0, one.stderr);
+    assert.match(one.stdout, new RegExp(`ssl_certificate\\s+${join(fresh, "certs", "only.example.com.pem")};`));
+    assert.match(one.stdout, /server_name only\.example\.com;/);
+    assert.doesNotMatch(one.stdout, /SERVER/);
+    pkiJson(fresh, ["issue-server", "other.example.com"]);
+    for (const target of ["nginx", "postgresql"]) {
+      const two = pki(fresh, ["server-config", target]);
+      assert.equal(two.status, 2, two.stderr);
+      assert.match(two.stderr, new RegExp(`has 2 server certificates \\(only\\.example\\.com, other\\.example\\.com\\): which one should ${target} use\\?; choose with --server NAME`));
+      assert.equal(two.stdout, "");
+    }
+  } finally {
+    done();
+  }
+});
+
+test("server-config systemd-service and cron: the real home, quoted for systemd and for cron's shell", () => {
+  const { dir, cleanup: done } = tempDir("pki-test-");
+  try {
+    const spaced = join(dir, "my 100% home");
+    pkiJson(spaced, ["init-root", "--cn", "Spaced Root"]);
+    const unit = pki(spaced, ["server-config", "systemd-service", "--timer-passphrase-file", join(dir, "pass 50%")]);
+    assert.equal(unit.status, 0, unit.stderr);
+    const execStart = /^ExecStart=(.*)$/m.exec(unit.stdout)![1]!;
+    assert.ok(execStart.includes(`--home "${join(dir, "my 100%% home")}" `), execStart);
+    assert.match(unit.stdout, new RegExp(`^LoadCredential=pki-passphrase:${join(dir, "pass 50%%")}$`, "m"));
+    const cron = pki(spaced, ["server-config", "cron", "--timer-passphrase-file", join(dir, "pass 50%")]);
+    const line = cron.stdout.split("\n").find((l) => /^\d/.test(l))!;
+    assert.ok(line.includes(`--home '${join(dir, "my 100\\% home")}' `), line);
+    // What cron hands to /bin/sh: every \% back to %. The shell must then see the real home.
+    const command = line.replace(/^(\S+\s+){6}/, "").replace(/\\%/g, "%");
+    writeFileSync(join(dir, "pass 50%"), `${PASSPHRASE}\n`, { mode: 0o600 });
+    const crlBefore = readFileSync(join(spaced, "crl.pem"), "utf8");
+    const r = run("/bin/sh", ["-c", command], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.notEqual(readFileSync(join(spaced, "crl.pem"), "utf8"), crlBefore, "a new CRL in the spaced home");
+  } finally {
+    done();
   }
 });

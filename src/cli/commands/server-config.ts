@@ -10,6 +10,7 @@ interface Flags {
   depth: number;
   server?: string;
   keyFile?: string;
+  filesDir?: string;
   listen?: string;
   upstream?: string;
 }
@@ -17,17 +18,18 @@ interface Flags {
 export function register(program: Command): Command {
   return program
     .command("server-config")
-    .description("print a ready configuration: nginx, apache or haproxy for mTLS, or a systemd timer / cron job that renews the CRL")
+    .description("print a ready mTLS configuration for a server (nginx, apache, haproxy, postgresql, mosquitto, openvpn, lighttpd, caddy, redis), or a systemd timer / cron job that renews the CRL")
     .argument("<target>", SERVER_TARGETS.join(" | "))
-    .option("--server <name>", "server certificate from pki issue-server to use")
+    .option("--server <name>", "server certificate from pki issue-server to use (default: the home's only one)")
     .option("--key-file <path>", "where the server's key (HAProxy: cert+key bundle) is installed")
+    .option("--files-dir <dir>", "postgresql, mosquitto, openvpn, lighttpd, caddy, redis: where the server reads its copies of ca.pem, crl.pem, its certificate and key (default: under /etc/SERVER/)")
     .option("--server-name <name>", "server_name / ServerName (default: the server certificate's name)")
     .addOption(new Option("--verify <mode>", "on: refuse clients without a valid certificate; optional: let them in, unverified").choices(["on", "optional"]).default("on"))
     .option("--depth <n>", "ssl_verify_depth (default 1: client certificates come straight from the root)", (v) => {
       if (!/^\d$/.test(v)) throw new InvalidArgumentError("expected 1 to 9");
       return Number(v);
     }, 1)
-    .option("--listen <addr>", "PORT or ADDRESS:PORT to listen on (default 443)")
+    .option("--listen <addr>", "PORT or ADDRESS:PORT to listen on (default: the server's usual port)")
     .option("--upstream <url>", "the application behind the proxy (default http://127.0.0.1:8080)")
     .option("--timer-passphrase-file <file>", "systemd/cron: the passphrase file the job reads (default /etc/pki-clients/passphrase)")
     .addHelpText(
@@ -37,10 +39,15 @@ Examples:
   $ pki server-config nginx --server intranet.example.com > /etc/nginx/conf.d/mtls.conf
   $ pki server-config apache --server intranet.example.com --verify optional
   $ pki server-config haproxy --server intranet.example.com --listen :8443
+  $ pki server-config postgresql --server db.example.com > /etc/postgresql/15/main/conf.d/pki.conf
+  $ pki server-config mosquitto --listen 8883 > /etc/mosquitto/conf.d/pki.conf
   $ pki server-config systemd-service > /etc/systemd/system/pki-crl.service
   $ pki server-config systemd-timer   > /etc/systemd/system/pki-crl.timer
 
-Paths in the output are this home's real files (ca.pem, crl.pem, certs/).`,
+Paths in the output are this home's real files (ca.pem, crl.pem, certs/). Servers that run as
+their own user (PostgreSQL, Mosquitto, lighttpd, Caddy, Redis; OpenVPN's CRL) read copies: the
+output starts with the commands that install them with the owner and mode the server demands.
+Caddy and Redis do not check CRLs: their output says what to do instead.`,
     )
     .action(async (target: string, flags: Flags & { timerPassphraseFile?: string }, cmd: Command) => {
       if (!(SERVER_TARGETS as readonly string[]).includes(target)) {
@@ -56,6 +63,7 @@ Paths in the output are this home's real files (ca.pem, crl.pem, certs/).`,
             pkiCommand: PKI_COMMAND,
             ...(flags.server !== undefined ? { server: flags.server } : {}),
             ...(flags.keyFile !== undefined ? { keyFile: resolve(flags.keyFile) } : {}),
+            ...(flags.filesDir !== undefined ? { filesDir: resolve(flags.filesDir) } : {}),
             ...(flags.serverName !== undefined ? { serverName: flags.serverName } : {}),
             ...(flags.listen !== undefined ? { listen: flags.listen } : {}),
             ...(flags.upstream !== undefined ? { upstream: flags.upstream } : {}),

@@ -1,0 +1,30 @@
+import { shellQuote } from "./shell-quote.js";
+
+/** How a value is written into one configuration format, so a home under "/srv/my pki" still works. */
+export type Quoter = (value: string) => string;
+
+const PLAIN = /^[A-Za-z0-9_@+=:,./-]+$/;
+
+/** systemd unit files: specifiers (%) and variables ($) are expanded, even inside quotes. */
+export const systemdWord: Quoter = (v) => {
+  const escaped = v.replace(/%/g, "%%").replace(/\$/g, "$$$$");
+  return PLAIN.test(v) ? escaped : `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+};
+
+/** A systemd setting that takes the rest of the line as a path: only specifiers need escaping. */
+export const systemdPath: Quoter = (v) => v.replace(/%/g, "%%");
+
+/** crontab commands go to /bin/sh, but cron first turns every unescaped % into a newline. */
+export const cronWord: Quoter = (v) => shellQuote(v).replace(/%/g, "\\%");
+
+/** nginx, Apache, lighttpd, Caddy, Redis, Mosquitto-free formats: a double-quoted string when needed. */
+export const doubleQuoted: Quoter = (v) => (PLAIN.test(v) ? v : `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
+
+/** Always double-quoted (lighttpd, which requires strings in quotes). */
+export const alwaysDoubleQuoted: Quoter = (v) => `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+
+/** PostgreSQL settings: single quotes, a quote doubled. */
+export const postgresString: Quoter = (v) => `'${v.replace(/'/g, "''")}'`;
+
+/** Formats that take the rest of the line as the value (Mosquitto) or have no quoting we rely on: refuse what would break them. */
+export const bareWord: Quoter = (v) => v;

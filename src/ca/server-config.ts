@@ -47,7 +47,7 @@ export function renderServerConfig(core: CaCore, p: ServerConfigParams): string 
   const depth = p.depth ?? 1;
   if (!Number.isInteger(depth) || depth < 1 || depth > 9) throw new PkiError("usage", `--depth must be 1 to 9, not ${p.depth}`);
   const listen = p.listen ?? profile.port;
-  if (!/^([0-9.]*:|\[[0-9a-f:]+\]:)?\d{1,5}$/i.test(listen)) throw new PkiError("usage", `--listen "${shown(listen)}" must be PORT or ADDRESS:PORT`);
+  if (!/^([0-9.]+:|\[[0-9a-f:]+\]:)?\d{1,5}$/i.test(listen)) throw new PkiError("usage", `--listen "${shown(listen)}" must be PORT or ADDRESS:PORT`);
   const port = listen.split(":").pop()!;
   const address = listen.includes(":") ? listen.slice(0, listen.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1") || "0.0.0.0" : "0.0.0.0";
   const upstream = p.upstream ?? "http://127.0.0.1:8080";
@@ -92,6 +92,9 @@ interface ServerFiles {
 }
 
 function filesFor(core: CaCore, profile: ServerProfile, p: ServerConfigParams, name: string): ServerFiles {
+  if (profile.filesDir === null && p.filesDir !== undefined) {
+    throw new PkiError("usage", `${p.target} reads this home's files as root: --files-dir is for servers that run as their own user`, "leave --files-dir out (--key-file still says where the key goes)", "UNSUPPORTED_OPTION");
+  }
   const copies = p.filesDir ?? profile.filesDir;
   if (copies === null) {
     return {

@@ -74,6 +74,8 @@ test("server-config: real absolute paths; unknown targets and bad options are us
     [["server-config", "nginx", "--verify", "maybe"], /Allowed choices are on, optional/],
     [["server-config", "nginx", "--listen", "port 80"], /--listen "port 80" must be PORT or ADDRESS:PORT/],
     [["server-config", "nginx", "--server", "Test Root CA"], /is a root certificate; name one from pki issue-server/],
+    [["server-config", "nginx", "--server", "intranet.example.com", "--files-dir", "/tmp/x"], /nginx reads this home's files as root: --files-dir is for servers that run as their own user/],
+    [["server-config", "postgresql", "--server", "intranet.example.com", "--verify", "optional"], /postgresql has no --verify optional; leave --verify out/],
   ] as const) {
     const r = pki(home, [...args]);
     assert.equal(r.status, 2, r.stderr);

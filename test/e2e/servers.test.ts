@@ -257,9 +257,10 @@ describe("lighttpd from `pki server-config lighttpd`", () => {
 
 describe("OpenVPN from `pki server-config openvpn`", () => {
   let port: number;
+  let config: string;
   before(async () => {
     port = await freePort();
-    const { config } = await configure("openvpn", port);
+    ({ config } = await configure("openvpn", port));
     // As printed, over TCP so the port can be waited for; the tun device opens but the host's
     // addresses and routes are left alone.
     const conf = join(work.dir, "openvpn-server.conf");
@@ -291,5 +292,20 @@ describe("OpenVPN from `pki server-config openvpn`", () => {
     const revoked = await connect(eve);
     assert.doesNotMatch(revoked, /Peer Connection Initiated/, revoked);
     assert.match(readFileSync(join(work.dir, "openvpn.log"), "utf8"), /VERIFY ERROR: depth=0, error=certificate revoked: CN=eve/);
+  });
+
+  test("the printed CRL hook delivers a revocation, which OpenVPN applies on the next connection without a reload", async () => {
+    const frank = makeClient(ca, "frank");
+    assert.match(await connect(frank), /Peer Connection Initiated/);
+    const hook = config.split("\n").find((l) => /^# {3}pki --home \S+ hook set crl /.test(l))!.slice(4);
+    const set = await exec("/bin/sh", ["-c", hook], { PATH: `${join(work.dir, "bin")}:${process.env.PATH}`, PKI_PASSPHRASE: PASSPHRASE });
+    assert.equal(set.code, 0, set.stderr);
+    try {
+      pkiJson(ca.home, ["revoke", "frank", "--reason", "affiliationChanged"]);
+      assert.doesNotMatch(await connect(frank), /Peer Connection Initiated/);
+      assert.match(readFileSync(join(work.dir, "openvpn.log"), "utf8"), /VERIFY ERROR: depth=0, error=certificate revoked: CN=frank/);
+    } finally {
+      pkiJson(ca.home, ["hook", "clear", "crl"]);
+    }
   });
 });

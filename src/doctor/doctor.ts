@@ -62,7 +62,8 @@ export async function diagnose(input: DoctorInput): Promise<DoctorReport> {
     url,
     ok,
     protocol,
-    checks: checks.map((c, i) => [c, i] as const).sort(([a, i], [b, j]) => SECTION_ORDER.indexOf(a.section) - SECTION_ORDER.indexOf(b.section) || i - j).map(([c]) => c),
+    // Array.prototype.sort is stable: within a section, checks keep the order they ran in.
+    checks: [...checks].sort((a, b) => SECTION_ORDER.indexOf(a.section) - SECTION_ORDER.indexOf(b.section)),
   });
   const at = address === host ? `${host}:${port}` : `${host}:${port} (at ${address})`;
 

@@ -17,7 +17,7 @@ export const systemdPath: Quoter = (v) => v.replace(/%/g, "%%");
 /** crontab commands go to /bin/sh, but cron first turns every unescaped % into a newline. */
 export const cronWord: Quoter = (v) => shellQuote(v).replace(/%/g, "\\%");
 
-/** nginx, Apache, lighttpd, Caddy, Redis, Mosquitto-free formats: a double-quoted string when needed. */
+/** nginx, Apache, HAProxy, OpenVPN, Caddy, Redis: a double-quoted string, with backslash escapes, when needed. */
 export const doubleQuoted: Quoter = (v) => (PLAIN.test(v) ? v : `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
 
 /** Always double-quoted (lighttpd, which requires strings in quotes). */
@@ -26,5 +26,5 @@ export const alwaysDoubleQuoted: Quoter = (v) => `"${v.replace(/\\/g, "\\\\").re
 /** PostgreSQL settings: single quotes, a quote doubled. */
 export const postgresString: Quoter = (v) => `'${v.replace(/'/g, "''")}'`;
 
-/** Formats that take the rest of the line as the value (Mosquitto) or have no quoting we rely on: refuse what would break them. */
+/** Mosquitto takes the rest of the line as the value: spaces need no quoting, and quotes would be kept. */
 export const bareWord: Quoter = (v) => v;

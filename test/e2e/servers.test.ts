@@ -105,11 +105,13 @@ describe("PostgreSQL from `pki server-config postgresql`", () => {
   let port: number;
   let pgBin: string;
   let data: string;
+  let config: string;
   before(async () => {
     const versions = readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a));
     pgBin = join("/usr/lib/postgresql", versions[0]!, "bin");
     port = await freePort();
-    const { config, files } = await configure("postgresql", port);
+    let files: string;
+    ({ config, files } = await configure("postgresql", port));
     assert.equal(readFileSync(join(files, "localhost.key")).length > 0, true);
     data = join(work.dir, "pgdata");
     const socket = join(work.dir, "pgsocket");
@@ -121,7 +123,7 @@ describe("PostgreSQL from `pki server-config postgresql`", () => {
     writeFileSync(join(data, "pg_hba.conf"), `local all all trust\n${section(config, "pg_hba.conf")}`);
     const started = await exec("runuser", ["-u", "postgres", "--", join(pgBin, "pg_ctl"), "-D", data, "-l", join(data, "postgresql.log"), "-w", "-t", "60", "start"]);
     assert.equal(started.code, 0, `${started.stderr}\n${existsSync(join(data, "postgresql.log")) ? readFileSync(join(data, "postgresql.log"), "utf8") : ""}`);
-    const roles = await exec("runuser", ["-u", "postgres", "--", "psql", "-h", socket, "-p", String(port), "-U", "postgres", "-c", "CREATE ROLE alice LOGIN; CREATE ROLE eve LOGIN; CREATE ROLE mallory LOGIN;"]);
+    const roles = await exec("runuser", ["-u", "postgres", "--", "psql", "-h", socket, "-p", String(port), "-U", "postgres", "-c", "CREATE ROLE alice LOGIN; CREATE ROLE eve LOGIN; CREATE ROLE mallory LOGIN; CREATE ROLE grace LOGIN;"]);
     assert.equal(roles.code, 0, roles.stderr);
   });
   after(async () => {
@@ -144,6 +146,25 @@ describe("PostgreSQL from `pki server-config postgresql`", () => {
     const wrongRole = await psql("eve", alice);
     assert.notEqual(wrongRole.code, 0, "the cert method maps the CN to the role");
     assert.match(wrongRole.stderr, /certificate authentication failed for user "eve"/);
+  });
+
+  test("a revocation reaches it through the CRL copy the hook line makes, on reload", async () => {
+    const grace = makeClient(ca, "grace");
+    assert.equal((await psql("grace", grace)).code, 0);
+    pkiJson(ca.home, ["revoke", "grace", "--reason", "affiliationChanged"]);
+    // The hook's copy, then what `systemctl reload postgresql` does.
+    const hook = /^# {3}pki --home \S+ hook set crl '(install [^']+) && systemctl reload postgresql'$/m.exec(config);
+    assert.ok(hook, config);
+    assert.equal((await exec("/bin/sh", ["-c", hook[1]!])).code, 0);
+    const reload = await exec("runuser", ["-u", "postgres", "--", join(pgBin, "pg_ctl"), "-D", data, "reload"]);
+    assert.equal(reload.code, 0, reload.stderr);
+    // pg_ctl reload only signals: wait (bounded) until the server has re-read its files.
+    let refused = "";
+    for (let i = 0; i < 50 && !/certificate revoked/.test(refused); i++) {
+      refused = (await psql("grace", grace)).stderr;
+      if (!/certificate revoked/.test(refused)) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(refused, /certificate revoked/);
   });
 });
 

@@ -68,11 +68,12 @@ async function configure(target: string, port: number, extra: string[] = []): Pr
 }
 
 /** Starts a server in the foreground; its output goes to `log` as it comes, for the refusal reasons. */
-function start(cmd: string, args: string[], log: string, env?: NodeJS.ProcessEnv): void {
+function start(cmd: string, args: string[], log: string, env?: NodeJS.ProcessEnv): ChildProcess {
   const fd = openSync(log, "w");
   const child = spawn(cmd, args, { stdio: ["ignore", fd, fd], ...(env ? { env } : {}) });
   closeSync(fd);
   children.push(child);
+  return child;
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -170,12 +171,14 @@ describe("PostgreSQL from `pki server-config postgresql`", () => {
 
 describe("Mosquitto from `pki server-config mosquitto`", () => {
   let port: number;
+  let config: string;
+  let mosquitto: ChildProcess;
   before(async () => {
     port = await freePort();
-    const { config } = await configure("mosquitto", port);
+    ({ config } = await configure("mosquitto", port));
     const conf = join(work.dir, "mosquitto.conf");
     writeFileSync(conf, `user mosquitto\npersistence false\nlog_dest stderr\n${config}`);
-    start("mosquitto", ["-c", conf], join(work.dir, "mosquitto.log"));
+    mosquitto = start("mosquitto", ["-c", conf], join(work.dir, "mosquitto.log"));
     await waitForPort(port, "mosquitto", join(work.dir, "mosquitto.log"));
   });
 
@@ -189,6 +192,21 @@ describe("Mosquitto from `pki server-config mosquitto`", () => {
     const revoked = await publish(eve);
     assert.notEqual(revoked.code, 0);
     assert.match(await alert(port, eve), /alert certificate revoked/, "refused for its revocation, not for anything else");
+  });
+
+  test("a revocation reaches it through the CRL copy the hook line makes, on reload (SIGHUP)", async () => {
+    const heidi = makeClient(ca, "heidi");
+    assert.equal((await publish(heidi)).code, 0);
+    pkiJson(ca.home, ["revoke", "heidi", "--reason", "affiliationChanged"]);
+    const hook = /^# {3}pki --home \S+ hook set crl '(install [^']+) && systemctl reload mosquitto'$/m.exec(config);
+    assert.ok(hook, config);
+    assert.equal((await exec("/bin/sh", ["-c", hook[1]!])).code, 0);
+    const log = join(work.dir, "mosquitto.log");
+    const reloads = () => readFileSync(log, "utf8").split("Reloading config").length;
+    const before = reloads();
+    mosquitto.kill("SIGHUP");
+    for (let i = 0; i < 50 && reloads() === before; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(await alert(port, heidi), /alert certificate revoked/);
   });
 });
 

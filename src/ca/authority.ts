@@ -18,6 +18,8 @@ import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issua
 import type { MobileconfigParams } from "./mobileconfig.js";
 import type { CrlResult, RevokeResult } from "./revocation.js";
 import type { ServerConfigParams } from "./server-config.js";
+import type { ServingAuthority } from "./serving.js";
+import { listSettings, setSetting, settingKey, type SettingView } from "./settings.js";
 import { type CertificateStatus, type CertificateView, viewOf } from "./views.js";
 
 export type { AuthorityOptions } from "./core.js";
@@ -127,6 +129,20 @@ export class Authority {
       for (const s of crlSerials(readDerOrPem(readFileSync(this.core.home.crl), ["X509 CRL"], "CRL")) ?? []) serials.add(s);
     }
     return serials;
+  }
+
+  /** The authority as a long-running service: root key unlocked once, OCSP, CRL publishing (pki serve). */
+  async serve(): Promise<ServingAuthority> {
+    return (await import("./serving.js")).ServingAuthority.start(this.core);
+  }
+
+  settings(): SettingView[] {
+    return listSettings(this.core);
+  }
+
+  /** Sets a `pki config` setting (null: back to its default). */
+  async setSetting(key: string, value: string | null): Promise<SettingView> {
+    return setSetting(this.core, settingKey(key), value);
   }
 
   crlHook(): string | null {

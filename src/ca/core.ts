@@ -29,6 +29,8 @@ export interface UnlockedRoot {
   key: CryptoKey;
   keyType: KeyType;
   passphrase: string;
+  /** The decrypted PKCS#8, for signers that keep the key in native code (pki serve). */
+  pkcs8: Uint8Array;
 }
 
 /** State shared by the authority's operations: the ledger, the root, the home, the clock. */
@@ -58,7 +60,7 @@ export class CaCore {
     // Loaded here, not at the top: list and show never pay for @peculiar/x509 and WebCrypto.
     const [{ importPkcs8 }, { x509 }] = await Promise.all([import("../crypto/keys.js"), import("../crypto/provider.js")]);
     const { key, type } = await importPkcs8(pkcs8);
-    return { record: this.root, cert: new x509.X509Certificate(this.root.der), key, keyType: type, passphrase };
+    return { record: this.root, cert: new x509.X509Certificate(this.root.der), key, keyType: type, passphrase, pkcs8 };
   }
 
   async decryptKey(encrypted: Uint8Array, passphrase: string): Promise<Uint8Array> {

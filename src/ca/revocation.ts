@@ -3,14 +3,10 @@ import { checkDays, type CaCore, DAY_MS, type UnlockedRoot } from "./core.js";
 import { PkiError } from "./errors.js";
 import { type FileBatch, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
+import { durationSetting } from "./settings.js";
 import { viewOf, type CertificateView } from "./views.js";
 
-/**
- * Default CRL lifetime. nginx refuses every client once `ssl_crl` is past its nextUpdate,
- * so this must comfortably exceed how often the CRL is regenerated (a weekly timer leaves
- * three weeks of slack) while keeping a revoked certificate's window bounded.
- */
-export const DEFAULT_CRL_DAYS = 30;
+export { DEFAULT_CRL_DAYS } from "./settings.js";
 
 export interface CrlResult {
   path: string;
@@ -33,8 +29,8 @@ export interface RevokeResult {
  * while signing is what keeps concurrent revocations from producing a CRL that misses one.
  */
 export async function issueCrl(core: CaCore, root: UnlockedRoot, files: FileBatch, now: Date, days?: number, out?: string): Promise<CrlResult> {
-  const d = checkDays(days ?? DEFAULT_CRL_DAYS, "--days");
-  const nextUpdate = new Date(Math.min(now.getTime() + d * DAY_MS, Date.parse(core.root.notAfter)));
+  const lifetimeMs = days !== undefined ? checkDays(days, "--days") * DAY_MS : durationSetting(core, "crl-lifetime") * 1000;
+  const nextUpdate = new Date(Math.min(now.getTime() + lifetimeMs, Date.parse(core.root.notAfter)));
   const number = core.ledger.nextCrlNumber();
   const entries = core.ledger.revokedEntries().map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason as CrlReason }));
   const der = await createCrl({ issuer: root.cert, issuerKey: root.key, issuerKeyType: root.keyType, number, thisUpdate: now, nextUpdate, entries });

@@ -17,6 +17,8 @@ import { register as exportMobileconfig } from "./commands/export-mobileconfig.j
 import { register as serverConfig } from "./commands/server-config.js";
 import { register as hook } from "./commands/hook.js";
 import { register as doctor } from "./commands/doctor.js";
+import { register as config } from "./commands/config.js";
+import { register as serve } from "./commands/serve.js";
 
 const EXAMPLES = `
 Examples:
@@ -51,7 +53,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     const arg = action.args[0];
     onCommand(arg ? `${names.join(" ")} ${arg}` : names.join(" "));
   });
-  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase]) {
+  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve]) {
     const cmd = reg(program);
     cmd
       .exitOverride((err) => {

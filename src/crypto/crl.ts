@@ -25,7 +25,8 @@ export interface CrlParams {
   entries: readonly CrlEntry[];
 }
 
-const SIGNATURE_ALGORITHMS: Record<KeyType, string> = {
+/** The signature algorithm each CA key type signs with (CRLs, OCSP responses). */
+export const SIGNATURE_ALGORITHMS: Record<KeyType, string> = {
   "ec-p256": "1.2.840.10045.4.3.2", // ecdsa-with-SHA256
   "ec-p384": "1.2.840.10045.4.3.3", // ecdsa-with-SHA384
   "rsa-2048": "1.2.840.113549.1.1.11", // sha256WithRSAEncryption

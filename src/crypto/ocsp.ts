@@ -162,7 +162,7 @@ export interface OcspResponseParams {
   signer: OcspSigner;
   /** SHA-1 of the signing key's public key bits (OcspIssuer.keyHash() of the responder). */
   responderKeyHash: Uint8Array;
-  /** The delegated responder's certificate, sent so clients can check it (RFC 6960 4.2.2.2). Default: none (CA-signed). */
+  /** The signer's certificate, sent so clients can find and check it (RFC 6960 4.2.2.2). Default: none. */
   responderCertificate?: Uint8Array;
   /** Echoed as the id-pkix-ocsp-nonce extension. Default: none. */
   nonce?: Uint8Array | null;

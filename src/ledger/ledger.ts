@@ -45,6 +45,13 @@ export interface CertificateQuery {
   name?: string;
 }
 
+export interface StateCounts {
+  active: number;
+  activeExpired: number;
+  revoked: number;
+  superseded: number;
+}
+
 export interface RevokedEntry {
   serial: string;
   revokedAt: string;
@@ -90,6 +97,8 @@ export interface Ledger {
   /** Like `query`, without the DER, key and CSR blobs (indexed; no full scans). */
   summaries(q: CertificateQuery): CertificateSummary[];
   serialExists(serial: string): boolean;
+  /** Leaf certificates per state, the active ones split by whether not_after is before `nowIso`. */
+  stateCounts(nowIso: string): StateCounts;
   markRevoked(serial: string, at: string, reason: number): void;
   /** Links `serial` to its successor; an active certificate becomes superseded, a revoked one stays revoked. */
   markSuperseded(serial: string, by: string): void;
@@ -101,6 +110,11 @@ export interface Ledger {
   replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): boolean;
   appendEvent(event: NewEvent): EventRecord;
   events(): EventRecord[];
+  /**
+   * The id of the newest event (0 when none). Every change appends an event, so a reader that
+   * sees the same id sees the same state: long-running readers (the OCSP responder) cache on it.
+   */
+  headEventId(): number;
   setting(key: string): string | undefined;
   /** Sets (or with `null`, removes) an operator setting. */
   setSetting(key: string, value: string | null): void;
@@ -276,6 +290,21 @@ class SqliteLedger implements Ledger {
     }
   }
 
+  stateCounts(nowIso: string): StateCounts {
+    try {
+      const rows = this.stmt("SELECT state, not_after < ? AS expired, COUNT(*) AS n FROM certificates WHERE kind != 'root' GROUP BY 1, 2").all(nowIso) as
+        { state: CertificateState; expired: number; n: number }[];
+      const counts: StateCounts = { active: 0, activeExpired: 0, revoked: 0, superseded: 0 };
+      for (const r of rows) {
+        if (r.state === "active") counts[r.expired ? "activeExpired" : "active"] += r.n;
+        else if (r.state === "revoked" || r.state === "superseded") counts[r.state] += r.n;
+      }
+      return counts;
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
   markRevoked(serial: string, at: string, reason: number): void {
     this.run("UPDATE certificates SET state = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ?", at, reason, serial);
   }
@@ -365,6 +394,14 @@ class SqliteLedger implements Ledger {
       return { ...e, id: Number(info.lastInsertRowid), prevHash, hash };
     } catch (err) {
       throw toLedgerError(err, this.path);
+    }
+  }
+
+  headEventId(): number {
+    try {
+      return (this.stmt("SELECT COALESCE(MAX(id), 0) AS id FROM events").get() as { id: number }).id;
+    } catch (e) {
+      throw toLedgerError(e, this.path);
     }
   }
 

@@ -150,12 +150,12 @@ export async function startNginx(ca: E2eCa, name: string, snippetArgs: string[],
   };
 }
 
-export async function startApache(ca: E2eCa, name: string, snippetArgs: string[], upstreamPort: number): Promise<Running> {
+export async function startApache(ca: E2eCa, name: string, snippetArgs: string[], upstreamPort: number, edit: (snippet: string) => string = (s) => s): Promise<Running> {
   const dir = join(ca.dir, `apache-${name}`);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const m = "/usr/lib/apache2/modules";
-  const snippet = serverConfig(ca, "apache", ["--key-file", ca.serverKey, "--listen", `127.0.0.1:${port}`, "--upstream", `http://127.0.0.1:${upstreamPort}`, ...snippetArgs]);
+  const snippet = edit(serverConfig(ca, "apache", ["--key-file", ca.serverKey, "--listen", `127.0.0.1:${port}`, "--upstream", `http://127.0.0.1:${upstreamPort}`, ...snippetArgs]));
   const conf = join(dir, "httpd.conf");
   const modules = ["mpm_event", "authz_core", "ssl", "headers", "proxy", "proxy_http", "socache_shmcb"].map((n) => `LoadModule ${n}_module ${m}/mod_${n}.so`).join("\n");
   writeFileSync(conf, `ServerRoot ${dir}\nPidFile ${dir}/httpd.pid\nErrorLog ${dir}/error.log\nLogLevel info ssl:info\nDefaultRuntimeDir ${dir}\nMutex file:${dir}\nServerName localhost\nUser www-data\nGroup www-data\n${modules}\n${snippet}\n`);

@@ -1,0 +1,131 @@
+// The OCSP use case: what the ledger says about a serial, as a signed RFC 6960 answer.
+// Signed answers are cached per CertID until the ledger changes (any event) or the answer
+// reaches half its lifetime, so a revocation shows in the very next response while a
+// server asking again and again (nginx without ssl_ocsp_cache) costs one signature.
+import { CrlReason } from "../crypto/crl-reason.js";
+import { CryptoError } from "../crypto/errors.js";
+import {
+  createOcspResponse,
+  ocspErrorResponse,
+  type OcspCertId,
+  type OcspCertStatus,
+  OcspIssuer,
+  OcspResponseStatus,
+  type OcspSigner,
+  readOcspRequest,
+} from "../crypto/ocsp.js";
+import type { CaCore } from "./core.js";
+
+export type OcspOutcome = "good" | "revoked" | "unknown" | "mixed" | "malformed" | "unauthorized";
+
+export interface OcspAnswer {
+  der: Uint8Array;
+  outcome: OcspOutcome;
+  /** Serials asked about (for the request log), empty when the request did not parse. */
+  serials: string[];
+  /** Set on signed answers: the validity window, for HTTP caching headers. */
+  thisUpdate?: Date;
+  nextUpdate?: Date;
+  /** Answered from the cache without signing. */
+  cached: boolean;
+}
+
+interface Cached {
+  der: Uint8Array;
+  outcome: OcspOutcome;
+  thisUpdate: Date;
+  nextUpdate: Date;
+}
+
+/** Bounds memory whatever clients ask; a CA with more live serials than this re-signs some. */
+const MAX_CACHED = 100_000;
+/**
+ * thisUpdate is set this far back so that a client whose clock runs slow does not see an
+ * answer from the future (OpenSSL and nginx allow 300 s of skew; RFC 5019 section 4 suggests
+ * a little backdating).
+ */
+const BACKDATE_MS = 60_000;
+
+export class OcspResponder {
+  private readonly cache = new Map<string, Cached>();
+  private generation = -1;
+  private readonly issuer: OcspIssuer;
+
+  /**
+   * @param signer the CA key, or a delegated responder's key
+   * @param responderCertificate DER of the delegated responder certificate; default the CA's
+   * @param lifetimeMs nextUpdate − thisUpdate of every answer (the `ocsp-lifetime` setting)
+   */
+  constructor(
+    private readonly core: CaCore,
+    private readonly signer: OcspSigner,
+    private readonly responderKeyHash: Uint8Array,
+    private readonly lifetimeMs: number,
+    private readonly responderCertificate?: Uint8Array,
+  ) {
+    this.issuer = OcspIssuer.fromCertificate(core.root.der);
+  }
+
+  /** Answers one DER OCSPRequest; never throws for anything the client sent. */
+  async answer(requestDer: Uint8Array, now: Date): Promise<OcspAnswer> {
+    let request;
+    try {
+      request = readOcspRequest(requestDer);
+    } catch (e) {
+      if (e instanceof CryptoError) return { der: ocspErrorResponse(OcspResponseStatus.malformedRequest), outcome: "malformed", serials: [], cached: false };
+      throw e;
+    }
+    const serials = request.certIds.map((id) => id.serial);
+    // RFC 6960 2.3: "unauthorized" when the responder cannot answer for that CA at all.
+    if (!request.certIds.some((id) => this.issuer.issued(id))) {
+      return { der: ocspErrorResponse(OcspResponseStatus.unauthorized), outcome: "unauthorized", serials, cached: false };
+    }
+    this.followLedger();
+    const single = request.certIds.length === 1 && !request.nonce;
+    const key = single ? cacheKey(request.certIds[0]!) : null;
+    const hit = key ? this.cache.get(key) : undefined;
+    if (hit && now.getTime() < hit.thisUpdate.getTime() + BACKDATE_MS + this.lifetimeMs / 2) {
+      return { ...hit, serials, cached: true };
+    }
+    const thisUpdate = new Date(now.getTime() - BACKDATE_MS);
+    const nextUpdate = new Date(now.getTime() + this.lifetimeMs);
+    const statuses = request.certIds.map((id) => (this.issuer.issued(id) ? this.statusOf(id.serial) : { status: "unknown" as const }));
+    const der = await createOcspResponse({
+      answers: request.certIds.map((certId, i) => ({ certId, status: statuses[i]!, thisUpdate, nextUpdate })),
+      signer: this.signer,
+      responderKeyHash: this.responderKeyHash,
+      // The signer's certificate travels with every answer, the CA's own included: Apache
+      // (mod_ssl passes no certificates to OCSP_basic_verify) cannot find the signer otherwise.
+      responderCertificate: this.responderCertificate ?? this.core.root.der,
+      nonce: request.nonce,
+      producedAt: now,
+    });
+    const kinds = new Set(statuses.map((s) => s.status));
+    const outcome: OcspOutcome = kinds.size === 1 ? statuses[0]!.status : "mixed";
+    if (key) {
+      if (this.cache.size >= MAX_CACHED) this.cache.clear();
+      this.cache.set(key, { der, outcome, thisUpdate, nextUpdate });
+    }
+    return { der, outcome, serials, thisUpdate, nextUpdate, cached: false };
+  }
+
+  /** Drops every cached answer once anything was written to the ledger, by this process or another. */
+  private followLedger(): void {
+    const head = this.core.ledger.headEventId();
+    if (head === this.generation) return;
+    this.cache.clear();
+    this.generation = head;
+  }
+
+  private statusOf(serial: string): OcspCertStatus {
+    const rec = this.core.ledger.bySerial(serial);
+    if (!rec) return { status: "unknown" };
+    if (rec.state === "revoked") return { status: "revoked", revokedAt: new Date(rec.revokedAt!), reason: (rec.revocationReason ?? CrlReason.unspecified) as CrlReason };
+    // Superseded and expired certificates are not revoked: OCSP reports revocation, not validity (RFC 6960 2.2).
+    return { status: "good" };
+  }
+}
+
+function cacheKey(id: OcspCertId): string {
+  return `${id.hash}:${id.serial}`;
+}

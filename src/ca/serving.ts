@@ -1,0 +1,123 @@
+// The authority as a long-running service (`pki serve`): the root key unlocked once and held,
+// OCSP answers, the current CRL and root for HTTP, the figures /metrics reports, and the CRL
+// republished before it lapses. Knows nothing of sockets: the server front door calls it.
+import { createHash } from "node:crypto";
+import { crlPem } from "../crypto/crl.js";
+import { nativeSigner } from "../crypto/native-signer.js";
+import { OcspIssuer } from "../crypto/ocsp.js";
+import { toPem } from "../crypto/pem.js";
+import type { CaCore, UnlockedRoot } from "./core.js";
+import { OcspResponder, type OcspAnswer } from "./ocsp-responder.js";
+import { issueCrl, type CrlResult } from "./revocation.js";
+import { durationSetting } from "./settings.js";
+
+/** The CRL as published over HTTP. */
+export interface PublishedCrl {
+  der: Uint8Array;
+  pem: string;
+  number: number;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  /** Strong validator: the hash of the DER. */
+  etag: string;
+}
+
+export interface ServiceFigures {
+  certificates: { valid: number; expired: number; revoked: number; superseded: number };
+  crl: { number: number; nextUpdate: Date } | null;
+  rootNotAfter: Date;
+}
+
+/** Republish when less than this share of the CRL's lifetime remains. */
+const REPUBLISH_AT_REMAINING = 1 / 3;
+
+export class ServingAuthority {
+  private crlCache: PublishedCrl | null = null;
+
+  private constructor(
+    private readonly core: CaCore,
+    private readonly root: UnlockedRoot,
+    private readonly responder: OcspResponder,
+  ) {}
+
+  /** Unlocks the root key (the one passphrase prompt of the service's life) and prepares the responder. */
+  static async start(core: CaCore): Promise<ServingAuthority> {
+    const root = await core.unlockRoot();
+    const signer = nativeSigner(root.pkcs8, root.keyType);
+    const responder = new OcspResponder(core, signer, OcspIssuer.fromCertificate(core.root.der).keyHash(), durationSetting(core, "ocsp-lifetime") * 1000);
+    return new ServingAuthority(core, root, responder);
+  }
+
+  answerOcsp(requestDer: Uint8Array, now: Date): Promise<OcspAnswer> {
+    return this.responder.answer(requestDer, now);
+  }
+
+  /** The newest CRL in the ledger (re-read only when another one was stored). */
+  currentCrl(): PublishedCrl | null {
+    const latest = this.core.ledger.latestCrl();
+    if (!latest) return null;
+    if (this.crlCache?.number !== latest.number) {
+      this.crlCache = {
+        der: latest.der,
+        pem: crlPem(latest.der),
+        number: latest.number,
+        thisUpdate: new Date(latest.thisUpdate),
+        nextUpdate: new Date(latest.nextUpdate),
+        etag: `"${createHash("sha256").update(latest.der).digest("base64url").slice(0, 27)}"`,
+      };
+    }
+    return this.crlCache;
+  }
+
+  rootPem(): string {
+    return toPem(this.core.root.der, "CERTIFICATE");
+  }
+
+  rootDer(): Uint8Array {
+    return this.core.root.der;
+  }
+
+  figures(now: Date): ServiceFigures {
+    const c = this.core.ledger.stateCounts(now.toISOString());
+    const crl = this.currentCrl();
+    return {
+      certificates: { valid: c.active, expired: c.activeExpired, revoked: c.revoked, superseded: c.superseded },
+      crl: crl && { number: crl.number, nextUpdate: crl.nextUpdate },
+      rootNotAfter: new Date(this.core.root.notAfter),
+    };
+  }
+
+  /** True while the ledger answers (for /health). */
+  ledgerReachable(): boolean {
+    try {
+      this.core.ledger.headEventId();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Signs and installs a new CRL when less than a third of the current one's lifetime remains
+   * (or when there is none, or it lapsed), with the `crl-lifetime` setting. Returns what was
+   * published (its hook is for the caller to run), or null when the current one is fresh.
+   */
+  async republishCrlIfDue(now: Date): Promise<CrlResult | null> {
+    const crl = this.currentCrl();
+    if (crl) {
+      const lifetime = crl.nextUpdate.getTime() - crl.thisUpdate.getTime();
+      if (crl.nextUpdate.getTime() - now.getTime() > lifetime * REPUBLISH_AT_REMAINING) return null;
+    }
+    // Another node or a CLI command may have published meanwhile: decide again under the lock.
+    return this.core.change(async (files) => {
+      const latest = this.core.ledger.latestCrl();
+      if (latest && crl && latest.number !== crl.number) return null;
+      return issueCrl(this.core, this.root, files, now);
+    });
+  }
+
+  /** How often the scheduler should look: a tenth of the CRL lifetime, between 5 s and 10 min. */
+  republishCheckIntervalMs(): number {
+    return Math.min(600_000, Math.max(5_000, (durationSetting(this.core, "crl-lifetime") * 1000) / 10));
+  }
+}

@@ -1,0 +1,71 @@
+import { join } from "node:path";
+import { InvalidArgumentError, type Command } from "commander";
+import { authorityOptions, globals } from "../context.js";
+import { runCrlHookAsync } from "../hooks.js";
+
+export function register(program: Command): Command {
+  return program
+    .command("serve")
+    .description("run the authority as a service: OCSP responder, CRL and root over HTTP, republishing the CRL before it lapses")
+    .option("--http <host:port>", "plain HTTP listener for OCSP and CRL clients (e.g. 0.0.0.0:8080, [::1]:8080)", parseHostPort)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ PKI_PASSPHRASE_FILE=/etc/pki-clients/passphrase pki serve --http 0.0.0.0:8080
+  $ curl -s http://127.0.0.1:8080/health
+  $ openssl ocsp -issuer ca.pem -cert certs/alice.pem -url http://127.0.0.1:8080/ocsp
+
+The root key is unlocked once at start (passphrase from --passphrase-file, $PKI_PASSPHRASE_FILE,
+$PKI_PASSPHRASE or a prompt) and held in memory until the service stops.
+Routes: POST /ocsp, GET /ocsp/{base64}, /crl.der, /crl.pem, /ca.pem, /ca.der, /health, /metrics.
+The CRL is signed again when a third of its lifetime remains (pki config set crl-lifetime 7d),
+and the crl hook runs after each. One line a request goes to stderr; SIGTERM stops it cleanly
+after in-flight requests finish. One instance per home ($PKI_HOME/serve.sock, mode 0600).`,
+    )
+    .action(async (flags: { http?: { host: string; port: number } }, cmd: Command) => {
+      const opts = globals(cmd);
+      if (!opts.passphraseFile && process.env.PKI_PASSPHRASE_FILE) opts.passphraseFile = process.env.PKI_PASSPHRASE_FILE;
+      const [{ Authority }, { startServer }] = await Promise.all([import("../../ca/authority.js"), import("../../server/serve.js")]);
+      const options = authorityOptions(opts);
+      const authority = Authority.open(options);
+      const log = (line: string) => void process.stderr.write(line + "\n");
+      let server;
+      try {
+        const service = await authority.serve();
+        server = await startServer({
+          service,
+          socketPath: join(options.home.dir, "serve.sock"),
+          ...(flags.http ? { http: flags.http } : {}),
+          log,
+          rssBytes: () => process.memoryUsage.rss(),
+          onCrlPublished: async (crl) => {
+            const failure = await runCrlHookAsync(crl, options.home.dir);
+            if (failure) log(`${new Date().toISOString()} ${failure}; the CRL is written, reload your servers by hand`);
+          },
+        });
+      } catch (e) {
+        authority.close();
+        throw e;
+      }
+      const where = server.http ? `http://${server.http.host.includes(":") ? `[${server.http.host}]` : server.http.host}:${server.http.port}` : "no HTTP listener";
+      log(`pki serve: ready on ${where} and ${server.socketPath} (pid ${process.pid})`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log(`pki serve: ${signal}, finishing in-flight requests`);
+          server.close().then(resolve, resolve);
+        };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+      authority.close();
+      log("pki serve: stopped");
+    });
+}
+
+function parseHostPort(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError("expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
+  return { host: m[1] ?? m[2]!, port };
+}

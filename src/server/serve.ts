@@ -1,0 +1,146 @@
+// `pki serve`'s listeners and lifetime: the home's Unix socket (always; it is also how a second
+// instance is refused), optional plain HTTP for OCSP and CRL clients, the CRL republishing
+// timer, and a graceful close that lets in-flight requests finish.
+import { chmodSync, unlinkSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { connect } from "node:net";
+import type { CrlResult } from "../ca/revocation.js";
+import type { ServingAuthority } from "../ca/serving.js";
+import { PkiError } from "../ca/errors.js";
+import { createRequestHandler } from "./http-routes.js";
+import { Metrics } from "./metrics.js";
+
+export interface ServeParams {
+  service: ServingAuthority;
+  /** `$PKI_HOME/serve.sock`: owner-only. */
+  socketPath: string;
+  /** Plain HTTP listener for OCSP and CRL clients; none when absent. */
+  http?: { host: string; port: number };
+  log: (line: string) => void;
+  /** Called after the scheduler published a CRL (to run the crl hook). */
+  onCrlPublished: (crl: CrlResult) => void | Promise<void>;
+  /** Default: the system clock. */
+  now?: () => Date;
+  /** For /metrics' process_resident_memory_bytes; the CLI passes process.memoryUsage.rss. */
+  rssBytes: () => number;
+}
+
+export interface RunningServer {
+  /** Where each listener ended up (the HTTP port is known only after listening when 0 was asked). */
+  http: { host: string; port: number } | null;
+  socketPath: string;
+  /** Stops accepting, lets in-flight requests finish (at most `graceMs`), stops the timer. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Slow clients cannot hold a connection: OCSP and CRL requests are one small round trip. */
+const TIMEOUTS = { headersTimeout: 5_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 };
+
+export async function startServer(p: ServeParams): Promise<RunningServer> {
+  const now = p.now ?? (() => new Date());
+  const metrics = new Metrics();
+  const handler = createRequestHandler({ service: p.service, metrics, log: p.log, now, rssBytes: p.rssBytes });
+  const servers: Server[] = [];
+  const make = () => {
+    const s = createServer(TIMEOUTS, handler);
+    // A broken request (bad header, oversized URL) gets a 400 and the connection closed; never a crash.
+    s.on("clientError", (_e, socket) => {
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      else socket.destroy();
+    });
+    servers.push(s);
+    return s;
+  };
+
+  await claimSocket(p.socketPath);
+  const unix = make();
+  await listen(unix, p.socketPath);
+  chmodSync(p.socketPath, 0o600);
+
+  let http: RunningServer["http"] = null;
+  if (p.http) {
+    const s = make();
+    try {
+      await listen(s, p.http.port, p.http.host);
+    } catch (e) {
+      await closeAll(servers, 0);
+      removeSocket(p.socketPath);
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new PkiError("storage", `cannot listen on ${p.http.host}:${p.http.port}: ${code === "EADDRINUSE" ? "the address is in use" : code === "EACCES" ? "permission denied" : (e as Error).message}`, undefined, "LISTEN_FAILED");
+    }
+    const addr = s.address() as { address: string; port: number };
+    http = { host: addr.address, port: addr.port };
+  }
+
+  let closing = false;
+  let timer: NodeJS.Timeout | null = null;
+  const tick = async () => {
+    try {
+      const crl = await p.service.republishCrlIfDue(now());
+      if (crl) {
+        p.log(`${now().toISOString()} crl published number=${crl.number} nextUpdate=${crl.nextUpdate} revoked=${crl.revoked}`);
+        await p.onCrlPublished(crl);
+      }
+    } catch (e) {
+      p.log(`${now().toISOString()} crl republish failed: ${(e as Error).message}; retrying`);
+    }
+    if (!closing) timer = setTimeout(tick, p.service.republishCheckIntervalMs());
+  };
+  await tick();
+
+  return {
+    http,
+    socketPath: p.socketPath,
+    async close(graceMs = 10_000) {
+      closing = true;
+      if (timer) clearTimeout(timer);
+      await closeAll(servers, graceMs);
+      removeSocket(p.socketPath);
+    },
+  };
+}
+
+/**
+ * One `pki serve` per home: a socket that answers means another instance is running; one that
+ * refuses is left over from a killed instance and is replaced.
+ */
+async function claimSocket(path: string): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = connect(path);
+    c.once("connect", () => (c.destroy(), resolve(true)));
+    c.once("error", () => resolve(false));
+  });
+  if (alive) throw new PkiError("conflict", `pki serve is already running on this home (${path} answers)`, "stop it first, or use another --home", "ALREADY_SERVING");
+  removeSocket(path);
+}
+
+function removeSocket(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* not there */
+  }
+}
+
+function listen(s: Server, portOrPath: number | string, host?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    s.once("error", reject);
+    const done = () => (s.off("error", reject), resolve());
+    if (typeof portOrPath === "string") s.listen(portOrPath, done);
+    else s.listen(portOrPath, host, done);
+  });
+}
+
+async function closeAll(servers: Server[], graceMs: number): Promise<void> {
+  await Promise.all(
+    servers.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (!s.listening) return resolve();
+          const force = setTimeout(() => s.closeAllConnections(), graceMs);
+          s.close(() => (clearTimeout(force), resolve()));
+          s.closeIdleConnections();
+        }),
+    ),
+  );
+}

@@ -1,0 +1,85 @@
+// Revocation without reloads: nginx (ssl_ocsp leaf) and Apache (SSLOCSPEnable leaf, which
+// sends a nonce and requires it back) ask `pki serve` about each client certificate; a
+// revocation refuses the next handshake while the servers keep running on their old CRL.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { pkiJson, tempDir } from "../helpers.js";
+import { type Served, startServe } from "../server/helpers.js";
+import { curl, type E2eCa, makeCa, makeClient, type Running, startApache, startNginx, startUpstream } from "./harness.js";
+
+const work = tempDir("pki-e2e-ocsp-");
+let ca: E2eCa;
+let upstream: Awaited<ReturnType<typeof startUpstream>>;
+let served: Served;
+const servers: Running[] = [];
+
+before(async () => {
+  ca = makeCa(work.dir);
+  upstream = await startUpstream();
+  served = await startServe(ca.home);
+});
+after(async () => {
+  for (const s of servers) await s.stop();
+  await served?.stop();
+  await upstream?.close();
+  work.cleanup();
+});
+
+const clientArgs = (c: { cert: string; key: string }) => ["--cert", c.cert, "--key", c.key];
+
+describe("nginx with ssl_ocsp leaf", () => {
+  let nginx: Running;
+  let alice: { cert: string; key: string };
+  let bob: { cert: string; key: string };
+  before(async () => {
+    alice = makeClient(ca, "nginx-alice");
+    bob = makeClient(ca, "nginx-bob");
+    nginx = await startNginx(ca, "ocsp", [], upstream.port, (s) =>
+      s.replace(/(ssl_verify_client\s+on;)/, `$1\n    ssl_ocsp leaf;\n    ssl_ocsp_responder ${served.url}/ocsp;`));
+    servers.push(nginx);
+  });
+
+  test("a valid certificate gets in after nginx asked the responder", async () => {
+    const r = await curl(ca, nginx.port, clientArgs(alice));
+    assert.equal(r.status, 200, r.error + r.body);
+    assert.match(r.body, /verify=SUCCESS/);
+    await served.waitForLog(/GET \/ocsp 200 \d+B [\d.]+ms ocsp=good/);
+  });
+
+  test("revoked through pki: the next handshake is refused, with no nginx reload", async () => {
+    pkiJson(ca.home, ["revoke", "nginx-alice", "--reason", "keyCompromise"]);
+    const r = await curl(ca, nginx.port, clientArgs(alice));
+    assert.equal(r.status, 400, r.error + r.body);
+    assert.match(r.body, /The SSL certificate error/);
+    await served.waitForLog(/GET \/ocsp 200 \d+B [\d.]+ms ocsp=revoked/);
+    const other = await curl(ca, nginx.port, clientArgs(bob));
+    assert.equal(other.status, 200, "another client is unaffected");
+  });
+});
+
+describe("Apache with SSLOCSPEnable leaf (nonce required)", () => {
+  let apache: Running;
+  let carol: { cert: string; key: string };
+  before(async () => {
+    carol = makeClient(ca, "apache-carol");
+    apache = await startApache(ca, "ocsp", [], upstream.port, (s) =>
+      s.replace(/(SSLVerifyClient\s+require)/, `$1\n    SSLOCSPEnable leaf\n    SSLOCSPDefaultResponder ${served.url}/ocsp\n    SSLOCSPOverrideResponder on`));
+    servers.push(apache);
+  });
+
+  test("a valid certificate gets in; Apache's nonce is echoed (POST)", async () => {
+    const r = await curl(ca, apache.port, clientArgs(carol));
+    assert.equal(r.status, 200, r.error + r.body);
+    await served.waitForLog(/POST \/ocsp 200 \d+B [\d.]+ms ocsp=good/);
+  });
+
+  test("revoked through pki: the next handshake fails, with no Apache restart", async () => {
+    pkiJson(ca.home, ["revoke", "apache-carol", "--reason", "affiliationChanged"]);
+    const r = await curl(ca, apache.port, clientArgs(carol));
+    assert.notEqual(r.status, 200, r.body);
+    await served.waitForLog(/POST \/ocsp 200 \d+B [\d.]+ms ocsp=revoked/);
+    assert.match(readFileSync(join(ca.dir, "apache-ocsp", "error.log"), "utf8"), /Certificate Verification: Error \(23\): certificate revoked/);
+  });
+});

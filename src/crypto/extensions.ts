@@ -36,6 +36,10 @@ export interface ExtensionsSpec {
   keyUsage?: { critical: boolean; usages: KeyUsageName[] };
   extendedKeyUsage?: { critical: boolean; purposes: string[] };
   subjectAltName?: { critical: boolean; names: GeneralNameSpec[] };
+  /** Where relying parties ask about revocation and fetch the issuer (RFC 5280 4.2.2.1); never critical. */
+  authorityInfoAccess?: { ocsp: string[]; caIssuers: string[] };
+  /** Where the CRL is published (RFC 5280 4.2.1.13); never critical. */
+  crlDistributionPoints?: string[];
 }
 
 /** Builds @peculiar/x509 extension objects, in the order OpenSSL prints them. */
@@ -54,6 +58,9 @@ export function buildExtensions(spec: ExtensionsSpec): x509.Extension[] {
   if (san && san.names.length > 0) {
     out.push(new x509.SubjectAlternativeNameExtension(san.names.map((n) => ({ type: n.type, value: n.value })), san.critical));
   }
+  const aia = spec.authorityInfoAccess;
+  if (aia && (aia.ocsp.length || aia.caIssuers.length)) out.push(new x509.AuthorityInfoAccessExtension({ ocsp: aia.ocsp, caIssuers: aia.caIssuers }, false));
+  if (spec.crlDistributionPoints?.length) out.push(new x509.CRLDistributionPointsExtension(spec.crlDistributionPoints, false));
   return out;
 }
 

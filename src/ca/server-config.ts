@@ -7,6 +7,7 @@ import type { CertificateRecord } from "../ledger/ledger.js";
 import { DEFAULT_CRL_DAYS } from "./revocation.js";
 import { SERVERS, type ServerKind, type ServerProfile } from "./server-profiles.js";
 import { type ServerTarget } from "./server-targets.js";
+import { settingValue } from "./settings.js";
 import { shellQuote } from "./shell-quote.js";
 export { SERVER_TARGETS, type ServerTarget } from "./server-targets.js";
 
@@ -34,6 +35,8 @@ export interface ServerConfigParams {
   listen?: string;
   /** The application behind the proxy. Default "http://127.0.0.1:8080". */
   upstream?: string;
+  /** nginx, apache: also ask `pki serve`'s OCSP responder (at the `url` setting) about every client certificate. */
+  ocsp?: boolean;
   /** How the timer invokes pki: the program and its first arguments, e.g. ["/usr/bin/node", "/opt/pki/bin/pki"]. */
   pkiCommand: string[];
   /** Passphrase file for the timer. Default: /etc/pki-clients/passphrase. */
@@ -77,9 +80,45 @@ export function renderServerConfig(core: CaCore, p: ServerConfigParams): string 
     UPSTREAM_HOST: up[1]!.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1"),
     UPSTREAM_PORT: /:(\d+)$/.exec(up[1]!)?.[1] ?? (upstream.startsWith("https:") ? "443" : "80"),
     INSTALL: installSteps(core, profile, files, name),
+    OCSP: p.ocsp ? ocspLines(core, p.target) : "",
     CRL_HOOK: crlHook(core, profile, files),
   };
   return fill(core, profile.template, values);
+}
+
+/**
+ * Revocation without reloads (nginx 1.19+, Apache 2.4): the server asks the responder during the
+ * handshake. A pathlen:0 root has only leaves to check, so `leaf`.
+ */
+function ocspLines(core: CaCore, target: ServerKind): string {
+  const url = settingValue(core, "url");
+  if (url === null) {
+    throw new PkiError("usage", "--ocsp needs the URL where pki serve answers", "set it with: pki config set url http://HOST:PORT (then run pki serve --http HOST:PORT there)", "NO_CA_URL");
+  }
+  const responder = `${url}/ocsp`;
+  if (target === "nginx") {
+    return [
+      "",
+      "    # Revocation at once, without reloads: nginx asks pki serve about each client certificate",
+      "    # and refuses it unless the answer is \"good\" (so keep pki serve running). A host name in",
+      "    # the URL needs a `resolver` directive. Answers are cached until their nextUpdate",
+      `    # (pki config set ocsp-lifetime, now ${settingValue(core, "ocsp-lifetime")}): that bounds how late a revocation can be seen.`,
+      "    ssl_ocsp           leaf;",
+      `    ssl_ocsp_responder ${responder};`,
+      "    ssl_ocsp_cache     shared:pki_ocsp:1m;",
+    ].join("\n");
+  }
+  if (target === "apache") {
+    return [
+      "",
+      "    # Revocation at once, without reloads: Apache asks pki serve (with a nonce, no cache) about",
+      "    # each client certificate during the handshake; keep pki serve running.",
+      "    SSLOCSPEnable            leaf",
+      `    SSLOCSPDefaultResponder  ${responder}`,
+      "    SSLOCSPOverrideResponder on",
+    ].join("\n");
+  }
+  throw new PkiError("usage", `--ocsp is for nginx and apache; ${SERVERS[target].label} does not ask an OCSP responder about client certificates`, "rely on its CRL (pki serve keeps it fresh) and its reload hook", "UNSUPPORTED_OPTION");
 }
 
 interface ServerFiles {

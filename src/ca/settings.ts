@@ -70,7 +70,8 @@ export const SETTINGS = {
   },
   "ocsp-lifetime": {
     description: "how long an OCSP answer stays valid (its nextUpdate), and so how long a server that caches it may miss a revocation",
-    defaultValue: "1h",
+    // Short, because nginx's ssl_ocsp_cache keeps a "good" answer until its nextUpdate.
+    defaultValue: "5m",
     normalize: duration(60, 7 * DAY, "ocsp-lifetime"),
   },
 } satisfies Record<string, SettingSpec>;

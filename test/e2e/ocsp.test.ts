@@ -19,6 +19,7 @@ before(async () => {
   ca = makeCa(work.dir);
   upstream = await startUpstream();
   served = await startServe(ca.home);
+  pkiJson(ca.home, ["config", "set", "url", served.url]);
 });
 after(async () => {
   for (const s of servers) await s.stop();
@@ -29,15 +30,15 @@ after(async () => {
 
 const clientArgs = (c: { cert: string; key: string }) => ["--cert", c.cert, "--key", c.key];
 
-describe("nginx with ssl_ocsp leaf", () => {
+describe("nginx with ssl_ocsp leaf, from `pki server-config nginx --ocsp`", () => {
   let nginx: Running;
   let alice: { cert: string; key: string };
   let bob: { cert: string; key: string };
   before(async () => {
     alice = makeClient(ca, "nginx-alice");
     bob = makeClient(ca, "nginx-bob");
-    nginx = await startNginx(ca, "ocsp", [], upstream.port, (s) =>
-      s.replace(/(ssl_verify_client\s+on;)/, `$1\n    ssl_ocsp leaf;\n    ssl_ocsp_responder ${served.url}/ocsp;`));
+    // ssl_ocsp_cache is dropped so that the revocation is seen now, not after the answer's nextUpdate.
+    nginx = await startNginx(ca, "ocsp", ["--ocsp"], upstream.port, (s) => s.replace(/^\s*ssl_ocsp_cache .*$/m, ""));
     servers.push(nginx);
   });
 
@@ -59,13 +60,12 @@ describe("nginx with ssl_ocsp leaf", () => {
   });
 });
 
-describe("Apache with SSLOCSPEnable leaf (nonce required)", () => {
+describe("Apache with SSLOCSPEnable leaf (nonce required), from `pki server-config apache --ocsp`", () => {
   let apache: Running;
   let carol: { cert: string; key: string };
   before(async () => {
     carol = makeClient(ca, "apache-carol");
-    apache = await startApache(ca, "ocsp", [], upstream.port, (s) =>
-      s.replace(/(SSLVerifyClient\s+require)/, `$1\n    SSLOCSPEnable leaf\n    SSLOCSPDefaultResponder ${served.url}/ocsp\n    SSLOCSPOverrideResponder on`));
+    apache = await startApache(ca, "ocsp", ["--ocsp"], upstream.port);
     servers.push(apache);
   });
 

@@ -68,3 +68,28 @@ test("config: settings are validated, listed with defaults, recorded in the audi
     cleanup();
   }
 });
+
+test("server-config --ocsp: nginx and Apache lines from the url setting; refused without it or for other servers", () => {
+  const { home, cleanup } = initHome();
+  try {
+    assert.equal(pki(home, ["issue-server", "web.internal"]).status, 0);
+    const none = pki(home, ["server-config", "nginx", "--ocsp"]);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /--ocsp needs the URL where pki serve answers; set it with: pki config set url/);
+    pki(home, ["config", "set", "url", "http://ca.internal:8080"]);
+    const nginx = pki(home, ["server-config", "nginx", "--ocsp"]).stdout;
+    assert.match(nginx, /^\s*ssl_ocsp\s+leaf;$/m);
+    assert.match(nginx, /^\s*ssl_ocsp_responder http:\/\/ca\.internal:8080\/ocsp;$/m);
+    assert.match(nginx, /^\s*ssl_ocsp_cache\s+shared:pki_ocsp:1m;$/m);
+    assert.match(nginx, /needs a `resolver`/);
+    assert.doesNotMatch(pki(home, ["server-config", "nginx"]).stdout, /ssl_ocsp/, "only when asked");
+    const apache = pki(home, ["server-config", "apache", "--ocsp"]).stdout;
+    assert.match(apache, /^\s*SSLOCSPEnable\s+leaf$/m);
+    assert.match(apache, /^\s*SSLOCSPDefaultResponder\s+http:\/\/ca\.internal:8080\/ocsp$/m);
+    const pg = pki(home, ["server-config", "postgresql", "--ocsp"]);
+    assert.equal(pg.status, 2);
+    assert.match(pg.stderr, /--ocsp is for nginx and apache/);
+  } finally {
+    cleanup();
+  }
+});

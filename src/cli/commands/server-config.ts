@@ -13,6 +13,7 @@ interface Flags {
   filesDir?: string;
   listen?: string;
   upstream?: string;
+  ocsp?: boolean;
 }
 
 export function register(program: Command): Command {
@@ -31,6 +32,7 @@ export function register(program: Command): Command {
     }, 1)
     .option("--listen <addr>", "PORT or ADDRESS:PORT to listen on (default: the server's usual port)")
     .option("--upstream <url>", "the application behind the proxy (default http://127.0.0.1:8080)")
+    .option("--ocsp", "nginx, apache: also ask pki serve's OCSP responder (pki config set url) about each client certificate: revocation without reloads")
     .option("--timer-passphrase-file <file>", "systemd/cron: the passphrase file the job reads (default /etc/pki-clients/passphrase)")
     .addHelpText(
       "after",
@@ -38,7 +40,8 @@ export function register(program: Command): Command {
 Examples:
   $ pki server-config nginx --server intranet.example.com > /etc/nginx/conf.d/mtls.conf
   $ pki server-config apache --server intranet.example.com --verify optional
-  $ pki server-config haproxy --server intranet.example.com --listen :8443
+  $ pki server-config nginx --server intranet.example.com --ocsp   # after: pki config set url http://ca.internal:8080
+  $ pki server-config haproxy --server intranet.example.com --listen 8443
   $ pki server-config postgresql --server db.example.com > /etc/postgresql/15/main/conf.d/pki.conf
   $ pki server-config mosquitto --listen 8883 > /etc/mosquitto/conf.d/pki.conf
   $ pki server-config systemd-service > /etc/systemd/system/pki-crl.service
@@ -67,6 +70,7 @@ Caddy and Redis do not check CRLs: their output says what to do instead.`,
             ...(flags.serverName !== undefined ? { serverName: flags.serverName } : {}),
             ...(flags.listen !== undefined ? { listen: flags.listen } : {}),
             ...(flags.upstream !== undefined ? { upstream: flags.upstream } : {}),
+            ...(flags.ocsp ? { ocsp: true } : {}),
             ...(flags.timerPassphraseFile !== undefined ? { passphraseFile: resolve(flags.timerPassphraseFile) } : {}),
           }),
         );

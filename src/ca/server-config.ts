@@ -4,7 +4,6 @@ import { cronWord, type Quoter, systemdPath, systemdWord } from "./config-quotin
 import type { CaCore } from "./core.js";
 import { PkiError, shown } from "./errors.js";
 import type { CertificateRecord } from "../ledger/ledger.js";
-import { DEFAULT_CRL_DAYS } from "./revocation.js";
 import { SERVERS, type ServerKind, type ServerProfile } from "./server-profiles.js";
 import { type ServerTarget } from "./server-targets.js";
 import { settingValue } from "./settings.js";
@@ -15,7 +14,14 @@ const TIMER_TEMPLATE = {
   "systemd-service": "timers/pki-crl.service",
   "systemd-timer": "timers/pki-crl.timer",
   cron: "timers/pki-crl.cron",
+  "systemd-serve": "timers/pki-serve.service",
 } as const;
+
+function isJob(target: ServerTarget): target is keyof typeof TIMER_TEMPLATE {
+  return target in TIMER_TEMPLATE;
+}
+
+const LISTEN = /^([0-9.]+:|\[[0-9a-f:]+\]:)?\d{1,5}$/i;
 
 export interface ServerConfigParams {
   target: ServerTarget;
@@ -45,12 +51,12 @@ export interface ServerConfigParams {
 
 /** Renders a server or timer configuration from templates/, with this home's real absolute paths. */
 export function renderServerConfig(core: CaCore, p: ServerConfigParams): string {
-  if (p.target === "systemd-service" || p.target === "systemd-timer" || p.target === "cron") return renderTimer(core, p, p.target);
+  if (isJob(p.target)) return renderTimer(core, p, p.target);
   const profile = SERVERS[p.target];
   const depth = p.depth ?? 1;
   if (!Number.isInteger(depth) || depth < 1 || depth > 9) throw new PkiError("usage", `--depth must be 1 to 9, not ${p.depth}`);
   const listen = p.listen ?? profile.port;
-  if (!/^([0-9.]+:|\[[0-9a-f:]+\]:)?\d{1,5}$/i.test(listen)) throw new PkiError("usage", `--listen "${shown(listen)}" must be PORT or ADDRESS:PORT`);
+  if (!LISTEN.test(listen)) throw new PkiError("usage", `--listen "${shown(listen)}" must be PORT or ADDRESS:PORT`);
   const port = listen.split(":").pop()!;
   const address = listen.includes(":") ? listen.slice(0, listen.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1") || "0.0.0.0" : "0.0.0.0";
   const upstream = p.upstream ?? "http://127.0.0.1:8080";
@@ -195,12 +201,18 @@ function crlHook(core: CaCore, profile: ServerProfile, f: ServerFiles): string {
 function renderTimer(core: CaCore, p: ServerConfigParams, target: keyof typeof TIMER_TEMPLATE): string {
   const word: Quoter = target === "cron" ? cronWord : systemdWord;
   const passphraseFile = p.passphraseFile ?? "/etc/pki-clients/passphrase";
+  // pki serve listens on loopback unless told otherwise: exposing the responder is a choice.
+  const listen = p.listen ?? "127.0.0.1:8080";
+  if (!LISTEN.test(listen) || !listen.includes(":")) throw new PkiError("usage", `--listen "${shown(listen)}" must be ADDRESS:PORT for pki serve, e.g. 0.0.0.0:8080`);
   return fill(core, TIMER_TEMPLATE[target], {
     ROOT_SUBJECT: core.root.subject,
     PKI: p.pkiCommand.map(word).join(" "),
     HOME: word(core.home.dir),
+    HOME_PATH: systemdPath(core.home.dir),
     PASSPHRASE_FILE: target === "cron" ? word(passphraseFile) : systemdPath(passphraseFile),
-    CRL_DAYS: String(DEFAULT_CRL_DAYS),
+    LISTEN: listen,
+    // The job signs with the crl-lifetime setting (pki config), so the comment states it.
+    CRL_LIFETIME: settingValue(core, "crl-lifetime")!,
   });
 }
 

@@ -1,7 +1,7 @@
 import { alwaysDoubleQuoted, bareWord, doubleQuoted, postgresString, type Quoter } from "./config-quoting.js";
 import type { ServerTarget } from "./server-targets.js";
 
-export type ServerKind = Exclude<ServerTarget, "systemd-service" | "systemd-timer" | "cron">;
+export type ServerKind = Exclude<ServerTarget, "systemd-service" | "systemd-timer" | "cron" | "systemd-serve">;
 
 /** What pki needs to know to configure one server for client certificates. */
 export interface ServerProfile {

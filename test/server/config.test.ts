@@ -1,7 +1,12 @@
 // pki config: settings kept in the ledger, and what server-config makes of them.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
-import { initHome, pki } from "../helpers.js";
+import { freePort } from "../e2e/harness.js";
+import { initHome, PASSPHRASE, pki, tempDir } from "../helpers.js";
+import { http } from "./helpers.js";
 
 test("config: settings are validated, listed with defaults, recorded in the audit log", () => {
   const { home, cleanup } = initHome();
@@ -45,6 +50,56 @@ test("server-config --ocsp: nginx and Apache lines from the url setting; refused
     const pg = pki(home, ["server-config", "postgresql", "--ocsp"]);
     assert.equal(pg.status, 2);
     assert.match(pg.stderr, /--ocsp is for nginx and apache/);
+  } finally {
+    cleanup();
+  }
+});
+
+/** systemd's word splitting for ExecStart: double quotes with backslash escapes, %% and $$ unescaped. */
+function systemdWords(line: string, credentials: string): string[] {
+  const words: string[] = [];
+  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) {
+    const w = m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!;
+    words.push(w.replace(/\$\{CREDENTIALS_DIRECTORY\}/g, credentials).replace(/%%/g, "%").replace(/\$\$/g, "$"));
+  }
+  return words;
+}
+
+test("server-config systemd-serve: a unit whose ExecStart, run as written, serves until SIGTERM", async () => {
+  const { home, cleanup } = initHome();
+  const creds = tempDir("pki-creds-");
+  try {
+    const port = await freePort();
+    const unit = pki(home, ["server-config", "systemd-serve", "--listen", `127.0.0.1:${port}`, "--timer-passphrase-file", "/etc/pki-clients/pass"]);
+    assert.equal(unit.status, 0, unit.stderr);
+    assert.match(unit.stdout, /^LoadCredential=pki-passphrase:\/etc\/pki-clients\/pass$/m);
+    assert.match(unit.stdout, new RegExp(`^ReadWritePaths=${home}$`, "m"));
+    assert.match(unit.stdout, /^KillSignal=SIGTERM$/m);
+    assert.doesNotMatch(unit.stdout, /PASSPHRASE=/, "never the passphrase in the environment");
+    writeFileSync(join(creds.dir, "pki-passphrase"), `${PASSPHRASE}\n`, { mode: 0o600 });
+    const [cmd, ...args] = systemdWords(/^ExecStart=(.*)$/m.exec(unit.stdout)![1]!, creds.dir);
+    const child = spawn(cmd!, args, { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    child.stderr!.on("data", (d: Buffer) => (log += d));
+    const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+    for (let i = 0; i < 100 && !/ready on/.test(log); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(log, new RegExp(`ready on http://127\\.0\\.0\\.1:${port}`));
+    assert.equal((await http(`http://127.0.0.1:${port}/health`)).status, 200);
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0, log);
+  } finally {
+    creds.cleanup();
+    cleanup();
+  }
+});
+
+test("the CRL timer and cron job sign with the crl-lifetime setting", () => {
+  const { home, cleanup } = initHome();
+  try {
+    pki(home, ["config", "set", "crl-lifetime", "10d"]);
+    const unit = pki(home, ["server-config", "systemd-service"]).stdout;
+    assert.match(/^ExecStart=(.*)$/m.exec(unit)![1]!, / crl$/, "no --days: the setting decides");
+    assert.match(pki(home, ["server-config", "systemd-timer"]).stdout, /against a 10d CRL/);
   } finally {
     cleanup();
   }

@@ -1,4 +1,4 @@
-import { concat, ecdsaSignatureToDer, octets, oid, seq, time, tlv, uint, uintBytes } from "./der.js";
+import { concat, DerWriter, ecdsaSignatureToDer, headerLength, octets, oid, seq, time, timeLength, tlv, uint, uintHex } from "./der.js";
 import { type KeyType, signingAlgorithm } from "./keys.js";
 import { webcrypto, x509 } from "./provider.js";
 
@@ -22,7 +22,7 @@ export interface CrlParams {
   thisUpdate?: Date;
   /** Mandatory for us (RFC 5280 5.1.2.5): relying parties such as nginx stop accepting clients after it. */
   nextUpdate: Date;
-  entries: readonly CrlEntry[];
+  entries: Iterable<CrlEntry>;
 }
 
 /** The signature algorithm each CA key type signs with (CRLs, OCSP responses). */
@@ -43,30 +43,64 @@ export async function createCrl(params: CrlParams): Promise<Uint8Array> {
   const alg = SIGNATURE_ALGORITHMS[params.issuerKeyType];
   // RSA signature AlgorithmIdentifiers carry NULL parameters; ECDSA ones carry none (RFC 5758 3.2).
   const algorithm = params.issuerKeyType.startsWith("rsa") ? seq(oid(alg), new Uint8Array([0x05, 0x00])) : seq(oid(alg));
-  const entries = params.entries.map((e) => {
-    const serial = uintBytes(Buffer.from(e.serial.length % 2 ? "0" + e.serial : e.serial, "hex"));
-    const reason = e.reason === CrlReason.unspecified ? [] : [seq(seq(oid("2.5.29.21"), octets(tlv(0x0a, new Uint8Array([e.reason])))))];
-    return seq(serial, time(e.revokedAt), ...reason);
-  });
+  const revoked = revokedCertificates(params.entries);
   const extensions = [
     ...(ski ? [seq(oid("2.5.29.35"), octets(seq(tlv(0x80, new Uint8Array(Buffer.from(ski.keyId, "hex"))))))] : []),
     seq(oid("2.5.29.20"), octets(uint(params.number))),
   ];
-  const tbs = seq(
+  const fields = [
     uint(1), // v2
     algorithm,
     new Uint8Array(params.issuer.subjectName.toArrayBuffer()),
     time(params.thisUpdate ?? new Date()),
     time(params.nextUpdate),
-    ...(entries.length ? [seq(...entries)] : []),
-    tlv(0xa0, seq(...extensions)),
-  );
+  ];
+  const crlExtensions = tlv(0xa0, seq(...extensions));
+  // The entry list is most of a large CRL: it is copied into the TBSCertList once, not re-wrapped.
+  const listLength = revoked.length ? headerLength(revoked.length) + revoked.length : 0;
+  const tbs = new DerWriter(revoked.length + 4096);
+  tbs.header(0x30, fields.reduce((n, f) => n + f.length, 0) + listLength + crlExtensions.length);
+  for (const f of fields) tbs.bytes(f);
+  if (revoked.length) {
+    tbs.header(0x30, revoked.length);
+    tbs.bytes(revoked);
+  }
+  tbs.bytes(crlExtensions);
   const signAlg = signingAlgorithm(params.issuerKeyType);
-  const raw = new Uint8Array(await webcrypto.subtle.sign(signAlg, params.issuerKey, tbs as Uint8Array<ArrayBuffer>));
-  const signature = params.issuerKeyType.startsWith("ec") ? ecdsaSignatureToDer(raw) : raw;
-  return seq(tbs, algorithm, tlv(0x03, concat([new Uint8Array([0]), signature])));
+  const raw = new Uint8Array(await webcrypto.subtle.sign(signAlg, params.issuerKey, tbs.view()));
+  const signature = tlv(0x03, concat([new Uint8Array([0]), params.issuerKeyType.startsWith("ec") ? ecdsaSignatureToDer(raw) : raw]));
+  const crl = new DerWriter(tbs.length + 4096);
+  crl.header(0x30, tbs.length + algorithm.length + signature.length);
+  crl.bytes(tbs.view());
+  crl.bytes(algorithm);
+  crl.bytes(signature);
+  return crl.toBytes();
 }
 
+/** The reasonCode entry extension (RFC 5280 5.3.1) of each reason, encoded once. */
+const REASON_EXTENSIONS = new Map<CrlReason, Uint8Array>();
+function reasonExtensions(reason: CrlReason): Uint8Array {
+  let ext = REASON_EXTENSIONS.get(reason);
+  if (!ext) REASON_EXTENSIONS.set(reason, (ext = seq(seq(oid("2.5.29.21"), octets(tlv(0x0a, new Uint8Array([reason])))))));
+  return ext;
+}
+
+/**
+ * The content of revokedCertificates (RFC 5280 5.1.2.6), empty when there are none: each
+ * entry is written once into one buffer, in the order given (a CRL's entries need no order).
+ */
+function revokedCertificates(entries: Iterable<CrlEntry>): Uint8Array<ArrayBuffer> {
+  const list = new DerWriter();
+  for (const e of entries) {
+    const serial = uintHex(e.serial);
+    const ext = e.reason === CrlReason.unspecified ? null : reasonExtensions(e.reason);
+    list.header(0x30, headerLength(serial.length) + serial.length + timeLength(e.revokedAt) + (ext?.length ?? 0));
+    list.uintHex(serial);
+    list.time(e.revokedAt);
+    if (ext) list.bytes(ext);
+  }
+  return list.view();
+}
 
 /** Parses a CRL and checks its signature against `issuer`; null when it does not parse or verify. */
 export async function readVerifiedCrl(der: Uint8Array, issuer: x509.X509Certificate): Promise<{ nextUpdate: Date | null; thisUpdate: Date; entries: number } | null> {

@@ -60,3 +60,119 @@ export function ecdsaSignatureToDer(raw: Uint8Array): Uint8Array {
   const half = raw.length / 2;
   return seq(uintBytes(raw.subarray(0, half)), uintBytes(raw.subarray(half)));
 }
+
+/**
+ * An append-only DER buffer for long lists (a CRL's revoked certificates): elements are written
+ * in place, with lengths computed up front, so 100,000 entries cost one growing buffer instead
+ * of several small arrays and copies each.
+ */
+export class DerWriter {
+  // Never below 4 KiB: smaller unsafe allocations share Node's buffer pool, which view() must not expose.
+  private buf: Buffer;
+  private end = 0;
+
+  constructor(sizeHint = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(Math.max(sizeHint, 1 << 12));
+  }
+
+  get length(): number {
+    return this.end;
+  }
+
+  private reserve(n: number): number {
+    if (this.end + n > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.end + n));
+      this.buf.copy(grown, 0, 0, this.end);
+      this.buf = grown;
+    }
+    const at = this.end;
+    this.end += n;
+    return at;
+  }
+
+  /** Tag and definite length (X.690 8.1.3); the `length` content bytes must follow. */
+  header(tag: number, length: number): void {
+    const at = this.reserve(headerLength(length));
+    this.buf[at] = tag;
+    if (length < 0x80) {
+      this.buf[at + 1] = length;
+      return;
+    }
+    const n = headerLength(length) - 2;
+    this.buf[at + 1] = 0x80 | n;
+    for (let i = n, v = length; i > 0; i--, v = Math.floor(v / 256)) this.buf[at + 1 + i] = v & 0xff;
+  }
+
+  // reserve() may replace this.buf: take the offset first, then the buffer.
+  bytes(b: Uint8Array): void {
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
+  }
+
+  /** A non-negative INTEGER from a `hexMagnitude` made by `uintHex`. */
+  uintHex(m: HexInteger): void {
+    this.header(0x02, m.length);
+    const at = this.reserve(m.length);
+    if (m.pad) this.buf[at] = 0;
+    this.buf.write(m.hex, at + (m.pad ? 1 : 0), "hex");
+  }
+
+  /** Same encoding as `time`, written digit by digit. */
+  time(d: Date): void {
+    const long = d.getUTCFullYear() >= 2050;
+    this.header(long ? 0x18 : 0x17, long ? 15 : 13);
+    const at = this.reserve(long ? 15 : 13);
+    let i = at;
+    const two = (v: number) => {
+      this.buf[i++] = 0x30 + Math.floor(v / 10);
+      this.buf[i++] = 0x30 + (v % 10);
+    };
+    const year = d.getUTCFullYear();
+    if (long) two(Math.floor(year / 100));
+    two(year % 100);
+    two(d.getUTCMonth() + 1);
+    two(d.getUTCDate());
+    two(d.getUTCHours());
+    two(d.getUTCMinutes());
+    two(d.getUTCSeconds());
+    this.buf[i] = 0x5a; // Z
+  }
+
+  /** The bytes written so far, without a copy: valid until the next write. */
+  view(): Uint8Array<ArrayBuffer> {
+    return new Uint8Array(this.buf.buffer as ArrayBuffer, this.buf.byteOffset, this.end);
+  }
+
+  /** The bytes written, in a buffer of their own. */
+  toBytes(): Uint8Array {
+    return new Uint8Array(this.buf.subarray(0, this.end));
+  }
+}
+
+/** Header size (tag + length octets) of an element with `length` content bytes. */
+export function headerLength(length: number): number {
+  let n = 0;
+  for (let v = length; v > 0; v = Math.floor(v / 256)) n++;
+  return length < 0x80 ? 2 : 2 + n;
+}
+
+/** A non-negative INTEGER's content from hex: minimal, with a 0x00 when the high bit is set. */
+export interface HexInteger {
+  hex: string;
+  pad: boolean;
+  /** Content octets. */
+  length: number;
+}
+
+export function uintHex(hex: string): HexInteger {
+  let h = (hex.length % 2 ? "0" + hex : hex).toLowerCase();
+  if (!/^[0-9a-f]+$/.test(h)) throw new RangeError(`not a hex integer: ${hex.slice(0, 40)}`);
+  let i = 0;
+  while (i < h.length - 2 && h[i] === "0" && h[i + 1] === "0") i += 2;
+  h = h.slice(i);
+  const pad = parseInt(h[0]!, 16) >= 8;
+  return { hex: h, pad, length: h.length / 2 + (pad ? 1 : 0) };
+}
+
+/** Content length of `time(d)`. */
+export const timeLength = (d: Date) => (d.getUTCFullYear() >= 2050 ? 17 : 15);

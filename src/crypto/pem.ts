@@ -19,7 +19,8 @@ export interface PemBlock {
 /** Encodes DER as PEM with 64-column base64 lines (RFC 7468 section 2). */
 export function toPem(der: Uint8Array, label: string): string {
   const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("base64");
-  const lines = b64.match(/.{1,64}/g) ?? [];
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 

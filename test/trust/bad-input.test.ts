@@ -67,7 +67,7 @@ test("a ledger from a newer pki: exit 7 naming both versions", () => {
     db.pragma("user_version = 42");
     db.close();
   });
-  expectEverywhere(h, 7, /ledger schema version 42 is newer than this pki understands \(2\)/);
+  expectEverywhere(h, 7, /ledger schema version 42 is newer than this pki understands \(\d+\)/);
 });
 
 test("a missing home: exit 3 from every command with a hint to init-root", () => {

@@ -2,7 +2,7 @@
 // timed run works on a fresh copy (`freshCopy`, outside the timing), so no run measures what an
 // earlier one left behind.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { PKI_BIN } from "../helpers.js";
@@ -16,10 +16,20 @@ export function pkiStep(home: string, args: string[]): Step {
   return { cmd: process.execPath, args: [PKI_BIN, "--home", home, ...args], env: SECRETS };
 }
 
-/** Replaces `copy` with an exact copy of `fixture` (a directory). */
+/**
+ * Replaces `copy` with an exact copy of `fixture` (a directory). Large files are flushed to
+ * disk here, so that the kernel writing back a 1 GB ledger does not compete with the timed run.
+ */
 export function freshCopy(fixture: string, copy: string): void {
   rmSync(copy, { recursive: true, force: true });
   cpSync(fixture, copy, { recursive: true, preserveTimestamps: true });
+  for (const entry of readdirSync(copy, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (!entry.isFile() || statSync(path).size < 1 << 20) continue;
+    const fd = openSync(path, "r");
+    fsyncSync(fd);
+    closeSync(fd);
+  }
 }
 
 function pki(env: Record<string, string>, home: string, ...args: string[]): string {

@@ -1,5 +1,6 @@
 // What `npm run bench` measures. Each scenario prepares its fixtures once, then measures its
 // contenders interleaved in the same rounds, every run on a fresh copy of the fixture.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers.js";
@@ -66,6 +67,13 @@ function compare(scenario: string, m: Measured, base: Measured, target?: { text:
   return row;
 }
 
+/** Runs a check on a scenario's output; its stdout, or an error saying what is wrong. */
+function checked(ctx: Context, cmd: string, args: string[], what: string): string {
+  const r = spawnSync(cmd, args, { env: { ...ctx.env, ...SECRETS }, encoding: "utf8", maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`bench: ${what}: ${r.stderr.slice(-500)}`);
+  return r.stdout;
+}
+
 function plain(scenario: string, m: Measured, note?: string): Row {
   return { scenario, label: m.label, unit: "ms", summary: m.summary, ...(m.peakRssMb !== undefined ? { peakRssMb: m.peakRssMb } : {}), ...(note ? { note } : {}) };
 }
@@ -122,6 +130,11 @@ export function oneUser(ctx: Context): Row[] {
     { label: "mkcert -ecdsa -client -pkcs12 alice", steps: [{ cmd: MKCERT, args: ["-ecdsa", "-client", "-pkcs12", "-p12-file", "alice.p12", "alice.example"], cwd: dirs.mkcert, env: mkcertEnv }], prepare: () => freshCopy(fixtures.mkcert, dirs.mkcert) },
   ];
   const [pki, easyRsa, openssl, mkcert] = interleave(contenders, { warmup: ctx.sizes.warmup, runs: ctx.sizes.heavyRuns, env: ctx.env, scratch: ctx.work });
+  // The last run's outputs: a .p12 that opens with its password, holding an encrypted-at-rest key's certificate.
+  for (const p12 of [join(dirs.pki, "private", "alice.p12"), join(dirs.easyRsa, "pki", "private", "alice.p12"), join(dirs.openssl, "alice.p12")]) {
+    const password = p12.startsWith(dirs.easyRsa) ? "env:PKI_PASSPHRASE" : "env:PKI_P12_PASSWORD";
+    checked(ctx, "openssl", ["pkcs12", "-in", p12, "-passin", password, "-nokeys", "-noout"], `${p12} does not open with its password`);
+  }
   return [
     plain("one user", easyRsa!, "CA and new key encrypted with openssl's default PBKDF2 (2,048 iterations)"),
     plain("one user", openssl!, "pki's own encrypted root key (PBKDF2 600,000 iterations); new key at openssl's default (2,048)"),
@@ -178,6 +191,12 @@ export function crl(ctx: Context): Row[] {
     ],
     { warmup: 1, runs: ctx.sizes.heavyRuns, env: ctx.env, scratch: ctx.work, rss: true },
   );
+  // Both CRLs verify against the same CA and list every revoked certificate.
+  for (const file of [join(home, "crl.pem"), join(ossl, "crl.pem")]) {
+    checked(ctx, "openssl", ["crl", "-in", file, "-CAfile", join(fixture, "ca.pem"), "-noout", "-verify"], `${file} does not verify`);
+    const listed = checked(ctx, "openssl", ["crl", "-in", file, "-noout", "-text"], `${file} does not parse`).match(/Serial Number:/g)?.length ?? 0;
+    if (listed !== revoked) throw new Error(`bench: ${file} lists ${listed} certificates, not ${revoked}`);
+  }
   return [plain("CRL", openssl!, "signs with pki's root key (same PBKDF2)"), compare("CRL", pki!, openssl!, { text: "≤ 0.5× openssl ca -gencrl", met: (r) => r.ratio! <= 0.5 })];
 }
 

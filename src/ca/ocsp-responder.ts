@@ -1,5 +1,5 @@
 // The OCSP use case: what the ledger says about a serial, as a signed RFC 6960 answer.
-// Signed answers are cached per CertID until the ledger changes (any event) or the answer
+// Signed answers are cached per request until the ledger changes (any event) or the answer
 // reaches half its lifetime, so a revocation shows in the very next response while a
 // server asking again and again (nginx without ssl_ocsp_cache) costs one signature.
 import { CrlReason } from "../crypto/crl-reason.js";
@@ -7,7 +7,6 @@ import { CryptoError } from "../crypto/errors.js";
 import {
   createOcspResponse,
   ocspErrorResponse,
-  type OcspCertId,
   type OcspCertStatus,
   OcspIssuer,
   OcspResponseStatus,
@@ -33,6 +32,7 @@ export interface OcspAnswer {
 interface Cached {
   der: Uint8Array;
   outcome: OcspOutcome;
+  serials: string[];
   thisUpdate: Date;
   nextUpdate: Date;
 }
@@ -68,6 +68,13 @@ export class OcspResponder {
 
   /** Answers one DER OCSPRequest; never throws for anything the client sent. */
   async answer(requestDer: Uint8Array, now: Date): Promise<OcspAnswer> {
+    this.followLedger();
+    // Keyed by the request's bytes: a server asking again (nginx, GET, no nonce) sends the same
+    // bytes, and the answer is found without parsing anything.
+    const key = Buffer.from(requestDer).toString("base64");
+    const hit = this.cache.get(key);
+    if (hit && now.getTime() < hit.thisUpdate.getTime() + BACKDATE_MS + this.lifetimeMs / 2) return { ...hit, cached: true };
+
     let request;
     try {
       request = readOcspRequest(requestDer);
@@ -79,13 +86,6 @@ export class OcspResponder {
     // RFC 6960 2.3: "unauthorized" when the responder cannot answer for that CA at all.
     if (!request.certIds.some((id) => this.issuer.issued(id))) {
       return { der: ocspErrorResponse(OcspResponseStatus.unauthorized), outcome: "unauthorized", serials, cached: false };
-    }
-    this.followLedger();
-    const single = request.certIds.length === 1 && !request.nonce;
-    const key = single ? cacheKey(request.certIds[0]!) : null;
-    const hit = key ? this.cache.get(key) : undefined;
-    if (hit && now.getTime() < hit.thisUpdate.getTime() + BACKDATE_MS + this.lifetimeMs / 2) {
-      return { ...hit, serials, cached: true };
     }
     const thisUpdate = new Date(now.getTime() - BACKDATE_MS);
     const nextUpdate = new Date(now.getTime() + this.lifetimeMs);
@@ -102,9 +102,10 @@ export class OcspResponder {
     });
     const kinds = new Set(statuses.map((s) => s.status));
     const outcome: OcspOutcome = kinds.size === 1 ? statuses[0]!.status : "mixed";
-    if (key) {
+    // An answer to a nonce is for that request alone.
+    if (!request.nonce) {
       if (this.cache.size >= MAX_CACHED) this.cache.clear();
-      this.cache.set(key, { der, outcome, thisUpdate, nextUpdate });
+      this.cache.set(key, { der, outcome, serials, thisUpdate, nextUpdate });
     }
     return { der, outcome, serials, thisUpdate, nextUpdate, cached: false };
   }
@@ -124,8 +125,4 @@ export class OcspResponder {
     // Superseded and expired certificates are not revoked: OCSP reports revocation, not validity (RFC 6960 2.2).
     return { status: "good" };
   }
-}
-
-function cacheKey(id: OcspCertId): string {
-  return `${id.hash}:${id.serial}`;
 }

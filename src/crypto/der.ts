@@ -43,6 +43,11 @@ export function time(d: Date): Uint8Array {
   return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(digits.slice(2) + "Z")) : tlv(0x18, Buffer.from(digits + "Z"));
 }
 
+/** GeneralizedTime, always UTC with whole seconds (RFC 6960 responses, RFC 5280 4.1.2.5.2). */
+export function generalizedTime(d: Date): Uint8Array {
+  return tlv(0x18, Buffer.from(d.toISOString().slice(0, 19).replace(/[-:T]/g, "") + "Z"));
+}
+
 /** DER OBJECT IDENTIFIER from dotted form. */
 export function oid(dotted: string): Uint8Array {
   const parts = dotted.split(".").map(Number);

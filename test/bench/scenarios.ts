@@ -18,10 +18,14 @@ export interface Sizes {
   crlRevoked: number;
   crlValid: number;
   ledgerRows: number;
+  /** OCSP: certificates in the ledger and the responder's index, timed rounds, seconds of load per round. */
+  ocspRows: number;
+  ocspRounds: number;
+  ocspSeconds: number;
 }
 
-export const FULL: Sizes = { startupRuns: 21, heavyRuns: 15, warmup: 3, bulkNames: [10_000, 100_000], bulkRuns: 3, crlRevoked: 100_000, crlValid: 100_000, ledgerRows: 1_000_000 };
-export const QUICK: Sizes = { startupRuns: 15, heavyRuns: 7, warmup: 2, bulkNames: [300], bulkRuns: 3, crlRevoked: 10_000, crlValid: 10_000, ledgerRows: 100_000 };
+export const FULL: Sizes = { startupRuns: 21, heavyRuns: 15, warmup: 3, bulkNames: [10_000, 100_000], bulkRuns: 3, crlRevoked: 100_000, crlValid: 100_000, ledgerRows: 1_000_000, ocspRows: 100_000, ocspRounds: 5, ocspSeconds: 10 };
+export const QUICK: Sizes = { startupRuns: 15, heavyRuns: 7, warmup: 2, bulkNames: [300], bulkRuns: 3, crlRevoked: 10_000, crlValid: 10_000, ledgerRows: 100_000, ocspRows: 10_000, ocspRounds: 3, ocspSeconds: 3 };
 
 export interface Context {
   env: Record<string, string>;
@@ -34,7 +38,7 @@ export interface Context {
 export interface Row {
   scenario: string;
   label: string;
-  unit: "ms" | "certificates/s";
+  unit: "ms" | "certificates/s" | "responses/s";
   summary: Summary;
   peakRssMb?: number;
   baseline?: string;

@@ -1,4 +1,4 @@
-import { eventHash, type EventRecord, type Ledger } from "../ledger/ledger.js";
+import { allPages, type EventRecord, eventHash, GENESIS_HASH, type LedgerReader } from "../ledger/ledger.js";
 import { fingerprint } from "./records.js";
 
 export interface AuditReport {
@@ -14,34 +14,33 @@ export interface AuditReport {
  * and the log agrees with the certificate and CRL tables (so deleting the events of a
  * state change is caught even at the end of the log, where a bare chain cannot tell).
  */
-export function verifyAudit(ledger: Ledger): AuditReport {
-  const events = ledger.events();
+export async function verifyAudit(r: LedgerReader): Promise<AuditReport> {
   const problems: string[] = [];
-  let prev = "0".repeat(64);
+  let prev = GENESIS_HASH;
   let lastId = 0;
-  for (const e of events) {
+  let count = 0;
+  const created = new Map<string, EventRecord>();
+  const revoked = new Set<string>();
+  const crls = new Set<number>();
+  for await (const e of allPages((page) => r.events(page))) {
+    count++;
     if (e.id <= lastId) problems.push(`event ${e.id} is out of order`);
     if (e.prevHash !== prev) problems.push(`event ${e.id} does not follow event ${lastId || "(start)"}: an event was removed or reordered before it`);
     const expected = eventHash(e.prevHash, e.at, e.actor, e.action, e.serial, JSON.stringify(e.details));
     if (e.hash !== expected) problems.push(`event ${e.id} (${e.action} at ${e.at}) was edited: its hash does not match its content`);
     prev = e.hash;
     lastId = e.id;
-  }
-  const created = new Map<string, EventRecord>();
-  const revoked = new Set<string>();
-  const crls = new Set<number>();
-  for (const e of events) {
     if ((e.action === "ca-created" || e.action === "issued" || e.action === "renewed") && e.serial) created.set(e.serial, e);
     if (e.action === "revoked" && e.serial) revoked.add(e.serial);
     if (e.action === "crl-generated") crls.add(Number(e.details.number));
   }
-  for (const c of ledger.query({})) {
+  for await (const c of allPages((page) => r.certificates({}, page))) {
     const ev = created.get(c.serial);
     if (!ev) problems.push(`certificate ${c.serial} ("${c.name}") has no event that created it`);
     else if (ev.details.sha256 !== undefined && ev.details.sha256 !== fingerprint(c.der)) problems.push(`certificate ${c.serial} ("${c.name}") differs from the one its event recorded`);
     if (c.state === "revoked" && !revoked.has(c.serial)) problems.push(`certificate ${c.serial} ("${c.name}") is revoked with no revocation event`);
   }
-  const latest = ledger.latestCrl();
+  const latest = await r.latestCrl();
   if (latest && !crls.has(latest.number)) problems.push(`CRL number ${latest.number} has no event`);
-  return { ok: problems.length === 0, events: events.length, head: prev, problems };
+  return { ok: problems.length === 0, events: count, head: prev, problems };
 }

@@ -5,10 +5,12 @@ import { existsSync, readFileSync } from "node:fs";
 import type { CrlReason } from "../crypto/crl-reason.js";
 import type { x509 } from "../crypto/provider.js";
 import { toPem } from "../crypto/pem.js";
-import { type EventRecord, openLedger } from "../ledger/ledger.js";
+import { type CertificateQuery, collect, type EventRecord } from "../ledger/ledger.js";
+import { openLedger } from "../ledger/open.js";
 import type { AuditReport } from "./audit.js";
 import type { BatchParams, BatchResult } from "./batch.js";
 import type { Finding } from "./check.js";
+import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
 import type { ExportKeyParams, ExportParams } from "./export.js";
@@ -23,6 +25,7 @@ import { listSettings, setSetting, settingKey, type SettingView } from "./settin
 import { type CertificateStatus, type CertificateView, viewOf } from "./views.js";
 
 export type { AuthorityOptions } from "./core.js";
+export type { Context } from "./context.js";
 export type { IssueResult } from "./issuance.js";
 
 export interface ListFilter {
@@ -36,94 +39,95 @@ export class Authority {
   private constructor(private readonly core: CaCore) {}
 
   /** Opens the CA in `options.home`; fails with "not-found" when there is none. */
-  static open(options: AuthorityOptions): Authority {
+  static async open(options: AuthorityOptions): Promise<Authority> {
     if (!options.home.exists()) {
       throw new PkiError("not-found", `no CA in ${options.home.dir}`, "create one with: pki init-root --cn NAME, or point --home / PKI_HOME at an existing one");
     }
-    const ledger = openLedger(options.home.ledger);
-    const root = ledger.activeRoot();
+    const ledger = await openLedger(options.home.ledger);
+    const root = await ledger.read((r) => r.activeRoot());
     if (!root) {
-      ledger.close();
+      await ledger.close();
       throw new PkiError("not-found", `the ledger in ${options.home.dir} has no root CA`);
     }
     return new Authority(new CaCore(options, ledger, root));
   }
 
-  static async initRoot(options: AuthorityOptions, params: InitRootParams): Promise<InitRootResult> {
-    return (await import("./init.js")).initRoot(options, params);
+  static async initRoot(options: AuthorityOptions, ctx: Context, params: InitRootParams): Promise<InitRootResult> {
+    return (await import("./init.js")).initRoot(options, ctx, params);
   }
 
-  static async restore(options: AuthorityOptions, file: string): Promise<{ findings: Finding[]; certificates: number }> {
-    return (await import("./backup.js")).restore(options, file);
+  static async restore(options: AuthorityOptions, ctx: Context, file: string): Promise<{ findings: Finding[]; certificates: number }> {
+    return (await import("./backup.js")).restore(options, ctx, file);
   }
 
-  close(): void {
-    this.core.ledger.close();
+  close(): Promise<void> {
+    return this.core.ledger.close();
   }
 
-  async issue(params: IssueParams): Promise<IssueResult> {
-    return (await import("./issuance.js")).issue(this.core, params);
+  async issue(ctx: Context, params: IssueParams): Promise<IssueResult> {
+    return (await import("./issuance.js")).issue(this.core, ctx, params);
   }
 
-  async issueBatch(params: BatchParams): Promise<BatchResult> {
-    return (await import("./batch.js")).issueBatch(this.core, params);
+  async issueBatch(ctx: Context, params: BatchParams): Promise<BatchResult> {
+    return (await import("./batch.js")).issueBatch(this.core, ctx, params);
   }
 
-  async renew(params: RenewParams): Promise<RenewResult> {
-    return (await import("./issuance.js")).renew(this.core, params);
+  async renew(ctx: Context, params: RenewParams): Promise<RenewResult> {
+    return (await import("./issuance.js")).renew(this.core, ctx, params);
   }
 
-  async revoke(target: string, reason: CrlReason): Promise<RevokeResult> {
-    return (await import("./revocation.js")).revoke(this.core, target, reason);
+  async revoke(ctx: Context, target: string, reason: CrlReason): Promise<RevokeResult> {
+    return (await import("./revocation.js")).revoke(this.core, ctx, target, reason);
   }
 
-  async generateCrl(params: { days?: number; out?: string } = {}): Promise<CrlResult> {
-    return (await import("./revocation.js")).generateCrl(this.core, params);
+  async generateCrl(ctx: Context, params: { days?: number; out?: string } = {}): Promise<CrlResult> {
+    return (await import("./revocation.js")).generateCrl(this.core, ctx, params);
   }
 
-  async exportPkcs12(params: ExportParams): Promise<{ view: CertificateView; file: string }> {
-    return (await import("./export.js")).exportPkcs12(this.core, params);
+  async exportPkcs12(ctx: Context, params: ExportParams): Promise<{ view: CertificateView; file: string }> {
+    return (await import("./export.js")).exportPkcs12(this.core, ctx, params);
   }
 
-  async exportKey(params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
-    return (await import("./export.js")).exportKey(this.core, params);
+  async exportKey(ctx: Context, params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
+    return (await import("./export.js")).exportKey(this.core, ctx, params);
   }
 
-  async exportMobileconfig(params: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
-    return (await import("./mobileconfig.js")).exportMobileconfig(this.core, params);
+  async exportMobileconfig(ctx: Context, params: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
+    return (await import("./mobileconfig.js")).exportMobileconfig(this.core, ctx, params);
   }
 
   async privateKeyPem(target: string): Promise<string | null> {
     return (await import("./export.js")).privateKeyPem(this.core, target);
   }
 
-  async serverConfig(params: ServerConfigParams): Promise<string> {
-    return (await import("./server-config.js")).renderServerConfig(this.core, params);
+  async serverConfig(ctx: Context, params: ServerConfigParams): Promise<string> {
+    return (await import("./server-config.js")).renderServerConfig(this.core, ctx, params);
   }
 
-  async check(repair: boolean): Promise<Finding[]> {
-    return (await import("./check.js")).checkHome(this.core, repair);
+  async check(ctx: Context, repair: boolean): Promise<Finding[]> {
+    return (await import("./check.js")).checkHome(this.core, ctx, repair);
   }
 
   async verifyAudit(): Promise<AuditReport> {
-    return (await import("./audit.js")).verifyAudit(this.core.ledger);
+    const { verifyAudit } = await import("./audit.js");
+    return this.core.ledger.read((r) => verifyAudit(r));
   }
 
-  async backup(file: string): Promise<{ file: string; sha256: string; certificates: number }> {
-    return (await import("./backup.js")).backup(this.core, file);
+  async backup(ctx: Context, file: string): Promise<{ file: string; sha256: string; certificates: number }> {
+    return (await import("./backup.js")).backup(this.core, ctx, file);
   }
 
-  async changePassphrase(next: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
-    return (await import("./passphrase.js")).changePassphrase(this.core, next, onProgress);
+  async changePassphrase(ctx: Context, next: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
+    return (await import("./passphrase.js")).changePassphrase(this.core, ctx, next, onProgress);
   }
 
-  events(): EventRecord[] {
-    return this.core.ledger.events();
+  events(): Promise<EventRecord[]> {
+    return this.core.ledger.read((r) => collect((page) => r.events(page)));
   }
 
   /** Serials revoked in the ledger or in the crl.pem servers read (they can differ until a reload or repair). */
   async revokedSerials(): Promise<Set<string>> {
-    const serials = new Set(this.core.ledger.revokedEntries().map((r) => r.serial));
+    const serials = new Set((await this.core.ledger.read((r) => r.revokedEntries())).map((r) => r.serial));
     if (existsSync(this.core.home.crl)) {
       const [{ crlSerials }, { readDerOrPem }] = await Promise.all([import("../crypto/crl.js"), import("../crypto/pem.js")]);
       for (const s of crlSerials(readDerOrPem(readFileSync(this.core.home.crl), ["X509 CRL"], "CRL")) ?? []) serials.add(s);
@@ -132,33 +136,34 @@ export class Authority {
   }
 
   /** The authority as a long-running service: root key unlocked once, OCSP, CRL publishing (pki serve). */
-  async serve(): Promise<ServingAuthority> {
-    return (await import("./serving.js")).ServingAuthority.start(this.core);
+  async serve(ctx: Context): Promise<ServingAuthority> {
+    return (await import("./serving.js")).ServingAuthority.start(this.core, ctx);
   }
 
-  settings(): SettingView[] {
-    return listSettings(this.core);
+  settings(): Promise<SettingView[]> {
+    return this.core.ledger.read((r) => listSettings(r));
   }
 
   /** Sets a `pki config` setting (null: back to its default). */
-  async setSetting(key: string, value: string | null): Promise<SettingView> {
-    return setSetting(this.core, settingKey(key), value);
+  async setSetting(ctx: Context, key: string, value: string | null): Promise<SettingView> {
+    return setSetting(this.core, ctx, settingKey(key), value);
   }
 
-  crlHook(): string | null {
-    return crlHook(this.core);
+  crlHook(): Promise<string | null> {
+    return this.core.ledger.read((r) => crlHook(r));
   }
 
-  setCrlHook(command: string | null): Promise<void> {
-    return setCrlHook(this.core, command);
+  setCrlHook(ctx: Context, command: string | null): Promise<void> {
+    return setCrlHook(this.core, ctx, command);
   }
 
-  list(filter: ListFilter = {}): CertificateView[] {
-    const now = this.core.now();
+  async list(ctx: Context, filter: ListFilter = {}): Promise<CertificateView[]> {
+    const now = ctx.now;
     const nowIso = now.toISOString();
+    const views = (q: CertificateQuery) => this.core.ledger.read(async (r) => (await collect((page) => r.summaries(q, page))).map((s) => viewOf(s, now)));
     if (filter.expiringDays !== undefined) {
       const until = new Date(now.getTime() + filter.expiringDays * DAY_MS).toISOString();
-      return this.core.ledger.summaries({ state: "active", notAfterFrom: nowIso, notAfterBefore: until }).map((r) => viewOf(r, now));
+      return views({ state: "active", notAfterFrom: nowIso, notAfterBefore: until });
     }
     const s = filter.status;
     const q =
@@ -166,13 +171,13 @@ export class Authority {
       : s === "expired" ? { state: "active" as const, notAfterBefore: nowIso }
       : s === "revoked" || s === "superseded" ? { state: s }
       : {};
-    return this.core.ledger.summaries(q).map((r) => viewOf(r, now));
+    return views(q);
   }
 
   /** One certificate by name or serial: its view and PEM, plus the parsed certificate when `parse` is set. */
-  async show(target: string, parse = false): Promise<{ view: CertificateView; pem: string; certificate: x509.X509Certificate | null }> {
-    const rec = this.core.find(target);
+  async show(ctx: Context, target: string, parse = false): Promise<{ view: CertificateView; pem: string; certificate: x509.X509Certificate | null }> {
+    const rec = await this.core.ledger.read((r) => this.core.find(r, target));
     const certificate = parse ? new (await import("../crypto/provider.js")).x509.X509Certificate(rec.der) : null;
-    return { view: viewOf(rec, this.core.now()), pem: toPem(rec.der, "CERTIFICATE"), certificate };
+    return { view: viewOf(rec, ctx.now), pem: toPem(rec.der, "CERTIFICATE"), certificate };
   }
 }

@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
-import { openLedger } from "../ledger/ledger.js";
+import { openLedger } from "../ledger/open.js";
+import type { Context } from "./context.js";
 import { checkHome, type Finding } from "./check.js";
 import { type AuthorityOptions, CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
@@ -13,7 +14,7 @@ import { fingerprint } from "./records.js";
  * (a plain file copy of a live WAL database can miss committed pages). The ledger is the
  * whole CA: outputs are derived from it on restore. Keys inside stay encrypted.
  */
-export async function backup(core: CaCore, file: string): Promise<{ file: string; sha256: string; certificates: number }> {
+export async function backup(core: CaCore, ctx: Context, file: string): Promise<{ file: string; sha256: string; certificates: number }> {
   if (existsSync(file)) throw new PkiError("conflict", `${file} already exists`, "pki never overwrites a backup; choose a new file name");
   if (!existsSync(dirname(file))) throw new PkiError("not-found", `${dirname(file)}: no such directory`);
   const tmp = join(dirname(file), `.${basename(file)}.tmp-${randomBytes(6).toString("hex")}`);
@@ -27,24 +28,26 @@ export async function backup(core: CaCore, file: string): Promise<{ file: string
     throw fileError(file, e);
   }
   const sha256 = fingerprint(readFileSync(file));
-  const now = core.now();
-  core.ledger.transaction(() => core.ledger.appendEvent(core.event(now, "backed-up", null, { file, sha256 })));
-  return { file, sha256, certificates: core.ledger.query({}).length };
+  const certificates = await core.ledger.write(async (tx) => {
+    await tx.appendEvent(core.event(ctx, "backed-up", null, { file, sha256 }));
+    return tx.count({});
+  });
+  return { file, sha256, certificates };
 }
 
 /**
  * Restores a backup into an empty home: validates it (SQLite, pki schema, integrity, a
  * root), copies it in with the backup API, then rewrites every output file from it.
  */
-export async function restore(options: AuthorityOptions, file: string): Promise<{ findings: Finding[]; certificates: number }> {
+export async function restore(options: AuthorityOptions, ctx: Context, file: string): Promise<{ findings: Finding[]; certificates: number }> {
   const { home } = options;
   if (home.exists()) throw new PkiError("conflict", `a CA already exists in ${home.dir}`, "restore into a new, empty --home");
   if (!existsSync(file)) throw new PkiError("not-found", `${file}: no such file`);
-  const source = openLedger(file);
+  const source = await openLedger(file);
   try {
-    const problems = source.integrityProblems();
+    const problems = await source.integrityProblems();
     if (problems.length) throw new PkiError("invalid", `${file} fails SQLite's integrity check: ${problems[0]}`);
-    if (!source.activeRoot()) throw new PkiError("invalid", `${file} holds no root CA`);
+    if (!(await source.read((r) => r.activeRoot()))) throw new PkiError("invalid", `${file} holds no root CA`);
     home.create();
     const tmp = join(home.dir, `.ledger.db.tmp-${randomBytes(6).toString("hex")}`);
     try {
@@ -56,16 +59,18 @@ export async function restore(options: AuthorityOptions, file: string): Promise<
       throw e;
     }
   } finally {
-    source.close();
+    await source.close();
   }
-  const ledger = openLedger(home.ledger);
+  const ledger = await openLedger(home.ledger);
   try {
-    const core = new CaCore(options, ledger, ledger.activeRoot()!);
-    const now = core.now();
-    ledger.transaction(() => ledger.appendEvent(core.event(now, "restored", null, { from: file })));
-    const findings = await checkHome(core, true);
-    return { findings, certificates: ledger.query({}).length };
+    const core = new CaCore(options, ledger, (await ledger.read((r) => r.activeRoot()))!);
+    const certificates = await ledger.write(async (tx) => {
+      await tx.appendEvent(core.event(ctx, "restored", null, { from: file }));
+      return tx.count({});
+    });
+    const findings = await checkHome(core, ctx, true);
+    return { findings, certificates };
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }

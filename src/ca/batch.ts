@@ -5,6 +5,7 @@ import { createLeafCertificate } from "../crypto/certificates.js";
 import { deriveKeyEncryptionKey, encryptedKeyPem, encryptPrivateKey, type KeyType, signingAlgorithm } from "../crypto/keys.js";
 import { toPem } from "../crypto/pem.js";
 import { x509 } from "../crypto/provider.js";
+import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
@@ -40,9 +41,9 @@ export interface BatchResult {
  * One PBKDF2 derivation protects every key of the batch (see deriveKeyEncryptionKey); RSA
  * keys are generated on Node's thread pool, so every core works.
  */
-export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchResult> {
+export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Promise<BatchResult> {
   const started = performance.now();
-  const now = core.now();
+  const now = ctx.now;
   const names = p.names.map((n, i) => {
     try {
       return validateName(n);
@@ -51,12 +52,14 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
     }
   });
   const seen = new Set<string>();
-  for (const [i, n] of names.entries()) {
-    if (seen.has(n)) throw new PkiError("usage", `line ${i + 1}: "${n}" appears twice`);
-    seen.add(n);
-    const existing = core.ledger.activeByName(n, "client");
-    if (existing && statusOf(existing, now) === "valid") throw new PkiError("conflict", `line ${i + 1}: "${n}" already has a valid certificate`, "remove it from the list, or renew it with pki renew");
-  }
+  await core.ledger.read(async (r) => {
+    for (const [i, n] of names.entries()) {
+      if (seen.has(n)) throw new PkiError("usage", `line ${i + 1}: "${n}" appears twice`);
+      seen.add(n);
+      const existing = await r.activeByName(n, "client");
+      if (existing && statusOf(existing, now) === "valid") throw new PkiError("conflict", `line ${i + 1}: "${n}" already has a valid certificate`, "remove it from the list, or renew it with pki renew");
+    }
+  });
   const keyType = p.keyType ?? "ec-p256";
   const notAfter = leafNotAfter(core, now, p.days);
   const profileFile = p.profile ?? join(core.options.templatesDir, "profiles", "client.ini");
@@ -85,11 +88,12 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
       }),
     );
     await core.change(
-      async (files) => {
+      ctx,
+      async (tx, files) => {
         for (const item of prepared) {
-          const current = core.ledger.activeByName(item.name, "client");
+          const current = await tx.activeByName(item.name, "client");
           if (current && statusOf(current, now) === "valid") throw new PkiError("conflict", `"${item.name}" was issued by another pki process meanwhile`);
-          const serial = core.freshSerial();
+          const serial = await core.freshSerial(tx);
           const cert = await createLeafCertificate({
             serial,
             notBefore: new Date(now.getTime() - BACKDATE_MS),
@@ -103,9 +107,9 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
             crypto: native,
           });
           const record = recordOf(cert, "client", item.name, item.keyEncrypted, null, now);
-          if (current) core.ledger.markSuperseded(current.serial, record.serial);
-          core.ledger.insertCertificate(record);
-          core.ledger.appendEvent(core.event(now, "issued", record.serial, { name: item.name, kind: "client", subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: false, batch: true }));
+          if (current) await tx.markSuperseded(current.serial, record.serial);
+          await tx.insertCertificate(record);
+          await tx.appendEvent(core.event(ctx, "issued", record.serial, { name: item.name, kind: "client", subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: false, batch: true }));
           files.stage(core.home.certificate(item.name), toPem(record.der, "CERTIFICATE"), PUBLIC_MODE);
           files.stage(core.home.key(item.name), encryptedKeyPem(item.keyEncrypted), SECRET_MODE);
           firstSerial ??= record.serial;

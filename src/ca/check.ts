@@ -6,6 +6,8 @@ import { encryptedKeyPem, KEY_PBKDF2_ITERATIONS, privateKeyIterations } from "..
 import { toPem } from "../crypto/pem.js";
 import { x509 } from "../crypto/provider.js";
 import { verifyAudit } from "./audit.js";
+import { allPages } from "../ledger/ledger.js";
+import type { Context } from "./context.js";
 import { type CaCore, DAY_MS } from "./core.js";
 import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, TEMP_FILE } from "./home.js";
 
@@ -30,34 +32,42 @@ const ROOT_WARN_DAYS = 90;
  * about to expire, permissions are tight, and the event log is intact. With `repair`,
  * rewrites outputs from the ledger and tightens modes (never touches the ledger itself).
  */
-export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[]> {
+export async function checkHome(core: CaCore, ctx: Context, repair: boolean): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
-  const now = core.now();
+  const now = ctx.now;
   const { home, ledger } = core;
 
-  const integrity = ledger.integrityProblems();
+  const integrity = await ledger.integrityProblems();
   add(integrity.length === 0
     ? { check: "ledger", level: "ok", message: "SQLite integrity check passed" }
     : { check: "ledger", level: "error", message: `SQLite integrity check failed: ${integrity.slice(0, 3).join("; ")}`, fix: "restore the latest backup: pki restore FILE --home NEWDIR" });
 
   const rootCert = new x509.X509Certificate(core.root.der);
-  const all = ledger.query({});
+  // One pass over the ledger, a page at a time: chain checks and the outputs it implies.
+  const expected: { path: string; content: string; mode: number }[] = [{ path: home.caCertificate, content: toPem(core.root.der, "CERTIFICATE"), mode: PUBLIC_MODE }];
+  let total = 0;
   let bad = 0;
-  for (const c of all) {
-    if (!(await isSignedBy(c.der, rootCert))) {
-      bad++;
-      add({ check: "chain", level: "error", message: `certificate ${c.serial} ("${c.name}") does not parse or is not signed by the root`, fix: "investigate: the ledger was altered outside pki (see pki audit --verify)" });
+  const crl = await ledger.read(async (r) => {
+    for await (const c of allPages((page) => r.certificates({}, page))) {
+      total++;
+      if (!(await isSignedBy(c.der, rootCert))) {
+        bad++;
+        add({ check: "chain", level: "error", message: `certificate ${c.serial} ("${c.name}") does not parse or is not signed by the root`, fix: "investigate: the ledger was altered outside pki (see pki audit --verify)" });
+      }
+      if (c.kind === "root" || c.state !== "active") continue;
+      expected.push({ path: home.certificate(c.name), content: toPem(c.der, "CERTIFICATE"), mode: PUBLIC_MODE });
+      if (c.keyEncrypted) expected.push({ path: home.key(c.name), content: encryptedKeyPem(c.keyEncrypted), mode: SECRET_MODE });
     }
-  }
-  if (bad === 0) add({ check: "chain", level: "ok", message: `all ${all.length} certificates are signed by the root` });
+    return r.latestCrl();
+  });
+  if (bad === 0) add({ check: "chain", level: "ok", message: `all ${total} certificates are signed by the root` });
 
   const rootDaysLeft = (Date.parse(core.root.notAfter) - now.getTime()) / DAY_MS;
   if (rootDaysLeft < 0) add({ check: "root", level: "error", message: `the root CA expired on ${core.root.notAfter}: no client certificate verifies`, fix: "create a new CA (pki init-root in a new home) and roll it out" });
   else if (rootDaysLeft < ROOT_WARN_DAYS) add({ check: "root", level: "warning", message: `the root CA expires in ${Math.floor(rootDaysLeft)} days (${core.root.notAfter})`, fix: "plan a new root now: servers must trust both during the change-over" });
   else add({ check: "root", level: "ok", message: `the root CA is valid until ${core.root.notAfter}` });
 
-  const crl = ledger.latestCrl();
   const crlInfo = crl && (await readVerifiedCrl(crl.der, rootCert));
   if (!crl || !crlInfo) {
     add({ check: "crl", level: "error", message: "the ledger holds no valid CRL signed by the root", fix: "run: pki crl" });
@@ -69,13 +79,7 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
   }
 
   // Outputs: what should be on disk, derived from the ledger.
-  const expected: { path: string; content: string; mode: number }[] = [{ path: home.caCertificate, content: toPem(core.root.der, "CERTIFICATE"), mode: PUBLIC_MODE }];
-  if (crl) expected.push({ path: home.crl, content: crlPem(crl.der), mode: PUBLIC_MODE });
-  for (const c of all) {
-    if (c.kind === "root" || c.state !== "active") continue;
-    expected.push({ path: home.certificate(c.name), content: toPem(c.der, "CERTIFICATE"), mode: PUBLIC_MODE });
-    if (c.keyEncrypted) expected.push({ path: home.key(c.name), content: encryptedKeyPem(c.keyEncrypted), mode: SECRET_MODE });
-  }
+  if (crl) expected.splice(1, 0, { path: home.crl, content: crlPem(crl.der), mode: PUBLIC_MODE });
   const files = new FileBatch();
   if (repair) core.home.create(); // certs/ or private/ may be what went missing
   let mismatched = 0;
@@ -87,7 +91,7 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
     if (repair) files.stage(e.path, e.content, e.mode);
     add({ check: "files", level: "error", message: `${e.path} ${what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired: repair });
   }
-  if (repair && mismatched > 0) core.ledger.transaction(() => files.commit());
+  if (repair && mismatched > 0) await core.ledger.write(() => files.commit());
   if (mismatched === 0) add({ check: "files", level: "ok", message: `${expected.length} output files match the ledger` });
 
   const stray = listTree(home.dir).filter((p) => TEMP_FILE.test(p));
@@ -114,7 +118,7 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
     add({ check: "keys", level: "warning", message: `the CA key is protected by ${rootIterations} PBKDF2 iterations (pki uses ${KEY_PBKDF2_ITERATIONS})`, fix: "re-encrypt every key: pki passphrase change" });
   } else add({ check: "keys", level: "ok", message: `the CA key is encrypted (PBES2, ${rootIterations} PBKDF2-SHA256 iterations)` });
 
-  const audit = verifyAudit(ledger);
+  const audit = await ledger.read((r) => verifyAudit(r));
   if (audit.ok) add({ check: "audit", level: "ok", message: `the event log's ${audit.events} events are intact (head ${audit.head.slice(0, 16)}…)` });
   for (const p of audit.problems) add({ check: "audit", level: "error", message: p, fix: "the ledger was edited outside pki: compare with a backup (pki audit --verify)" });
   return findings;

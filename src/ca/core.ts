@@ -1,12 +1,13 @@
+import { readFileSync } from "node:fs";
 import { CryptoError } from "../crypto/errors.js";
 import type { KeyType } from "../crypto/keys.js";
 import type { x509 } from "../crypto/provider.js";
 import { crlPem } from "../crypto/pem.js";
 import { normalizeSerial, randomSerial } from "../crypto/serial.js";
-import type { CertificateRecord, Ledger, NewEvent } from "../ledger/ledger.js";
-import { PkiError } from "./errors.js";
+import type { CertificateRecord, Ledger, LedgerReader, LedgerWriter, NewEvent } from "../ledger/ledger.js";
+import type { Context } from "./context.js";
+import { PkiError, shown } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
-import { readFileSync } from "node:fs";
 
 export const DAY_MS = 86_400_000;
 
@@ -14,12 +15,8 @@ export interface AuthorityOptions {
   home: Home;
   /** Folder holding `profiles/<kind>.ini`, the profiles shipped with pki. */
   templatesDir: string;
-  /** Who is acting, for the event log (an OS user name, never a secret). */
-  actor: string;
   /** Supplies the CA passphrase, only when a private key must be used. */
   passphrase: () => Promise<string>;
-  /** The clock; tests move it. Default: the system clock. */
-  now?: () => Date;
 }
 
 /** The root with its key opened: what signing needs. */
@@ -33,7 +30,7 @@ export interface UnlockedRoot {
   pkcs8: Uint8Array;
 }
 
-/** State shared by the authority's operations: the ledger, the root, the home, the clock. */
+/** State shared by the authority's operations: the ledger, the root, the home. */
 export class CaCore {
   constructor(
     readonly options: AuthorityOptions,
@@ -45,12 +42,8 @@ export class CaCore {
     return this.options.home;
   }
 
-  now(): Date {
-    return this.options.now?.() ?? new Date();
-  }
-
-  event(at: Date, action: string, serial: string | null, details: Record<string, unknown>): NewEvent {
-    return { at: at.toISOString(), actor: this.options.actor, action, serial, details };
+  event(ctx: Context, action: string, serial: string | null, details: Record<string, unknown>): NewEvent {
+    return { at: ctx.now.toISOString(), actor: ctx.actor, action, serial, details };
   }
 
   /** Decrypts the root key with the passphrase; a wrong passphrase is a "secret" error. */
@@ -80,21 +73,22 @@ export class CaCore {
    * output files it wants; the transaction commits, then the files are renamed into place.
    * On any failure nothing is committed and no staged file is left behind.
    */
-  async change<T>(work: (files: FileBatch) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
+  async change<T>(ctx: Context, work: (tx: LedgerWriter, files: FileBatch) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
+    ctx.signal?.throwIfAborted();
     const files = new FileBatch(options);
     let result: T;
     try {
-      result = await this.ledger.transactionAsync(() => work(files));
+      result = await this.ledger.write((tx) => work(tx, files));
     } catch (e) {
       files.abort();
       throw e;
     }
-    // Renames happen under the write lock too, so two processes cannot install their
+    // Renames happen under the write lock too, so two writers cannot install their
     // outputs in the wrong order (an older crl.pem over a newer one); staged files whose
     // `current` check fails were overtaken and are dropped.
     try {
-      this.ledger.transaction(() => {
-        if (!files.commit().includes(this.home.crl)) this.healCrl();
+      await this.ledger.write(async (tx) => {
+        if (!(await files.commit()).includes(this.home.crl)) await this.healCrl(tx);
       });
     } catch (e) {
       files.abort();
@@ -109,8 +103,8 @@ export class CaCore {
    * install a CRL itself re-installs the ledger's newest one when the file differs (called
    * under the write lock).
    */
-  private healCrl(): void {
-    const latest = this.ledger.latestCrl();
+  private async healCrl(tx: LedgerWriter): Promise<void> {
+    const latest = await tx.latestCrl();
     if (!latest) return;
     const pem = crlPem(latest.der);
     let current: string | null = null;
@@ -122,26 +116,26 @@ export class CaCore {
     if (current === pem) return;
     const batch = new FileBatch();
     batch.stage(this.home.crl, pem, PUBLIC_MODE);
-    batch.commit();
+    await batch.commit();
   }
 
   /** Serial first (exact), then name: the current certificate, else the newest one. */
-  find(target: string): CertificateRecord {
+  async find(r: LedgerReader, target: string): Promise<CertificateRecord> {
     const serial = normalizeSerial(target);
-    const rec = (serial && this.ledger.bySerial(serial)) || this.findByName(target.normalize("NFC"));
-    if (!rec) throw new PkiError("not-found", `no certificate with name or serial "${target}"`, "pki list shows names and serials");
+    const rec = (serial && (await r.bySerial(serial))) || (await this.findByName(r, target.normalize("NFC")));
+    if (!rec) throw new PkiError("not-found", `no certificate with name or serial "${shown(target)}"`, "pki list shows names and serials");
     return rec;
   }
 
   /** A random serial not yet in the ledger; call under the write lock so no one takes it before the insert. */
-  freshSerial(): string {
+  async freshSerial(tx: LedgerWriter): Promise<string> {
     let serial = randomSerial();
-    while (this.ledger.serialExists(serial)) serial = randomSerial();
+    while (await tx.serialExists(serial)) serial = randomSerial();
     return serial;
   }
 
-  findByName(name: string): CertificateRecord | undefined {
-    return this.ledger.activeByName(name, "client") ?? this.ledger.activeByName(name, "server") ?? this.ledger.latestByName(name);
+  async findByName(r: LedgerReader, name: string): Promise<CertificateRecord | undefined> {
+    return (await r.activeByName(name, "client")) ?? (await r.activeByName(name, "server")) ?? (await r.latestByName(name));
   }
 }
 

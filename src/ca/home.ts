@@ -59,7 +59,7 @@ interface Staged {
   tmp: string;
   path: string;
   /** Checked just before the rename; false means a newer version was written meanwhile. */
-  current?: () => boolean;
+  current?: () => Promise<boolean>;
 }
 
 /**
@@ -82,7 +82,7 @@ export class FileBatch {
   constructor(private readonly options: { durable?: boolean } = {}) {}
 
   /** Writes `data` beside `path`; the folder must exist (we never create folders outside the home). */
-  stage(path: string, data: string | Uint8Array, mode: number, current?: () => boolean): void {
+  stage(path: string, data: string | Uint8Array, mode: number, current?: () => Promise<boolean>): void {
     // Hidden, and not ending in .pem/.key, so no glob or server picks up a half-made file.
     const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
     let fd: number | undefined;
@@ -108,11 +108,11 @@ export class FileBatch {
   }
 
   /** Renames the staged files into place; returns the paths it installed (overtaken ones are dropped). */
-  commit(): string[] {
+  async commit(): Promise<string[]> {
     const dirs = new Set<string>();
     const installed: string[] = [];
     for (const s of this.staged) {
-      if (s.current && !s.current()) {
+      if (s.current && !(await s.current())) {
         unlinkSync(s.tmp);
         continue;
       }

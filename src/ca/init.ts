@@ -5,7 +5,9 @@ import { createCrl, crlPem } from "../crypto/crl.js";
 import { encryptPrivateKey, exportPkcs8, generateKeyPair, type KeyType } from "../crypto/keys.js";
 import { randomSerial } from "../crypto/serial.js";
 import { toPem } from "../crypto/pem.js";
-import { openLedger, type Ledger } from "../ledger/ledger.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { openLedger } from "../ledger/open.js";
+import type { Context } from "./context.js";
 import { type AuthorityOptions, checkDays, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
 import { FileBatch, PUBLIC_MODE } from "./home.js";
@@ -37,10 +39,10 @@ export interface InitRootResult {
 }
 
 /** Creates a root CA and its first CRL in a home that has none; on failure the home is left as it was. */
-export async function initRoot(options: AuthorityOptions, params: InitRootParams): Promise<InitRootResult> {
+export async function initRoot(options: AuthorityOptions, ctx: Context, params: InitRootParams): Promise<InitRootResult> {
   const { home } = options;
   if (home.exists()) throw new PkiError("conflict", `a CA already exists in ${home.dir}`, "pki never overwrites a CA; choose another --home");
-  const now = options.now?.() ?? new Date();
+  const now = ctx.now;
   const cn = params.commonName.normalize("NFC").trim();
   if (!cn || cn.length > 64 || /\p{Cc}/u.test(cn)) throw new PkiError("usage", "--cn must be 1 to 64 printable characters");
   if (params.country !== undefined && !/^[A-Z]{2}$/.test(params.country)) {
@@ -83,20 +85,20 @@ export async function initRoot(options: AuthorityOptions, params: InitRootParams
   try {
     files.stage(home.caCertificate, toPem(new Uint8Array(cert.rawData), "CERTIFICATE"), PUBLIC_MODE);
     files.stage(home.crl, crlPem(crlDer), PUBLIC_MODE);
-    const l = (ledger = openLedger(home.ledger, { create: true }));
+    const l = (ledger = await openLedger(home.ledger, { create: true }));
     const at = now.toISOString();
-    l.transaction(() => {
-      l.insertCertificate(record);
-      l.appendEvent({ at, actor: options.actor, action: "ca-created", serial: record.serial, details: { name: cn, subject: record.subject, notAfter: record.notAfter, keyType, sha256: record.sha256 } });
-      l.insertCrl({ number: 1, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, der: crlDer });
-      l.appendEvent({ at, actor: options.actor, action: "crl-generated", serial: null, details: { number: 1, nextUpdate: crl.nextUpdate, revoked: 0 } });
+    await l.write(async (tx) => {
+      await tx.insertCertificate(record);
+      await tx.appendEvent({ at, actor: ctx.actor, action: "ca-created", serial: record.serial, details: { name: cn, subject: record.subject, notAfter: record.notAfter, keyType, sha256: record.sha256 } });
+      await tx.insertCrl({ number: 1, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, der: crlDer });
+      await tx.appendEvent({ at, actor: ctx.actor, action: "crl-generated", serial: null, details: { number: 1, nextUpdate: crl.nextUpdate, revoked: 0 } });
     });
-    l.close();
+    await l.close();
     ledger = undefined;
-    files.commit();
+    await files.commit();
   } catch (e) {
     files.abort();
-    ledger?.close();
+    await ledger?.close();
     // Leave the home as we found it: no half-made CA that would block the next attempt.
     for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(home.ledger + suffix, { force: true });
     if (!homeExisted) removeEmptyTree(home.dir);

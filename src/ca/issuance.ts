@@ -7,6 +7,7 @@ import { encryptedKeyPem, encryptPrivateKey, exportPkcs8, generateKeyPair, type 
 import { x509 } from "../crypto/provider.js";
 import { toPem } from "../crypto/pem.js";
 import type { CertificateKind, CertificateRecord } from "../ledger/ledger.js";
+import type { Context } from "./context.js";
 import { type CaCore, checkDays, DAY_MS, type UnlockedRoot } from "./core.js";
 import { PkiError } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
@@ -69,10 +70,10 @@ export interface RenewResult extends IssueResult {
 }
 
 /** Issues a client or server certificate under `name`, with a new key or from a CSR. */
-export async function issue(core: CaCore, params: IssueParams): Promise<IssueResult> {
+export async function issue(core: CaCore, ctx: Context, params: IssueParams): Promise<IssueResult> {
   const name = validateName(params.name);
-  const now = core.now();
-  const existing = core.ledger.activeByName(name, params.kind);
+  const now = ctx.now;
+  const existing = await core.ledger.read((r) => r.activeByName(name, params.kind));
   if (existing && statusOf(existing, now) === "valid") {
     throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${existing.notAfter})`, `to replace it run: pki renew ${name}`);
   }
@@ -104,7 +105,7 @@ export async function issue(core: CaCore, params: IssueParams): Promise<IssueRes
     csrDer = new Uint8Array(csr.rawData);
     keyPkcs8 = await exportPkcs8(keys.privateKey);
   }
-  const { crl: _crl, ...result } = await signAndRecord(core, {
+  const { crl: _crl, ...result } = await signAndRecord(core, ctx, {
     name, kind: params.kind, subject: profile.subject, extensions, publicKey, keyPkcs8, csrDer, notAfter, root, now, action: "issued", supersede: existing,
     ...(params.pkcs12 ? { pkcs12: params.pkcs12 } : {}),
   });
@@ -112,10 +113,10 @@ export async function issue(core: CaCore, params: IssueParams): Promise<IssueRes
 }
 
 /** A new certificate for the same subject; the old one is superseded (and revoked with `revokeOld`). */
-export async function renew(core: CaCore, params: RenewParams): Promise<RenewResult> {
+export async function renew(core: CaCore, ctx: Context, params: RenewParams): Promise<RenewResult> {
   const name = validateName(params.name);
-  const now = core.now();
-  const old = core.findByName(name);
+  const now = ctx.now;
+  const old = await core.ledger.read((r) => core.findByName(r, name));
   if (!old) throw new PkiError("not-found", `no certificate named "${name}"`, "pki list shows the names");
   if (old.kind === "root") throw new PkiError("usage", "the root CA cannot be renewed with renew");
   if (old.state === "superseded") throw new PkiError("conflict", `"${name}" (serial ${old.serial}) was already superseded by ${old.supersededBy}`);
@@ -145,11 +146,12 @@ export async function renew(core: CaCore, params: RenewParams): Promise<RenewRes
     keyPkcs8 = await exportPkcs8(keys.privateKey);
     publicKey = await x509.PublicKey.create(keys.publicKey);
   }
-  const issued = await signAndRecord(core, {
+  const issued = await signAndRecord(core, ctx, {
     name, kind: old.kind, subject, extensions, publicKey, keyPkcs8, csrDer: null, notAfter, root, now, action: "renewed", supersede: old,
     revokeSuperseded: params.revokeOld ?? false,
   });
-  return { ...issued, previous: viewOf(core.ledger.bySerial(old.serial)!, now) };
+  const previous = await core.ledger.read((r) => r.bySerial(old.serial));
+  return { ...issued, previous: viewOf(previous!, now) };
 }
 
 export function leafNotAfter(core: CaCore, now: Date, days: number | undefined): Date {
@@ -180,17 +182,17 @@ interface SignParams {
   pkcs12?: { password: string; legacy?: boolean; out?: string };
 }
 
-async function signAndRecord(core: CaCore, p: SignParams): Promise<IssueResult & { crl: CrlResult | null }> {
+async function signAndRecord(core: CaCore, ctx: Context, p: SignParams): Promise<IssueResult & { crl: CrlResult | null }> {
   const keyEncrypted = p.keyPkcs8 && (await encryptPrivateKey(p.keyPkcs8, p.root.passphrase));
   core.home.create(); // restores certs/ and private/ if someone removed them
   const certificatePath = core.home.certificate(p.name);
   const keyPath = keyEncrypted ? core.home.key(p.name) : null;
-  return core.change(async (files) => {
-    const current = core.ledger.activeByName(p.name, p.kind);
+  return core.change(ctx, async (tx, files) => {
+    const current = await tx.activeByName(p.name, p.kind);
     if (current && current.serial !== p.supersede?.serial) {
       throw new PkiError("conflict", `"${p.name}" was issued by another pki process meanwhile (serial ${current.serial})`);
     }
-    const serial = core.freshSerial();
+    const serial = await core.freshSerial(tx);
     const cert = await createLeafCertificate({
       serial,
       notBefore: new Date(p.now.getTime() - BACKDATE_MS),
@@ -203,20 +205,20 @@ async function signAndRecord(core: CaCore, p: SignParams): Promise<IssueResult &
       extensions: p.extensions,
     });
     const record = recordOf(cert, p.kind, p.name, keyEncrypted, p.csrDer, p.now);
-    const stillCurrent = () => core.ledger.activeByName(p.name, p.kind)?.serial === record.serial;
+    const stillCurrent = async () => (await tx.activeByName(p.name, p.kind))?.serial === record.serial;
     files.stage(certificatePath, toPem(new Uint8Array(cert.rawData), "CERTIFICATE"), PUBLIC_MODE, stillCurrent);
     if (keyEncrypted && keyPath) files.stage(keyPath, encryptedKeyPem(keyEncrypted), SECRET_MODE, stillCurrent);
     // The old certificate leaves the "active" slot before the new one takes it (one active per name).
     if (p.supersede) {
       if (p.revokeSuperseded) {
-        core.ledger.markRevoked(p.supersede.serial, p.now.toISOString(), CrlReason.superseded);
-        core.ledger.appendEvent(core.event(p.now, "revoked", p.supersede.serial, { name: p.name, reason: "superseded" }));
+        await tx.markRevoked(p.supersede.serial, p.now.toISOString(), CrlReason.superseded);
+        await tx.appendEvent(core.event(ctx, "revoked", p.supersede.serial, { name: p.name, reason: "superseded" }));
       }
-      core.ledger.markSuperseded(p.supersede.serial, record.serial);
+      await tx.markSuperseded(p.supersede.serial, record.serial);
     }
-    core.ledger.insertCertificate(record);
-    core.ledger.appendEvent(
-      core.event(p.now, p.action, record.serial, {
+    await tx.insertCertificate(record);
+    await tx.appendEvent(
+      core.event(ctx, p.action, record.serial, {
         name: p.name, kind: p.kind, subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: p.keyPkcs8 === null,
         ...(p.supersede ? { replaces: p.supersede.serial } : {}),
       }),
@@ -227,9 +229,9 @@ async function signAndRecord(core: CaCore, p: SignParams): Promise<IssueResult &
       pkcs12Path = p.pkcs12.out ?? core.home.pkcs12(p.name);
       const der = await createPkcs12({ privateKey: p.keyPkcs8, certificate: record.der, caCertificates: [core.root.der], password: p.pkcs12.password, friendlyName: p.name, legacy: p.pkcs12.legacy ?? false });
       files.stage(pkcs12Path, der, SECRET_MODE, stillCurrent);
-      core.ledger.appendEvent(core.event(p.now, "exported", record.serial, { name: p.name, format: p.pkcs12.legacy ? "pkcs12-legacy" : "pkcs12", file: pkcs12Path }));
+      await tx.appendEvent(core.event(ctx, "exported", record.serial, { name: p.name, format: p.pkcs12.legacy ? "pkcs12-legacy" : "pkcs12", file: pkcs12Path }));
     }
-    const crl = p.revokeSuperseded && p.supersede ? await issueCrl(core, p.root, files, p.now) : null;
+    const crl = p.revokeSuperseded && p.supersede ? await issueCrl(core, ctx, tx, p.root, files) : null;
     return { view: viewOf(record, p.now), certificatePath, keyPath, pkcs12Path, crl };
   });
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createPkcs12 } from "../crypto/pkcs12.js";
+import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
@@ -22,11 +23,11 @@ export interface MobileconfigParams {
  * com.apple.security.pkcs12 and com.apple.security.root). The .p12 is 3DES by default
  * because iOS and macOS before 2023 reject AES-encrypted PKCS#12.
  */
-export async function exportMobileconfig(core: CaCore, p: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
-  const now = core.now();
-  const rec = core.find(p.target);
+export async function exportMobileconfig(core: CaCore, ctx: Context, p: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
+  const now = ctx.now;
+  const rec = await core.ledger.read((r) => core.find(r, p.target));
   if (rec.kind !== "client") throw new PkiError("usage", `"${rec.name}" is a ${rec.kind} certificate; a phone profile holds a client certificate`);
-  const holder = exportable(core, p.target);
+  const holder = exportable(rec);
   if (p.password.length === 0) throw new PkiError("secret", "the password is empty", "iOS cannot import a PKCS#12 with an empty password");
   refuseRevoked(rec, now);
   const p12 = await createPkcs12({
@@ -72,9 +73,9 @@ export async function exportMobileconfig(core: CaCore, p: MobileconfigParams): P
     PayloadVersion: 1,
   });
   const file = p.out ?? core.home.mobileconfig(rec.name);
-  await core.change(async (files) => {
+  await core.change(ctx, async (tx, files) => {
     files.stage(file, plist, SECRET_MODE);
-    core.ledger.appendEvent(core.event(now, "exported", rec.serial, { name: rec.name, format: p.modern ? "mobileconfig" : "mobileconfig-legacy", file }));
+    await tx.appendEvent(core.event(ctx, "exported", rec.serial, { name: rec.name, format: p.modern ? "mobileconfig" : "mobileconfig-legacy", file }));
   });
   return { view: viewOf(rec, now), file };
 }

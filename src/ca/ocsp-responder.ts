@@ -13,6 +13,7 @@ import {
   type OcspSigner,
   readOcspRequest,
 } from "../crypto/ocsp.js";
+import type { LedgerReader } from "../ledger/ledger.js";
 import type { CaCore } from "./core.js";
 
 export type OcspOutcome = "good" | "revoked" | "unknown" | "mixed" | "malformed" | "unauthorized";
@@ -68,7 +69,14 @@ export class OcspResponder {
 
   /** Answers one DER OCSPRequest; never throws for anything the client sent. */
   async answer(requestDer: Uint8Array, now: Date): Promise<OcspAnswer> {
-    this.followLedger();
+    // One snapshot for the ledger head and the statuses, so a cached answer never mixes states.
+    return this.core.ledger.read(async (r) => {
+      await this.followLedger(r);
+      return this.answerFrom(r, requestDer, now);
+    });
+  }
+
+  private async answerFrom(r: LedgerReader, requestDer: Uint8Array, now: Date): Promise<OcspAnswer> {
     // Keyed by the request's bytes: a server asking again (nginx, GET, no nonce) sends the same
     // bytes, and the answer is found without parsing anything.
     const key = Buffer.from(requestDer).toString("base64");
@@ -89,7 +97,8 @@ export class OcspResponder {
     }
     const thisUpdate = new Date(now.getTime() - BACKDATE_MS);
     const nextUpdate = new Date(now.getTime() + this.lifetimeMs);
-    const statuses = request.certIds.map((id) => (this.issuer.issued(id) ? this.statusOf(id.serial) : { status: "unknown" as const }));
+    const statuses: OcspCertStatus[] = [];
+    for (const id of request.certIds) statuses.push(this.issuer.issued(id) ? await this.statusOf(r, id.serial) : { status: "unknown" });
     const der = await createOcspResponse({
       answers: request.certIds.map((certId, i) => ({ certId, status: statuses[i]!, thisUpdate, nextUpdate })),
       signer: this.signer,
@@ -111,15 +120,15 @@ export class OcspResponder {
   }
 
   /** Drops every cached answer once anything was written to the ledger, by this process or another. */
-  private followLedger(): void {
-    const head = this.core.ledger.headEventId();
+  private async followLedger(r: LedgerReader): Promise<void> {
+    const head = await r.headEventId();
     if (head === this.generation) return;
     this.cache.clear();
     this.generation = head;
   }
 
-  private statusOf(serial: string): OcspCertStatus {
-    const rec = this.core.ledger.bySerial(serial);
+  private async statusOf(r: LedgerReader, serial: string): Promise<OcspCertStatus> {
+    const rec = await r.bySerial(serial);
     if (!rec) return { status: "unknown" };
     if (rec.state === "revoked") return { status: "revoked", revokedAt: new Date(rec.revokedAt!), reason: (rec.revocationReason ?? CrlReason.unspecified) as CrlReason };
     // Superseded and expired certificates are not revoked: OCSP reports revocation, not validity (RFC 6960 2.2).

@@ -1,4 +1,6 @@
 import { encryptedKeyPem, encryptPrivateKey } from "../crypto/keys.js";
+import { allPages } from "../ledger/ledger.js";
+import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
@@ -9,12 +11,16 @@ import { MIN_PASSPHRASE_LENGTH } from "./init.js";
  * afterwards every key opens with the new passphrase, or (on any failure) all still open
  * with the old one. The slow key derivation happens before the write lock is taken.
  */
-export async function changePassphrase(core: CaCore, newPassphrase: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
+export async function changePassphrase(core: CaCore, ctx: Context, newPassphrase: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
   const root = await core.unlockRoot();
   const next = await newPassphrase();
   if (next.length < MIN_PASSPHRASE_LENGTH) throw new PkiError("secret", `the new passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`);
   if (next === root.passphrase) throw new PkiError("usage", "the new passphrase is the same as the old one");
-  const withKeys = core.ledger.query({}).filter((c) => c.keyEncrypted !== null);
+  const withKeys = await core.ledger.read(async (r) => {
+    const out: { serial: string; name: string; kind: string; state: string; keyEncrypted: Uint8Array | null }[] = [];
+    for await (const c of allPages((page) => r.certificates({ withKey: true }, page))) out.push({ serial: c.serial, name: c.name, kind: c.kind, state: c.state, keyEncrypted: c.keyEncrypted });
+    return out;
+  });
   const replaced: { serial: string; name: string; active: boolean; old: Uint8Array; next: Uint8Array }[] = [];
   // Node runs PBKDF2 on its thread pool (4 threads): a few at a time uses every core.
   const CHUNK = 4;
@@ -29,15 +35,14 @@ export async function changePassphrase(core: CaCore, newPassphrase: () => Promis
     replaced.push(...done);
     onProgress?.(replaced.length, withKeys.length);
   }
-  const now = core.now();
-  await core.change(async (files) => {
+  await core.change(ctx, async (tx, files) => {
     for (const r of replaced) {
-      if (!core.ledger.replaceKey(r.serial, r.old, r.next)) {
+      if (!(await tx.replaceKey(r.serial, r.old, r.next))) {
         throw new PkiError("conflict", `the key of ${r.serial} changed while re-encrypting (another pki process?)`, "run the command again");
       }
       if (r.active) files.stage(core.home.key(r.name), encryptedKeyPem(r.next), SECRET_MODE);
     }
-    core.ledger.appendEvent(core.event(now, "passphrase-changed", null, { keys: replaced.length }));
+    await tx.appendEvent(core.event(ctx, "passphrase-changed", null, { keys: replaced.length }));
   });
   return { keys: replaced.length };
 }

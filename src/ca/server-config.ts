@@ -1,12 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cronWord, type Quoter, systemdPath, systemdWord } from "./config-quoting.js";
+import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError, shown } from "./errors.js";
-import type { CertificateRecord } from "../ledger/ledger.js";
+import { type CertificateRecord, collect } from "../ledger/ledger.js";
 import { SERVERS, type ServerKind, type ServerProfile } from "./server-profiles.js";
 import { type ServerTarget } from "./server-targets.js";
-import { settingValue } from "./settings.js";
+import { type SettingValues, settingValues } from "./settings.js";
 import { shellQuote } from "./shell-quote.js";
 export { SERVER_TARGETS, type ServerTarget } from "./server-targets.js";
 
@@ -50,8 +51,9 @@ export interface ServerConfigParams {
 }
 
 /** Renders a server or timer configuration from templates/, with this home's real absolute paths. */
-export function renderServerConfig(core: CaCore, p: ServerConfigParams): string {
-  if (isJob(p.target)) return renderTimer(core, p, p.target);
+export async function renderServerConfig(core: CaCore, ctx: Context, p: ServerConfigParams): Promise<string> {
+  const settings = await core.ledger.read((r) => settingValues(r));
+  if (isJob(p.target)) return renderTimer(core, settings, p, p.target);
   const profile = SERVERS[p.target];
   const depth = p.depth ?? 1;
   if (!Number.isInteger(depth) || depth < 1 || depth > 9) throw new PkiError("usage", `--depth must be 1 to 9, not ${p.depth}`);
@@ -65,7 +67,7 @@ export function renderServerConfig(core: CaCore, p: ServerConfigParams): string 
   const verifyMode = p.verify ?? "on";
   const verify = profile.verify[verifyMode];
   if (verify === null) throw new PkiError("usage", `${p.target} has no --verify ${verifyMode}`, `leave --verify out: ${profile.label} always requires a valid client certificate here`, "UNSUPPORTED_OPTION");
-  const name = serverCertificate(core, p.server, p.target).name;
+  const name = (await serverCertificate(core, ctx, p.server, p.target)).name;
   const files = filesFor(core, profile, p, name);
   const q = profile.quote;
   const values: Record<string, string> = {
@@ -86,7 +88,7 @@ export function renderServerConfig(core: CaCore, p: ServerConfigParams): string 
     UPSTREAM_HOST: up[1]!.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1"),
     UPSTREAM_PORT: /:(\d+)$/.exec(up[1]!)?.[1] ?? (upstream.startsWith("https:") ? "443" : "80"),
     INSTALL: installSteps(core, profile, files, name),
-    OCSP: p.ocsp ? ocspLines(core, p.target) : "",
+    OCSP: p.ocsp ? ocspLines(settings, p.target) : "",
     CRL_HOOK: crlHook(core, profile, files),
   };
   return fill(core, profile.template, values);
@@ -96,8 +98,8 @@ export function renderServerConfig(core: CaCore, p: ServerConfigParams): string 
  * Revocation without reloads (nginx 1.19+, Apache 2.4): the server asks the responder during the
  * handshake. A pathlen:0 root has only leaves to check, so `leaf`.
  */
-function ocspLines(core: CaCore, target: ServerKind): string {
-  const url = settingValue(core, "url");
+function ocspLines(settings: SettingValues, target: ServerKind): string {
+  const url = settings.url;
   if (url === null) {
     throw new PkiError("usage", "--ocsp needs the URL where pki serve answers", "set it with: pki config set url http://HOST:PORT (then run pki serve --http HOST:PORT there)", "NO_CA_URL");
   }
@@ -108,7 +110,7 @@ function ocspLines(core: CaCore, target: ServerKind): string {
       "    # Revocation at once, without reloads: nginx asks pki serve about each client certificate",
       "    # and refuses it unless the answer is \"good\" (so keep pki serve running). A host name in",
       "    # the URL needs a `resolver` directive. Answers are cached until their nextUpdate",
-      `    # (pki config set ocsp-lifetime, now ${settingValue(core, "ocsp-lifetime")}): that bounds how late a revocation can be seen.`,
+      `    # (pki config set ocsp-lifetime, now ${settings["ocsp-lifetime"]}): that bounds how late a revocation can be seen.`,
       "    ssl_ocsp           leaf;",
       `    ssl_ocsp_responder ${responder};`,
       "    ssl_ocsp_cache     shared:pki_ocsp:1m;",
@@ -154,20 +156,21 @@ function filesFor(core: CaCore, profile: ServerProfile, p: ServerConfigParams, n
 }
 
 /** The certificate the configuration names: the one asked for, else the home's only valid server certificate. */
-function serverCertificate(core: CaCore, requested: string | undefined, target: ServerKind): CertificateRecord {
-  if (requested !== undefined) {
-    const rec = core.find(requested);
-    if (rec.kind !== "server") throw new PkiError("usage", `"${shown(rec.name)}" is a ${rec.kind} certificate; name one from pki issue-server`, undefined, "NOT_A_SERVER_CERTIFICATE");
-    return rec;
-  }
-  const now = core.now().toISOString();
-  const valid = core.ledger.query({ kind: "server", state: "active", notAfterFrom: now });
-  const names = [...new Set(valid.map((r) => r.name))];
-  if (names.length === 1) return core.ledger.activeByName(names[0]!, "server")!;
-  if (names.length === 0) {
-    throw new PkiError("not-found", `${core.home.dir} has no valid server certificate for ${target} to use`, `issue one first: pki issue-server HOST, then pki server-config ${target} --server HOST`, "NO_SERVER_CERTIFICATE");
-  }
-  throw new PkiError("usage", `${core.home.dir} has ${names.length} server certificates (${names.map((n) => shown(n)).join(", ")}): which one should ${target} use?`, `choose with --server NAME, e.g. pki server-config ${target} --server ${shellQuote(names[0]!)}`, "SERVER_AMBIGUOUS");
+async function serverCertificate(core: CaCore, ctx: Context, requested: string | undefined, target: ServerKind): Promise<CertificateRecord> {
+  return core.ledger.read(async (r) => {
+    if (requested !== undefined) {
+      const rec = await core.find(r, requested);
+      if (rec.kind !== "server") throw new PkiError("usage", `"${shown(rec.name)}" is a ${rec.kind} certificate; name one from pki issue-server`, undefined, "NOT_A_SERVER_CERTIFICATE");
+      return rec;
+    }
+    const valid = await collect((page) => r.summaries({ kind: "server", state: "active", notAfterFrom: ctx.now.toISOString() }, page));
+    const names = [...new Set(valid.map((s) => s.name))];
+    if (names.length === 1) return (await r.activeByName(names[0]!, "server"))!;
+    if (names.length === 0) {
+      throw new PkiError("not-found", `${core.home.dir} has no valid server certificate for ${target} to use`, `issue one first: pki issue-server HOST, then pki server-config ${target} --server HOST`, "NO_SERVER_CERTIFICATE");
+    }
+    throw new PkiError("usage", `${core.home.dir} has ${names.length} server certificates (${names.map((n) => shown(n)).join(", ")}): which one should ${target} use?`, `choose with --server NAME, e.g. pki server-config ${target} --server ${shellQuote(names[0]!)}`, "SERVER_AMBIGUOUS");
+  });
 }
 
 /** Shell lines, as comments, that put the files where the server's user can read them. */
@@ -198,7 +201,7 @@ function crlHook(core: CaCore, profile: ServerProfile, f: ServerFiles): string {
   return command ? `pki --home ${shellQuote(core.home.dir)} hook set crl ${shellQuote(command)}` : "";
 }
 
-function renderTimer(core: CaCore, p: ServerConfigParams, target: keyof typeof TIMER_TEMPLATE): string {
+function renderTimer(core: CaCore, settings: SettingValues, p: ServerConfigParams, target: keyof typeof TIMER_TEMPLATE): string {
   const word: Quoter = target === "cron" ? cronWord : systemdWord;
   const passphraseFile = p.passphraseFile ?? "/etc/pki-clients/passphrase";
   // pki serve listens on loopback unless told otherwise: exposing the responder is a choice.
@@ -212,7 +215,7 @@ function renderTimer(core: CaCore, p: ServerConfigParams, target: keyof typeof T
     PASSPHRASE_FILE: target === "cron" ? word(passphraseFile) : systemdPath(passphraseFile),
     LISTEN: listen,
     // The job signs with the crl-lifetime setting (pki config), so the comment states it.
-    CRL_LIFETIME: settingValue(core, "crl-lifetime")!,
+    CRL_LIFETIME: settings["crl-lifetime"]!,
   });
 }
 

@@ -6,6 +6,7 @@ import { crlPem } from "../crypto/crl.js";
 import { nativeSigner } from "../crypto/native-signer.js";
 import { OcspIssuer } from "../crypto/ocsp.js";
 import { toPem } from "../crypto/pem.js";
+import type { Context } from "./context.js";
 import type { CaCore, UnlockedRoot } from "./core.js";
 import { OcspResponder, type OcspAnswer } from "./ocsp-responder.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
@@ -38,14 +39,17 @@ export class ServingAuthority {
     private readonly core: CaCore,
     private readonly root: UnlockedRoot,
     private readonly responder: OcspResponder,
+    /** Who the service's own changes (republished CRLs) are recorded as. */
+    private readonly actor: string,
   ) {}
 
   /** Unlocks the root key (the one passphrase prompt of the service's life) and prepares the responder. */
-  static async start(core: CaCore): Promise<ServingAuthority> {
+  static async start(core: CaCore, ctx: Context): Promise<ServingAuthority> {
     const root = await core.unlockRoot();
     const signer = nativeSigner(root.pkcs8, root.keyType);
-    const responder = new OcspResponder(core, signer, OcspIssuer.fromCertificate(core.root.der).keyHash(), durationSetting(core, "ocsp-lifetime") * 1000);
-    return new ServingAuthority(core, root, responder);
+    const lifetime = await core.ledger.read((r) => durationSetting(r, "ocsp-lifetime"));
+    const responder = new OcspResponder(core, signer, OcspIssuer.fromCertificate(core.root.der).keyHash(), lifetime * 1000);
+    return new ServingAuthority(core, root, responder, ctx.actor);
   }
 
   answerOcsp(requestDer: Uint8Array, now: Date): Promise<OcspAnswer> {
@@ -53,8 +57,8 @@ export class ServingAuthority {
   }
 
   /** The newest CRL in the ledger (re-read only when another one was stored). */
-  currentCrl(): PublishedCrl | null {
-    const latest = this.core.ledger.latestCrl();
+  async currentCrl(): Promise<PublishedCrl | null> {
+    const latest = await this.core.ledger.read((r) => r.latestCrl());
     if (!latest) return null;
     if (this.crlCache?.number !== latest.number) {
       this.crlCache = {
@@ -77,9 +81,9 @@ export class ServingAuthority {
     return this.core.root.der;
   }
 
-  figures(now: Date): ServiceFigures {
-    const c = this.core.ledger.stateCounts(now.toISOString());
-    const crl = this.currentCrl();
+  async figures(now: Date): Promise<ServiceFigures> {
+    const c = await this.core.ledger.read((r) => r.stateCounts(now.toISOString()));
+    const crl = await this.currentCrl();
     return {
       certificates: { valid: c.active, expired: c.activeExpired, revoked: c.revoked, superseded: c.superseded },
       crl: crl && { number: crl.number, nextUpdate: crl.nextUpdate },
@@ -88,9 +92,9 @@ export class ServingAuthority {
   }
 
   /** True while the ledger answers (for /health). */
-  ledgerReachable(): boolean {
+  async ledgerReachable(): Promise<boolean> {
     try {
-      this.core.ledger.headEventId();
+      await this.core.ledger.read((r) => r.headEventId());
       return true;
     } catch {
       return false;
@@ -103,21 +107,23 @@ export class ServingAuthority {
    * published (its hook is for the caller to run), or null when the current one is fresh.
    */
   async republishCrlIfDue(now: Date): Promise<CrlResult | null> {
-    const crl = this.currentCrl();
+    const crl = await this.currentCrl();
     if (crl) {
       const lifetime = crl.nextUpdate.getTime() - crl.thisUpdate.getTime();
       if (crl.nextUpdate.getTime() - now.getTime() > lifetime * REPUBLISH_AT_REMAINING) return null;
     }
     // Another node or a CLI command may have published meanwhile: decide again under the lock.
-    return this.core.change(async (files) => {
-      const latest = this.core.ledger.latestCrl();
+    const ctx: Context = { actor: this.actor, now };
+    return this.core.change(ctx, async (tx, files) => {
+      const latest = await tx.latestCrl();
       if (latest && crl && latest.number !== crl.number) return null;
-      return issueCrl(this.core, this.root, files, now);
+      return issueCrl(this.core, ctx, tx, this.root, files);
     });
   }
 
   /** How often the scheduler should look: a tenth of the CRL lifetime, between 5 s and 10 min. */
-  republishCheckIntervalMs(): number {
-    return Math.min(600_000, Math.max(5_000, (durationSetting(this.core, "crl-lifetime") * 1000) / 10));
+  async republishCheckIntervalMs(): Promise<number> {
+    const lifetime = await this.core.ledger.read((r) => durationSetting(r, "crl-lifetime"));
+    return Math.min(600_000, Math.max(5_000, (lifetime * 1000) / 10));
   }
 }

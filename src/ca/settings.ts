@@ -1,5 +1,7 @@
 // Operator settings kept in the ledger (`pki config set KEY VALUE`): each is validated here, so
 // a value in the ledger is always one the code can use, and each change is an event.
+import type { LedgerReader } from "../ledger/ledger.js";
+import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError, shown } from "./errors.js";
 
@@ -84,13 +86,22 @@ export function settingKey(key: string): SettingKey {
 }
 
 /** The effective value: the ledger's, else the default (null when a setting has none). */
-export function settingValue(core: CaCore, key: SettingKey): string | null {
-  return core.ledger.setting(`config.${key}`) ?? SETTINGS[key].defaultValue;
+export async function settingValue(r: LedgerReader, key: SettingKey): Promise<string | null> {
+  return (await r.setting(`config.${key}`)) ?? SETTINGS[key].defaultValue;
+}
+
+export type SettingValues = Record<SettingKey, string | null>;
+
+/** Every setting's effective value, read at once. */
+export async function settingValues(r: LedgerReader): Promise<SettingValues> {
+  const out = {} as SettingValues;
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) out[key] = await settingValue(r, key);
+  return out;
 }
 
 /** A duration setting in seconds. */
-export function durationSetting(core: CaCore, key: "crl-lifetime" | "ocsp-lifetime"): number {
-  return parseDuration(settingValue(core, key)!);
+export async function durationSetting(r: LedgerReader, key: "crl-lifetime" | "ocsp-lifetime"): Promise<number> {
+  return parseDuration((await settingValue(r, key))!);
 }
 
 export interface SettingView {
@@ -100,20 +111,21 @@ export interface SettingView {
   description: string;
 }
 
-export function listSettings(core: CaCore): SettingView[] {
-  return (Object.keys(SETTINGS) as SettingKey[]).map((key) => {
-    const stored = core.ledger.setting(`config.${key}`);
-    return { key, value: stored ?? SETTINGS[key].defaultValue, isDefault: stored === undefined, description: SETTINGS[key].description };
-  });
+export async function listSettings(r: LedgerReader): Promise<SettingView[]> {
+  const views: SettingView[] = [];
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    const stored = await r.setting(`config.${key}`);
+    views.push({ key, value: stored ?? SETTINGS[key].defaultValue, isDefault: stored === undefined, description: SETTINGS[key].description });
+  }
+  return views;
 }
 
 /** Sets (or with null, resets to the default) a setting, recorded as an event. */
-export async function setSetting(core: CaCore, key: SettingKey, value: string | null): Promise<SettingView> {
+export async function setSetting(core: CaCore, ctx: Context, key: SettingKey, value: string | null): Promise<SettingView> {
   const stored = value === null ? null : SETTINGS[key].normalize(value);
-  const now = core.now();
-  await core.change(async () => {
-    core.ledger.setSetting(`config.${key}`, stored);
-    core.ledger.appendEvent(core.event(now, "config-set", null, { key, value: stored }));
+  await core.change(ctx, async (tx) => {
+    await tx.setSetting(`config.${key}`, stored);
+    await tx.appendEvent(core.event(ctx, "config-set", null, { key, value: stored }));
   });
-  return listSettings(core).find((s) => s.key === key)!;
+  return (await core.ledger.read((r) => listSettings(r))).find((s) => s.key === key)!;
 }

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import type { AuthorityOptions } from "../ca/authority.js";
+import type { AuthorityOptions, Context } from "../ca/authority.js";
 import { Home } from "../ca/home.js";
 import { readSecret } from "./secrets.js";
 
@@ -40,13 +40,17 @@ function actor(): string {
   }
 }
 
+/** One command's context: the OS user acts, now. */
+export function commandContext(): Context {
+  return { actor: actor(), now: new Date() };
+}
+
 /** Everything the authority needs from the outside world, gathered in one place. */
 export function authorityOptions(opts: GlobalOptions, newPassphrase = false): AuthorityOptions {
   let cached: Promise<string> | undefined;
   return {
     home: homeOf(opts),
     templatesDir: TEMPLATES_DIR,
-    actor: actor(),
     passphrase: () =>
       (cached ??= readSecret({
         what: newPassphrase ? "new CA passphrase" : "CA passphrase",

@@ -1,5 +1,5 @@
 import { CommanderError } from "commander";
-import { PkiError } from "../ca/errors.js";
+import { asPkiError } from "../ca/errors.js";
 import { EXIT, EXIT_BY_KIND } from "./errors.js";
 import { buildProgram } from "./program.js";
 
@@ -28,11 +28,10 @@ function report(e: unknown): number {
     process.stderr.write(`pki: ${label === "pki" ? "usage" : label}: ${msg} (see pki ${label === "pki" ? "" : label.split(" ")[0] + " "}--help)\n`);
     return EXIT.usage;
   }
-  const kind = errorKind(e);
-  if (kind) {
-    const err = e as Error & { hint?: string };
+  const err = asPkiError(e);
+  if (err) {
     process.stderr.write(`pki: ${label}: ${err.message}${err.hint ? `; ${err.hint}` : ""}\n`);
-    return kind;
+    return EXIT_BY_KIND[err.kind];
   }
   if ((e as { name?: string }).name === "ExitPromptError") {
     process.stderr.write(`pki: ${label}: cancelled\n`);
@@ -41,14 +40,4 @@ function report(e: unknown): number {
   process.stderr.write(`pki: ${label}: internal error: ${(e as Error)?.message ?? String(e)}\n`);
   if (process.env.PKI_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
   return EXIT.internal;
-}
-
-/** Exit code for the typed errors of the layers below; null for anything unexpected. */
-function errorKind(e: unknown): number | null {
-  if (e instanceof PkiError) return EXIT_BY_KIND[e.kind];
-  const name = (e as { name?: string })?.name;
-  const code = (e as { code?: string })?.code;
-  if (name === "LedgerError") return code === "busy" || code === "newer-schema" || code === "not-a-database" || code === "read-only" || code === "full" || code === "io" ? EXIT.storage : EXIT.conflict;
-  if (name === "CryptoError") return code === "bad-passphrase" ? EXIT.secret : EXIT.invalid;
-  return null;
 }

@@ -1,7 +1,27 @@
 import { createHash } from "node:crypto";
-import Database from "better-sqlite3";
-import { LedgerError, toLedgerError } from "./errors.js";
-import { MIGRATIONS } from "./migrations.js";
+
+/**
+ * The ledger contract: what the authority needs from persistence, and nothing more. Every
+ * engine (SQLite in ./sqlite, PostgreSQL next) implements it and passes the same contract
+ * suite (test/ledger-contract.ts).
+ *
+ * - `read(fn)` runs `fn` on one consistent snapshot.
+ * - `write(fn)` runs `fn` in one transaction that holds the ledger's single write lock, in
+ *   this process and across processes: concurrent writers queue, so serials drawn, CRL
+ *   numbers (MAX + 1) and the event chain (each event hashes its predecessor) stay unique,
+ *   gap-free and linear. All of it is stored, or none (a throw rolls back).
+ * - Callbacks must not call `read` or `write` again (use the handle they get): that is a
+ *   LedgerError "nested" instead of a deadlock.
+ */
+export interface Ledger {
+  read<T>(fn: (r: LedgerReader) => Promise<T>): Promise<T>;
+  write<T>(fn: (tx: LedgerWriter) => Promise<T>): Promise<T>;
+  /** The engine's own consistency check: an empty list means the store is sound. */
+  integrityProblems(): Promise<string[]>;
+  /** An online, consistent copy into a new file at `path` (safe while other processes write). */
+  backupTo(path: string): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** Binary columns come back as plain-ArrayBuffer bytes, which parsers downstream require. */
 export type Blob = Uint8Array<ArrayBuffer>;
@@ -43,7 +63,24 @@ export interface CertificateQuery {
   /** Only certificates whose not_after is before this ISO time. */
   notAfterBefore?: string;
   name?: string;
+  /** Only certificates whose key the ledger holds. */
+  withKey?: boolean;
 }
+
+/** One page of a listing; pass `next` as `after` to get the following one (null: no more). */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+export interface PageRequest {
+  /** An opaque cursor from the previous page. */
+  after?: string | null;
+  /** Default and maximum: PAGE_SIZE. */
+  limit?: number;
+}
+
+export const PAGE_SIZE = 500;
 
 export interface StateCounts {
   active: number;
@@ -78,385 +115,69 @@ export interface EventRecord {
 
 export type NewEvent = Pick<EventRecord, "at" | "actor" | "action" | "serial" | "details">;
 
-/** The storage the authority needs, and nothing more. All writes happen inside `transaction`. */
-export interface Ledger {
-  /** Runs `fn` in one IMMEDIATE transaction: all of it is stored, or none. */
-  transaction<T>(fn: () => T): T;
-  /**
-   * Like `transaction`, for work that must await (signing a CRL) while holding the write
-   * lock, so that what it read cannot change before it commits. Keep `fn` short: other
-   * pki processes wait for it (up to the busy timeout).
-   */
-  transactionAsync<T>(fn: () => Promise<T>): Promise<T>;
-  activeRoot(): CertificateRecord | undefined;
-  insertCertificate(cert: NewCertificate): void;
-  bySerial(serial: string): CertificateRecord | undefined;
-  activeByName(name: string, kind: CertificateKind): CertificateRecord | undefined;
-  latestByName(name: string): CertificateRecord | undefined;
-  query(q: CertificateQuery): CertificateRecord[];
-  /** Like `query`, without the DER, key and CSR blobs (indexed; no full scans). */
-  summaries(q: CertificateQuery): CertificateSummary[];
-  serialExists(serial: string): boolean;
+/** Queries. Listings come in the order recorded; certificate pages carry blobs, summaries do not. */
+export interface LedgerReader {
+  activeRoot(): Promise<CertificateRecord | undefined>;
+  bySerial(serial: string): Promise<CertificateRecord | undefined>;
+  activeByName(name: string, kind: CertificateKind): Promise<CertificateRecord | undefined>;
+  /** The active certificate of that name, else the newest one. */
+  latestByName(name: string): Promise<CertificateRecord | undefined>;
+  certificates(q: CertificateQuery, page?: PageRequest): Promise<Page<CertificateRecord>>;
+  summaries(q: CertificateQuery, page?: PageRequest): Promise<Page<CertificateSummary>>;
+  count(q: CertificateQuery): Promise<number>;
+  serialExists(serial: string): Promise<boolean>;
   /** Leaf certificates per state, the active ones split by whether not_after is before `nowIso`. */
-  stateCounts(nowIso: string): StateCounts;
-  markRevoked(serial: string, at: string, reason: number): void;
-  /** Links `serial` to its successor; an active certificate becomes superseded, a revoked one stays revoked. */
-  markSuperseded(serial: string, by: string): void;
-  revokedEntries(): RevokedEntry[];
-  nextCrlNumber(): number;
-  insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): void;
-  latestCrl(): CrlRecord | undefined;
-  /** Replaces a stored key only if it is still `expected` (another process may have changed it). */
-  replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): boolean;
-  appendEvent(event: NewEvent): EventRecord;
-  events(): EventRecord[];
+  stateCounts(nowIso: string): Promise<StateCounts>;
+  revokedEntries(): Promise<RevokedEntry[]>;
+  latestCrl(): Promise<CrlRecord | undefined>;
+  /** The next CRL number: one more than the highest stored (1 for none). */
+  nextCrlNumber(): Promise<number>;
+  events(page?: PageRequest): Promise<Page<EventRecord>>;
   /**
    * The id of the newest event (0 when none). Every change appends an event, so a reader that
    * sees the same id sees the same state: long-running readers (the OCSP responder) cache on it.
    */
-  headEventId(): number;
-  setting(key: string): string | undefined;
+  headEventId(): Promise<number>;
+  setting(key: string): Promise<string | undefined>;
+}
+
+/** Changes; only inside `write`. */
+export interface LedgerWriter extends LedgerReader {
+  /** A duplicate serial, or a second active certificate for a name and kind, is a LedgerError "conflict". */
+  insertCertificate(cert: NewCertificate): Promise<void>;
+  markRevoked(serial: string, at: string, reason: number): Promise<void>;
+  /** Links `serial` to its successor; an active certificate becomes superseded, a revoked one stays revoked. */
+  markSuperseded(serial: string, by: string): Promise<void>;
+  /** CRL numbers are unique: storing one twice is a LedgerError "conflict". */
+  insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): Promise<void>;
+  /** Replaces a stored key only if it is still `expected` (another process may have changed it). */
+  replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): Promise<boolean>;
+  /** Appends to the hash chain: the new event's prevHash is the newest event's hash. */
+  appendEvent(event: NewEvent): Promise<EventRecord>;
   /** Sets (or with `null`, removes) an operator setting. */
-  setSetting(key: string, value: string | null): void;
-  /** SQLite's own consistency check: an empty list means the database is sound. */
-  integrityProblems(): string[];
-  /** An online, consistent copy through SQLite's backup API (safe while other processes write). */
-  backupTo(path: string): Promise<void>;
-  close(): void;
+  setSetting(key: string, value: string | null): Promise<void>;
 }
 
-export interface OpenOptions {
-  /** Create the database when missing. Default false: a missing ledger is an error. */
-  create?: boolean;
-  /** How long to wait for another process's write lock, in ms. Default 15000. */
-  busyTimeoutMs?: number;
+/** Every item of a paged listing, fetched one page at a time (memory stays flat). */
+export async function* allPages<T>(fetch: (page: PageRequest) => Promise<Page<T>>): AsyncGenerator<T> {
+  let after: string | null = null;
+  do {
+    const page: Page<T> = await fetch({ after });
+    yield* page.items;
+    after = page.next;
+  } while (after !== null);
 }
 
-const GENESIS_HASH = "0".repeat(64);
-
-/** Opens (and migrates) the SQLite ledger at `path`. */
-export function openLedger(path: string, options: OpenOptions = {}): Ledger {
-  try {
-    return new SqliteLedger(path, options);
-  } catch (e) {
-    throw toLedgerError(e, path);
-  }
+/** Collects a paged listing into an array: for listings that are printed whole anyway. */
+export async function collect<T>(fetch: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of allPages(fetch)) out.push(item);
+  return out;
 }
 
-class SqliteLedger implements Ledger {
-  private readonly db: Database.Database;
-  /** Prepared once, reused: preparing costs more than running these small statements. */
-  private readonly statements = new Map<string, Database.Statement>();
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
-    return s;
-  }
-
-  constructor(
-    private readonly path: string,
-    options: OpenOptions,
-  ) {
-    this.db = new Database(path, { fileMustExist: !options.create });
-    try {
-      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15000}`);
-      // WAL lets readers (list, show) run while another process issues; synchronous=FULL
-      // makes each committed transaction survive power loss, which a CA's record needs.
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = FULL");
-      this.db.pragma("foreign_keys = ON");
-      this.migrate();
-    } catch (e) {
-      this.db.close();
-      throw e;
-    }
-  }
-
-  private migrate(): void {
-    const version = this.db.pragma("user_version", { simple: true }) as number;
-    if (version > MIGRATIONS.length) {
-      throw new LedgerError("newer-schema", `ledger schema version ${version} is newer than this pki understands (${MIGRATIONS.length})`);
-    }
-    if (version === MIGRATIONS.length) return;
-    this.db.transaction(() => {
-      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
-      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
-    }).immediate();
-  }
-
-  transaction<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn).immediate();
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  async transactionAsync<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      this.db.exec("BEGIN IMMEDIATE");
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-    try {
-      const result = await fn();
-      this.db.exec("COMMIT");
-      return result;
-    } catch (e) {
-      if (this.db.inTransaction) this.db.exec("ROLLBACK");
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  private all(sql: string, ...params: unknown[]): CertificateRecord[] {
-    try {
-      return (this.stmt(sql).all(...params) as Row[]).map(fromRow);
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  private run(sql: string, ...params: unknown[]): Database.RunResult {
-    try {
-      return this.stmt(sql).run(...params);
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  activeRoot(): CertificateRecord | undefined {
-    return this.all("SELECT * FROM certificates WHERE kind = 'root' AND state = 'active' ORDER BY created_at DESC LIMIT 1")[0];
-  }
-
-  insertCertificate(c: NewCertificate): void {
-    this.run(
-      `INSERT INTO certificates (serial, name, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      c.serial, c.name, c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt,
-    );
-  }
-
-  bySerial(serial: string): CertificateRecord | undefined {
-    return this.all("SELECT * FROM certificates WHERE serial = ?", serial)[0];
-  }
-
-  activeByName(name: string, kind: CertificateKind): CertificateRecord | undefined {
-    return this.all("SELECT * FROM certificates WHERE kind = ? AND name = ? AND state = 'active'", kind, name)[0];
-  }
-
-  latestByName(name: string): CertificateRecord | undefined {
-    return this.all(
-      "SELECT * FROM certificates WHERE name = ? ORDER BY state = 'active' DESC, created_at DESC, rowid DESC LIMIT 1",
-      name,
-    )[0];
-  }
-
-  query(q: CertificateQuery): CertificateRecord[] {
-    const [where, params] = this.filter(q);
-    return this.all(`SELECT * FROM certificates ${where} ORDER BY created_at, rowid`, ...params);
-  }
-
-  summaries(q: CertificateQuery): CertificateSummary[] {
-    const [where, params] = this.filter(q);
-    const sql = `SELECT serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
-                 key_encrypted IS NOT NULL AS has_key FROM certificates ${where} ORDER BY created_at, rowid`;
-    try {
-      return (this.stmt(sql).all(...params) as (Omit<Row, "der" | "key_encrypted" | "csr"> & { has_key: number })[]).map((r) => ({
-        serial: r.serial, name: r.name, kind: r.kind, subject: r.subject, notBefore: r.not_before, notAfter: r.not_after, state: r.state,
-        revokedAt: r.revoked_at, revocationReason: r.revocation_reason, supersededBy: r.superseded_by, createdAt: r.created_at, hasKey: r.has_key === 1,
-      }));
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  private filter(q: CertificateQuery): [string, unknown[]] {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (q.kind) (where.push("kind = ?"), params.push(q.kind));
-    if (q.state) (where.push("state = ?"), params.push(q.state));
-    if (q.name) (where.push("name = ?"), params.push(q.name));
-    if (q.notAfterFrom) (where.push("not_after >= ?"), params.push(q.notAfterFrom));
-    if (q.notAfterBefore) (where.push("not_after < ?"), params.push(q.notAfterBefore));
-    return [where.length ? "WHERE " + where.join(" AND ") : "", params];
-  }
-
-  serialExists(serial: string): boolean {
-    try {
-      return this.stmt("SELECT 1 FROM certificates WHERE serial = ?").get(serial) !== undefined;
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  stateCounts(nowIso: string): StateCounts {
-    try {
-      const rows = this.stmt("SELECT state, not_after < ? AS expired, COUNT(*) AS n FROM certificates WHERE kind != 'root' GROUP BY 1, 2").all(nowIso) as
-        { state: CertificateState; expired: number; n: number }[];
-      const counts: StateCounts = { active: 0, activeExpired: 0, revoked: 0, superseded: 0 };
-      for (const r of rows) {
-        if (r.state === "active") counts[r.expired ? "activeExpired" : "active"] += r.n;
-        else if (r.state === "revoked" || r.state === "superseded") counts[r.state] += r.n;
-      }
-      return counts;
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  markRevoked(serial: string, at: string, reason: number): void {
-    this.run("UPDATE certificates SET state = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ?", at, reason, serial);
-  }
-
-  markSuperseded(serial: string, by: string): void {
-    this.run(
-      "UPDATE certificates SET superseded_by = ?, state = CASE state WHEN 'active' THEN 'superseded' ELSE state END WHERE serial = ?",
-      by, serial,
-    );
-  }
-
-  revokedEntries(): RevokedEntry[] {
-    try {
-      return this.stmt("SELECT serial, revoked_at AS revokedAt, revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial")
-        .all() as RevokedEntry[];
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  nextCrlNumber(): number {
-    try {
-      const row = this.stmt("SELECT MAX(number) AS n FROM crls").get() as { n: number | null };
-      return (row.n ?? 0) + 1;
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): void {
-    this.run("INSERT INTO crls (number, this_update, next_update, der) VALUES (?, ?, ?, ?)", crl.number, crl.thisUpdate, crl.nextUpdate, crl.der);
-  }
-
-  latestCrl(): CrlRecord | undefined {
-    try {
-      const row = this.stmt("SELECT number, this_update AS thisUpdate, next_update AS nextUpdate, der FROM crls ORDER BY number DESC LIMIT 1").get() as
-        | (Omit<CrlRecord, "der"> & { der: Buffer })
-        | undefined;
-      return row && { ...row, der: new Uint8Array(row.der) };
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): boolean {
-    return this.run("UPDATE certificates SET key_encrypted = ? WHERE serial = ? AND key_encrypted = ?", replacement, serial, expected).changes === 1;
-  }
-
-  setting(key: string): string | undefined {
-    try {
-      return (this.stmt("SELECT value FROM settings WHERE key = ?").get(key) as { value: string } | undefined)?.value;
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  setSetting(key: string, value: string | null): void {
-    if (value === null) this.run("DELETE FROM settings WHERE key = ?", key);
-    else this.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
-  }
-
-  integrityProblems(): string[] {
-    try {
-      const rows = this.db.pragma("integrity_check") as { integrity_check: string }[];
-      return rows.map((r) => r.integrity_check).filter((m) => m !== "ok");
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  async backupTo(path: string): Promise<void> {
-    try {
-      await this.db.backup(path);
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  appendEvent(e: NewEvent): EventRecord {
-    try {
-      const last = this.stmt("SELECT hash FROM events ORDER BY id DESC LIMIT 1").get() as { hash: string } | undefined;
-      const prevHash = last?.hash ?? GENESIS_HASH;
-      const details = JSON.stringify(e.details);
-      const hash = eventHash(prevHash, e.at, e.actor, e.action, e.serial, details);
-      const info = this.stmt("INSERT INTO events (at, actor, action, serial, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .run(e.at, e.actor, e.action, e.serial, details, prevHash, hash);
-      return { ...e, id: Number(info.lastInsertRowid), prevHash, hash };
-    } catch (err) {
-      throw toLedgerError(err, this.path);
-    }
-  }
-
-  headEventId(): number {
-    try {
-      return (this.stmt("SELECT COALESCE(MAX(id), 0) AS id FROM events").get() as { id: number }).id;
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  events(): EventRecord[] {
-    try {
-      const rows = this.stmt("SELECT id, at, actor, action, serial, details, prev_hash AS prevHash, hash FROM events ORDER BY id").all() as
-        (Omit<EventRecord, "details"> & { details: string })[];
-      return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
-    } catch (e) {
-      throw toLedgerError(e, this.path);
-    }
-  }
-
-  close(): void {
-    this.db.close();
-  }
-}
+export const GENESIS_HASH = "0".repeat(64);
 
 /** The hash that links an event to its predecessor; any edit, deletion or reordering breaks the chain. */
 export function eventHash(prevHash: string, at: string, actor: string, action: string, serial: string | null, details: string): string {
   return createHash("sha256").update(JSON.stringify([prevHash, at, actor, action, serial, details])).digest("hex");
-}
-
-interface Row {
-  serial: string;
-  name: string;
-  kind: CertificateKind;
-  subject: string;
-  not_before: string;
-  not_after: string;
-  der: Buffer;
-  key_encrypted: Buffer | null;
-  csr: Buffer | null;
-  state: CertificateState;
-  revoked_at: string | null;
-  revocation_reason: number | null;
-  superseded_by: string | null;
-  created_at: string;
-}
-
-function fromRow(r: Row): CertificateRecord {
-  return {
-    serial: r.serial,
-    name: r.name,
-    kind: r.kind,
-    subject: r.subject,
-    notBefore: r.not_before,
-    notAfter: r.not_after,
-    der: new Uint8Array(r.der),
-    keyEncrypted: r.key_encrypted && new Uint8Array(r.key_encrypted),
-    csr: r.csr && new Uint8Array(r.csr),
-    state: r.state,
-    revokedAt: r.revoked_at,
-    revocationReason: r.revocation_reason,
-    supersededBy: r.superseded_by,
-    createdAt: r.created_at,
-  };
 }

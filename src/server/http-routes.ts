@@ -69,8 +69,8 @@ async function dispatch(ctx: RouteContext, req: IncomingMessage, res: ServerResp
   const now = ctx.now();
   switch (route) {
     case "/health": {
-      const ok = ctx.service.ledgerReachable();
-      const crl = ok ? ctx.service.currentCrl() : null;
+      const ok = await ctx.service.ledgerReachable();
+      const crl = ok ? await ctx.service.currentCrl() : null;
       const body = {
         status: ok ? "ok" : "unavailable",
         ledger: ok,
@@ -79,14 +79,14 @@ async function dispatch(ctx: RouteContext, req: IncomingMessage, res: ServerResp
       return send(res, ok ? 200 : 503, "application/json", JSON.stringify(body) + "\n", { "cache-control": "no-store" });
     }
     case "/metrics":
-      return send(res, 200, "text/plain; version=0.0.4; charset=utf-8", ctx.metrics.render(ctx.service.figures(now), now, ctx.rssBytes()), { "cache-control": "no-store" });
+      return send(res, 200, "text/plain; version=0.0.4; charset=utf-8", ctx.metrics.render(await ctx.service.figures(now), now, ctx.rssBytes()), { "cache-control": "no-store" });
     case "/ca.pem":
       return send(res, 200, "application/x-pem-file", ctx.service.rootPem(), { "cache-control": "max-age=3600" });
     case "/ca.der":
       // RFC 5280 4.2.2.1: the caIssuers URI serves one DER certificate as application/pkix-cert.
       return send(res, 200, "application/pkix-cert", ctx.service.rootDer(), { "cache-control": "max-age=3600" });
     default: {
-      const crl = ctx.service.currentCrl();
+      const crl = await ctx.service.currentCrl();
       if (!crl) throw new HttpError(404, "NOT_FOUND", "this CA has no CRL yet");
       notes.crl = String(crl.number);
       const headers = {

@@ -84,7 +84,13 @@ export async function startServer(p: ServeParams): Promise<RunningServer> {
     } catch (e) {
       p.log(`${now().toISOString()} crl republish failed: ${(e as Error).message}; retrying`);
     }
-    if (!closing) timer = setTimeout(tick, p.service.republishCheckIntervalMs());
+    let interval = 600_000;
+    try {
+      interval = await p.service.republishCheckIntervalMs();
+    } catch (e) {
+      p.log(`${now().toISOString()} cannot read crl-lifetime: ${(e as Error).message}; checking again in 10 min`);
+    }
+    if (!closing) timer = setTimeout(tick, interval);
   };
   await tick();
 

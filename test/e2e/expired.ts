@@ -7,13 +7,13 @@ import { decryptPrivateKey, exportPkcs8, generateKeyPair, importPkcs8 } from "..
 import { toPem } from "../../src/crypto/pem.js";
 import { x509 } from "../../src/crypto/provider.js";
 import { randomSerial } from "../../src/crypto/serial.js";
-import { openLedger } from "../../src/ledger/ledger.js";
+import { openLedger } from "../../src/ledger/open.js";
 import { PASSPHRASE } from "../helpers.js";
 
 export async function expiredClient(home: string, dir: string, name: string): Promise<{ cert: string; key: string }> {
-  const ledger = openLedger(join(home, "ledger.db"));
-  const root = ledger.activeRoot()!;
-  ledger.close();
+  const ledger = await openLedger(join(home, "ledger.db"));
+  const root = (await ledger.read((r) => r.activeRoot()))!;
+  await ledger.close();
   const { key: caKey, type } = await importPkcs8(await decryptPrivateKey(root.keyEncrypted!, PASSPHRASE));
   const keys = await generateKeyPair("ec-p256");
   const day = 86_400_000;

@@ -16,8 +16,8 @@ test("republishes before nextUpdate with the configured lifetime, once, and repo
   try {
     assert.equal(pki(home, ["config", "set", "crl-lifetime", "7d"]).status, 0);
     let now = new Date();
-    const authority = Authority.open({ home: new Home(home), templatesDir: join(ROOT, "templates"), actor: "test", passphrase: async () => PASSPHRASE, now: () => now });
-    const service = await authority.serve();
+    const authority = await Authority.open({ home: new Home(home), templatesDir: join(ROOT, "templates"), passphrase: async () => PASSPHRASE });
+    const service = await authority.serve({ actor: "test", now });
     const published: CrlResult[] = [];
     const lines: string[] = [];
     // The init-root CRL lives 30 days: fresh now, due once less than 10 days remain.
@@ -41,7 +41,7 @@ test("republishes before nextUpdate with the configured lifetime, once, and repo
     // A lapsed CRL (the service was down too long) is replaced at once.
     now = new Date(now.getTime() + 30 * DAY);
     assert.equal((await service.republishCrlIfDue(now))?.number, 3);
-    authority.close();
+    await authority.close();
   } finally {
     cleanup();
   }

@@ -7,7 +7,7 @@ import { createCrl, type CrlEntry, CrlReason, crlPem } from "../../src/crypto/cr
 import { DerWriter, headerLength, octets, oid, seq, time, tlv, uintBytes, uintHex } from "../../src/crypto/der.js";
 import { readDerOrPem } from "../../src/crypto/pem.js";
 import { webcrypto, x509 } from "../../src/crypto/provider.js";
-import { openLedger } from "../../src/ledger/ledger.js";
+import { openLedger } from "../../src/ledger/open.js";
 import { openssl, run, tempDir } from "../helpers.js";
 
 test("DerWriter encodes lengths, integers and times exactly as the one-element encoders", () => {
@@ -71,11 +71,11 @@ test("a CRL of 20,000 entries (all reasons, odd serials, dates past 2049) verifi
   }
 });
 
-test("the CRL reads its revocations from one covering index, in order, without a sort", () => {
+test("the CRL reads its revocations from one covering index, in order, without a sort", async () => {
   const { dir, cleanup } = tempDir();
   try {
     const path = join(dir, "l.db");
-    openLedger(path, { create: true }).close();
+    await (await openLedger(path, { create: true })).close();
     const db = new Database(path, { readonly: true });
     const plan = db
       .prepare("EXPLAIN QUERY PLAN SELECT serial, revoked_at AS revokedAt, revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial")

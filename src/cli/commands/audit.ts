@@ -31,7 +31,7 @@ shows a different history before it proves the log was rewritten.`,
           if (!r.ok) process.exitCode = EXIT.problems;
           return;
         }
-        const events = authority.events();
+        const events = await authority.events();
         if (opts.json) {
           printJson(events);
           return;

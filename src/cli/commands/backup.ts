@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { authorityOptions, globals } from "../context.js";
+import { authorityOptions, commandContext, globals } from "../context.js";
 import { EXIT } from "../errors.js";
 import { print, printJson } from "../output.js";
 import { withAuthority } from "./shared.js";
@@ -21,8 +21,8 @@ Safe while other pki processes issue and revoke. Keys inside stay encrypted with
 CA passphrase; keep the passphrase somewhere else than the backup.`,
     )
     .action(async (file: string, _flags: unknown, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
-        const r = await authority.backup(resolve(file));
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        const r = await authority.backup(ctx, resolve(file));
         if (opts.json) printJson(r);
         else print(`Backed up ${r.certificates} certificates to ${r.file} (sha256 ${r.sha256}).`);
       });
@@ -45,7 +45,7 @@ Examples:
       const opts = globals(cmd);
       const { Authority } = await import("../../ca/authority.js");
       const options = authorityOptions(opts);
-      const r = await Authority.restore(options, resolve(file));
+      const r = await Authority.restore(options, commandContext(), resolve(file));
       const failed = r.findings.some((f) => f.level === "error" && !f.repaired);
       if (opts.json) printJson({ home: options.home.dir, certificates: r.certificates, ok: !failed, findings: r.findings });
       else {

@@ -23,8 +23,8 @@ Examples:
 Exit 0 when nothing is wrong (warnings allowed), 8 when a problem remains.`,
     )
     .action(async (flags: { repair?: boolean }, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
-        const findings = await authority.check(flags.repair ?? false);
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        const findings = await authority.check(ctx, flags.repair ?? false);
         const failed = findings.some((f) => f.level === "error" && !f.repaired);
         if (opts.json) printJson({ ok: !failed, findings });
         else {

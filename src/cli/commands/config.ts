@@ -23,7 +23,7 @@ Durations: 90s, 15m, 12h, 7d. Every change is recorded in the audit log.`,
     .description("every setting with its value (or default)")
     .action(async (_flags: unknown, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts) => {
-        const settings = authority.settings();
+        const settings = await authority.settings();
         if (opts.json) return printJson(settings.map(({ key, value, isDefault }) => ({ key, value, isDefault })));
         printTable(["SETTING", "VALUE", "ABOUT"], settings.map((s) => [s.key, s.value === null ? "(not set)" : s.isDefault ? `${s.value} (default)` : s.value, s.description]));
       });
@@ -36,7 +36,7 @@ Durations: 90s, 15m, 12h, 7d. Every change is recorded in the audit log.`,
       await withAuthority(cmd, async (authority, opts) => {
         const { settingKey } = await import("../../ca/settings.js");
         const k = settingKey(key);
-        const s = authority.settings().find((v) => v.key === k)!;
+        const s = (await authority.settings()).find((v) => v.key === k)!;
         if (opts.json) printJson({ key: s.key, value: s.value, isDefault: s.isDefault });
         else print(s.value ?? "");
       });
@@ -47,8 +47,8 @@ Durations: 90s, 15m, 12h, 7d. Every change is recorded in the audit log.`,
     .argument("<key>", "setting name, see pki config list")
     .argument("<value>", "the new value")
     .action(async (key: string, value: string, _flags: unknown, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
-        const s = await authority.setSetting(key, value);
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        const s = await authority.setSetting(ctx, key, value);
         if (opts.json) printJson({ key: s.key, value: s.value, isDefault: s.isDefault });
         else print(`${s.key} = ${s.value}`);
       });
@@ -58,8 +58,8 @@ Durations: 90s, 15m, 12h, 7d. Every change is recorded in the audit log.`,
     .description("reset a setting to its default")
     .argument("<key>", "setting name, see pki config list")
     .action(async (key: string, _flags: unknown, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
-        const s = await authority.setSetting(key, null);
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        const s = await authority.setSetting(ctx, key, null);
         if (opts.json) printJson({ key: s.key, value: s.value, isDefault: s.isDefault });
         else print(s.value === null ? `${s.key} is not set` : `${s.key} = ${s.value} (default)`);
       });

@@ -22,8 +22,8 @@ Why it matters: nginx rejects EVERY client certificate once the CRL's nextUpdate
 passed ("CRL has expired"). Regenerate well before then, e.g. weekly from a timer.`,
     )
     .action(async (flags: { days?: number; out?: string }, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
-        const r = await authority.generateCrl({
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        const r = await authority.generateCrl(ctx, {
           ...(flags.days !== undefined ? { days: flags.days } : {}),
           ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}),
         });

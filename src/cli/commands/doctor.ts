@@ -5,7 +5,7 @@ import type { Check } from "../../doctor/doctor.js";
 import type { Authority } from "../../ca/authority.js";
 import { PkiError, shown } from "../../ca/errors.js";
 import { shellQuote } from "../../ca/shell-quote.js";
-import { authorityOptions, globals, homeOf } from "../context.js";
+import { authorityOptions, commandContext, globals, homeOf } from "../context.js";
 import { EXIT } from "../errors.js";
 import { paint, print, printJson } from "../output.js";
 import { readSecret } from "../secrets.js";
@@ -76,10 +76,10 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
       if (flags.key) keyPem = await readKey(flags.key);
       if (home.exists()) {
         const { Authority } = await import("../../ca/authority.js");
-        const authority = Authority.open(authorityOptions(opts));
+        const authority = await Authority.open(authorityOptions(opts));
         try {
           if (flags.cert && !certificatePem) {
-            const { view, pem } = await authority.show(flags.cert);
+            const { view, pem } = await authority.show(commandContext(), flags.cert);
             certificatePem = pem;
             quotedName = shellQuote(view.name);
             keyPem ??= (await authority.privateKeyPem(flags.cert)) ?? undefined;
@@ -89,7 +89,7 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
           revokedSerials = await authority.revokedSerials();
           revocationSource = `ledger and CRL of ${home.dir}`;
         } finally {
-          authority.close();
+          await authority.close();
         }
       } else if (flags.cert && !certificatePem) {
         throw new PkiError("not-found", `--cert ${flags.cert} is neither a file nor a name in a CA home (${home.dir} has none)`);
@@ -130,7 +130,7 @@ async function nameInHome(authority: Authority, pem: string): Promise<string | u
     return undefined;
   }
   try {
-    const { view, pem: issued } = await authority.show(given.serialNumber);
+    const { view, pem: issued } = await authority.show(commandContext(), given.serialNumber);
     return new X509Certificate(issued).raw.equals(given.raw) ? shellQuote(view.name) : undefined;
   } catch (e) {
     if (e instanceof PkiError && e.kind === "not-found") return undefined;

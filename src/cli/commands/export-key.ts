@@ -29,11 +29,11 @@ Examples:
   $ pki export-key intranet.example.com --unencrypted --with-certificate --out /etc/haproxy/intranet.pem`,
     )
     .action(async (name: string, flags: Flags, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
+      await withAuthority(cmd, async (authority, opts, ctx) => {
         const password = flags.unencrypted
           ? null
           : await readSecret({ what: "password for the exported key", ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}), flag: "--password-file", envVar: "PKI_KEY_PASSWORD", confirm: true });
-        const r = await authority.exportKey({ target: name, out: resolve(flags.out), password, withCertificate: flags.withCertificate ?? false });
+        const r = await authority.exportKey(ctx, { target: name, out: resolve(flags.out), password, withCertificate: flags.withCertificate ?? false });
         if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial, encrypted: r.encrypted });
         else print(`Wrote the ${r.encrypted ? "encrypted" : "UNENCRYPTED"} key of "${r.view.subject}" to ${r.file} (mode 0600).`);
       });

@@ -23,10 +23,10 @@ On the phone: open the file, Settings → Profile Downloaded → Install, enter 
 Then Settings → General → About → Certificate Trust Settings → enable the root.`,
     )
     .action(async (name: string, flags: { out?: string; passwordFile?: string; modern?: boolean }, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
+      await withAuthority(cmd, async (authority, opts, ctx) => {
         const password = await readSecret({ what: "password for the identity", ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}), flag: "--password-file", envVar: "PKI_P12_PASSWORD", confirm: true });
         warnNonAsciiPassword(password);
-        const r = await authority.exportMobileconfig({ target: name, password, modern: flags.modern ?? false, ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}) });
+        const r = await authority.exportMobileconfig(ctx, { target: name, password, modern: flags.modern ?? false, ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}) });
         if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial });
         else print(`Wrote ${r.file} for "${r.view.subject}": the identity and the root in one profile.`);
       });

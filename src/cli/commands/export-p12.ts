@@ -30,7 +30,7 @@ Default encryption is what OpenSSL 3 writes (AES-256-CBC, PBKDF2-HMAC-SHA256, SH
 Then: curl --cert-type P12 --cert alice.p12:PASSWORD https://site/`,
     )
     .action(async (name: string, flags: Flags, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
+      await withAuthority(cmd, async (authority, opts, ctx) => {
         const password = await readSecret({
           what: "password for the .p12",
           ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}),
@@ -39,7 +39,7 @@ Then: curl --cert-type P12 --cert alice.p12:PASSWORD https://site/`,
           confirm: true,
         });
         warnNonAsciiPassword(password);
-        const r = await authority.exportPkcs12({
+        const r = await authority.exportPkcs12(ctx, {
           target: name,
           password,
           legacy: flags.legacy ?? false,

@@ -25,8 +25,8 @@ If it fails, the change stands and pki exits 9.`,
     .argument("<command>", "shell command, quoted")
     .action(async (event: string, command: string, _flags: unknown, cmd: Command) => {
       await checkEvent(event);
-      await withAuthority(cmd, async (authority, opts) => {
-        await authority.setCrlHook(command);
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        await authority.setCrlHook(ctx, command);
         if (opts.json) printJson({ crl: command });
         else print(`After every CRL change pki will run: ${command}`);
       });
@@ -37,8 +37,8 @@ If it fails, the change stands and pki exits 9.`,
     .argument("<event>", "crl")
     .action(async (event: string, _flags: unknown, cmd: Command) => {
       await checkEvent(event);
-      await withAuthority(cmd, async (authority, opts) => {
-        await authority.setCrlHook(null);
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        await authority.setCrlHook(ctx, null);
         if (opts.json) printJson({ crl: null });
         else print("No command runs after CRL changes now; reload your servers by hand.");
       });
@@ -48,7 +48,7 @@ If it fails, the change stands and pki exits 9.`,
     .description("show the configured commands")
     .action(async (_flags: unknown, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts) => {
-        const crl = authority.crlHook();
+        const crl = await authority.crlHook();
         if (opts.json) printJson({ crl });
         else print(crl ? `crl: ${crl}` : "crl: (none)");
       });

@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import type { KeyType } from "../../crypto/keys.js";
-import { authorityOptions, globals } from "../context.js";
+import { authorityOptions, commandContext, globals } from "../context.js";
 import { day, print, printJson } from "../output.js";
 import { askText, canPrompt } from "../prompts.js";
 import { KEY_CHOICES, parseDays } from "./shared.js";
@@ -46,7 +46,7 @@ Writes ca.pem (nginx ssl_client_certificate) and crl.pem (nginx ssl_crl) into th
         throw new PkiError("usage", "--cn is required", 'for example: pki init-root --cn "Example Root CA"');
       }
       const { Authority } = await import("../../ca/authority.js");
-      const result = await Authority.initRoot(authorityOptions(opts, true), {
+      const result = await Authority.initRoot(authorityOptions(opts, true), commandContext(), {
         commonName: flags.cn,
         ...(flags.org !== undefined ? { organization: flags.org } : {}),
         ...(flags.country !== undefined ? { country: flags.country } : {}),

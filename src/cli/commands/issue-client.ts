@@ -57,14 +57,14 @@ Hand the holder a .p12 made with: pki export-p12 NAME`,
       }
       if (name === undefined) throw new PkiError("usage", "missing NAME (or --from FILE)", "for example: pki issue-client alice");
       const csr = flags.csr === undefined ? undefined : readCsr(flags.csr);
-      await withAuthority(cmd, async (authority, opts) => {
+      await withAuthority(cmd, async (authority, opts, ctx) => {
         let pkcs12: { password: string; legacy: boolean; out?: string } | undefined;
         if (flags.p12 !== undefined) {
           const password = await readSecret({ what: "password for the .p12", ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}), flag: "--password-file", envVar: "PKI_P12_PASSWORD", confirm: true });
           warnNonAsciiPassword(password);
           pkcs12 = { password, legacy: flags.legacy ?? false, ...(typeof flags.p12 === "string" ? { out: resolve(flags.p12) } : {}) };
         }
-        const result = await authority.issue({
+        const result = await authority.issue(ctx, {
           name,
           kind: "client",
           keyType: flags.key,
@@ -92,9 +92,9 @@ async function issueFromFile(file: string, flags: Flags, cmd: Command): Promise<
   }
   const names = text.split(/\r?\n/).map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
   if (names.length === 0) throw new PkiError("usage", `--from ${file} holds no names`);
-  await withAuthority(cmd, async (authority, opts) => {
+  await withAuthority(cmd, async (authority, opts, ctx) => {
     const progress = process.stderr.isTTY ? progressBar(names.length) : undefined;
-    const r = await authority.issueBatch({
+    const r = await authority.issueBatch(ctx, {
       names,
       keyType: flags.key,
       ...(flags.days !== undefined ? { days: flags.days } : {}),

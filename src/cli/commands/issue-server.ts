@@ -35,8 +35,8 @@ Then: pki export-key NAME --unencrypted --out /etc/ssl/private/NAME.key
       const csr = flags.csr === undefined ? undefined : readCsr(flags.csr);
       const { classifyHosts, serverName } = await import("../../ca/hosts.js");
       const altNames = classifyHosts(hosts);
-      await withAuthority(cmd, async (authority, opts) => {
-        const result = await authority.issue({
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        const result = await authority.issue(ctx, {
           name: serverName(altNames[0]!),
           kind: "server",
           altNames,

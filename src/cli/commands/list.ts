@@ -23,8 +23,8 @@ Examples:
   $ pki list --expiring 30 --json | jq -r '.[].name'`,
     )
     .action(async (flags: { status?: CertificateStatus; expiring?: number }, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
-        const views = authority.list({
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        const views = await authority.list(ctx, {
           ...(flags.status ? { status: flags.status } : {}),
           ...(flags.expiring !== undefined ? { expiringDays: flags.expiring } : {}),
         });

@@ -17,9 +17,9 @@ Examples:
   $ pki --passphrase-file old.txt passphrase change --new-passphrase-file new.txt`,
     )
     .action(async (flags: { newPassphraseFile?: string }, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
+      await withAuthority(cmd, async (authority, opts, ctx) => {
         const progress = process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rre-encrypting keys: ${done}/${total}`) : undefined;
-        const r = await authority.changePassphrase(
+        const r = await authority.changePassphrase(ctx,
           () =>
             readSecret({
               what: "new CA passphrase",

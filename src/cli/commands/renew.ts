@@ -35,8 +35,8 @@ Examples:
 Without --revoke-old the old certificate keeps working until it expires.`,
     )
     .action(async (name: string, flags: Flags, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
-        const r = await authority.renew({
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        const r = await authority.renew(ctx, {
           name,
           ...(flags.days !== undefined ? { days: flags.days } : {}),
           ...(flags.profile !== undefined ? { profile: flags.profile } : {}),

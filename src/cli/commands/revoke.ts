@@ -21,8 +21,8 @@ Examples:
     )
     .action(async (target: string, flags: { reason: (typeof REVOCATION_REASONS)[number] }, cmd: Command) => {
       const { CrlReason } = await import("../../crypto/crl.js");
-      await withAuthority(cmd, async (authority, opts) => {
-        const r = await authority.revoke(target, CrlReason[flags.reason]);
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        const r = await authority.revoke(ctx, target, CrlReason[flags.reason]);
         if (opts.json) {
           printJson({ serial: r.view.serial, name: r.view.name, reason: flags.reason, crl: r.crl.path, crlNumber: r.crl.number, crlNextUpdate: r.crl.nextUpdate });
         } else {

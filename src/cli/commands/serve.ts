@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import { authorityOptions, globals } from "../context.js";
+import { authorityOptions, commandContext, globals } from "../context.js";
 import { runCrlHookAsync } from "../hooks.js";
 
 export function register(program: Command): Command {
@@ -28,11 +28,11 @@ after in-flight requests finish. One instance per home ($PKI_HOME/serve.sock, mo
       if (!opts.passphraseFile && process.env.PKI_PASSPHRASE_FILE) opts.passphraseFile = process.env.PKI_PASSPHRASE_FILE;
       const [{ Authority }, { startServer }] = await Promise.all([import("../../ca/authority.js"), import("../../server/serve.js")]);
       const options = authorityOptions(opts);
-      const authority = Authority.open(options);
+      const authority = await Authority.open(options);
       const log = (line: string) => void process.stderr.write(line + "\n");
       let server;
       try {
-        const service = await authority.serve();
+        const service = await authority.serve(commandContext());
         server = await startServer({
           service,
           socketPath: join(options.home.dir, "serve.sock"),
@@ -45,7 +45,7 @@ after in-flight requests finish. One instance per home ($PKI_HOME/serve.sock, mo
           },
         });
       } catch (e) {
-        authority.close();
+        await authority.close();
         throw e;
       }
       const where = server.http ? `http://${server.http.host.includes(":") ? `[${server.http.host}]` : server.http.host}:${server.http.port}` : "no HTTP listener";
@@ -58,7 +58,7 @@ after in-flight requests finish. One instance per home ($PKI_HOME/serve.sock, mo
         process.once("SIGTERM", () => stop("SIGTERM"));
         process.once("SIGINT", () => stop("SIGINT"));
       });
-      authority.close();
+      await authority.close();
       log("pki serve: stopped");
     });
 }

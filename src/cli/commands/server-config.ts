@@ -57,9 +57,9 @@ Caddy and Redis do not check CRLs: their output says what to do instead.`,
         const { PkiError } = await import("../../ca/errors.js");
         throw new PkiError("usage", `unknown target "${target}"; choose one of ${SERVER_TARGETS.join(", ")}`);
       }
-      await withAuthority(cmd, async (authority) => {
+      await withAuthority(cmd, async (authority, _opts, ctx) => {
         process.stdout.write(
-          await authority.serverConfig({
+          await authority.serverConfig(ctx, {
             target: target as ServerTarget,
             verify: flags.verify,
             depth: flags.depth,

@@ -1,18 +1,18 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { PkiError } from "../../ca/errors.js";
-import type { Authority } from "../../ca/authority.js";
-import { authorityOptions, globals, type GlobalOptions } from "../context.js";
+import type { Authority, Context } from "../../ca/authority.js";
+import { authorityOptions, commandContext, globals, type GlobalOptions } from "../context.js";
 
 /** Opens the home's authority (loaded lazily: --help never pays for crypto), runs `fn`, closes. */
-export async function withAuthority<T>(cmd: Command, fn: (authority: Authority, opts: GlobalOptions) => Promise<T>): Promise<T> {
+export async function withAuthority<T>(cmd: Command, fn: (authority: Authority, opts: GlobalOptions, ctx: Context) => Promise<T>): Promise<T> {
   const opts = globals(cmd);
   const { Authority } = await import("../../ca/authority.js");
-  const authority = Authority.open(authorityOptions(opts));
+  const authority = await Authority.open(authorityOptions(opts));
   try {
-    return await fn(authority, opts);
+    return await fn(authority, opts, commandContext());
   } finally {
-    authority.close();
+    await authority.close();
   }
 }
 

@@ -17,9 +17,9 @@ Examples:
   $ pki show 5f3a9c… --json`,
     )
     .action(async (target: string, flags: { pem?: boolean }, cmd: Command) => {
-      await withAuthority(cmd, async (authority, opts) => {
+      await withAuthority(cmd, async (authority, opts, ctx) => {
         // Parsing (and loading @peculiar/x509) only for the human view: --pem and --json stay fast.
-        const { view, pem, certificate } = await authority.show(target, !flags.pem && !opts.json);
+        const { view, pem, certificate } = await authority.show(ctx, target, !flags.pem && !opts.json);
         if (flags.pem) {
           process.stdout.write(pem);
           return;

@@ -1,0 +1,413 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { closeSync, fchmodSync, openSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import Database from "better-sqlite3";
+import { LedgerError } from "../errors.js";
+import {
+  type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord,
+  type EventRecord, eventHash, GENESIS_HASH, type Ledger, type LedgerReader, type LedgerWriter, type NewCertificate, type NewEvent,
+  type Page, PAGE_SIZE, type PageRequest, type RevokedEntry, type StateCounts,
+} from "../ledger.js";
+import { Mutex } from "../mutex.js";
+import { MIGRATIONS } from "./migrations.js";
+import { toLedgerError } from "./errors.js";
+
+export interface SqliteOptions {
+  /** Create the database when missing. Default false: a missing ledger is an error. */
+  create?: boolean;
+  /** How long a write waits for another process's write lock, in ms. Default 15000. */
+  busyTimeoutMs?: number;
+}
+
+/** Mode of ledger.db; SQLite gives its -wal and -shm files the database file's mode. */
+const LEDGER_MODE = 0o600;
+
+/**
+ * The SQLite engine: one better-sqlite3 connection per process. Reads and writes take turns
+ * on it through a mutex (the connection holds one transaction at a time); across processes,
+ * writers queue on BEGIN IMMEDIATE, retried asynchronously so a waiting server keeps serving.
+ */
+export class SqliteLedger implements Ledger {
+  private readonly db: Database.Database;
+  private readonly mutex = new Mutex();
+  /** Set while a callback runs, to refuse re-entry rather than deadlock on the mutex. */
+  private readonly inside = new AsyncLocalStorage<true>();
+  private readonly handle: Handle;
+  private readonly busyTimeoutMs: number;
+
+  static open(path: string, options: SqliteOptions = {}): SqliteLedger {
+    try {
+      if (options.create) createPrivately(path);
+      return new SqliteLedger(path, options);
+    } catch (e) {
+      throw toLedgerError(e, path);
+    }
+  }
+
+  private constructor(
+    private readonly path: string,
+    options: SqliteOptions,
+  ) {
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 15000;
+    this.db = new Database(path, { fileMustExist: true });
+    try {
+      // The busy timeout only covers the rare lock a plain statement meets; waiting for the
+      // write lock is done by write() without blocking the event loop.
+      this.db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, 1000)}`);
+      // WAL lets readers (list, show) run while another process issues; synchronous=FULL
+      // makes each committed transaction survive power loss, which a CA's record needs.
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = FULL");
+      this.db.pragma("foreign_keys = ON");
+      this.migrate();
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
+    this.handle = new Handle(this.db, path);
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new LedgerError("newer-schema", `ledger schema version ${version} is newer than this pki understands (${MIGRATIONS.length})`);
+    }
+    if (version === MIGRATIONS.length) return;
+    this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    this.db.transaction(() => {
+      // Another process may have migrated while we waited for the lock.
+      const now = this.db.pragma("user_version", { simple: true }) as number;
+      for (let v = now; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
+      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    }).immediate();
+  }
+
+  read<T>(fn: (r: LedgerReader) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.exec("BEGIN");
+      try {
+        return await this.inside.run(true, () => fn(this.handle));
+      } finally {
+        if (this.db.inTransaction) this.exec("COMMIT");
+      }
+    });
+  }
+
+  write<T>(fn: (tx: LedgerWriter) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      await this.beginImmediate();
+      try {
+        const result = await this.inside.run(true, () => fn(this.handle));
+        this.exec("COMMIT");
+        return result;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        throw toLedgerError(e, this.path);
+      }
+    });
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inside.getStore()) {
+      return Promise.reject(new LedgerError("nested", "ledger read/write called inside another read/write; use the handle the callback received"));
+    }
+    return this.mutex.run(fn);
+  }
+
+  /** Takes the write lock, retrying while another process holds it, up to the busy timeout. */
+  private async beginImmediate(): Promise<void> {
+    const deadline = performance.now() + this.busyTimeoutMs;
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        this.db.pragma("busy_timeout = 0");
+        this.db.exec("BEGIN IMMEDIATE");
+        return;
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? "";
+        if (!code.startsWith("SQLITE_BUSY") || performance.now() >= deadline) throw toLedgerError(e, this.path);
+      } finally {
+        this.db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, 1000)}`);
+      }
+      await sleep(wait * (0.5 + Math.random()));
+    }
+  }
+
+  private exec(sql: string): void {
+    try {
+      this.db.exec(sql);
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
+  integrityProblems(): Promise<string[]> {
+    return this.exclusive(async () => {
+      try {
+        const rows = this.db.pragma("integrity_check") as { integrity_check: string }[];
+        return rows.map((r) => r.integrity_check).filter((m) => m !== "ok");
+      } catch (e) {
+        throw toLedgerError(e, this.path);
+      }
+    });
+  }
+
+  backupTo(path: string): Promise<void> {
+    return this.exclusive(async () => {
+      try {
+        await this.db.backup(path);
+      } catch (e) {
+        throw toLedgerError(e, this.path);
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.mutex.run(async () => {
+      if (this.db.open) this.db.close();
+    });
+  }
+}
+
+/** Creates an empty database file owner-only, whatever the process umask. */
+function createPrivately(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "wx", LEDGER_MODE);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return;
+    throw e;
+  }
+  try {
+    fchmodSync(fd, LEDGER_MODE);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The statements, on the connection the engine lends to a callback. */
+class Handle implements LedgerWriter {
+  /** Prepared once, reused: preparing costs more than running these small statements. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly path: string,
+  ) {}
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  private get<R>(sql: string, ...params: unknown[]): R | undefined {
+    try {
+      return this.stmt(sql).get(...params) as R | undefined;
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
+  private all<R>(sql: string, ...params: unknown[]): R[] {
+    try {
+      return this.stmt(sql).all(...params) as R[];
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
+  private run(sql: string, ...params: unknown[]): Database.RunResult {
+    try {
+      return this.stmt(sql).run(...params);
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
+  private one(sql: string, ...params: unknown[]): CertificateRecord | undefined {
+    const row = this.get<Row>(sql, ...params);
+    return row && fromRow(row);
+  }
+
+  async activeRoot(): Promise<CertificateRecord | undefined> {
+    return this.one("SELECT * FROM certificates WHERE kind = 'root' AND state = 'active' ORDER BY created_at DESC LIMIT 1");
+  }
+
+  async bySerial(serial: string): Promise<CertificateRecord | undefined> {
+    return this.one("SELECT * FROM certificates WHERE serial = ?", serial);
+  }
+
+  async activeByName(name: string, kind: CertificateKind): Promise<CertificateRecord | undefined> {
+    return this.one("SELECT * FROM certificates WHERE kind = ? AND name = ? AND state = 'active'", kind, name);
+  }
+
+  async latestByName(name: string): Promise<CertificateRecord | undefined> {
+    return this.one("SELECT * FROM certificates WHERE name = ? ORDER BY state = 'active' DESC, created_at DESC, rowid DESC LIMIT 1", name);
+  }
+
+  async certificates(q: CertificateQuery, page: PageRequest = {}): Promise<Page<CertificateRecord>> {
+    return this.paged(`SELECT rowid AS cursor, * FROM certificates`, q, page, (r: Row & { cursor: number }) => fromRow(r));
+  }
+
+  async summaries(q: CertificateQuery, page: PageRequest = {}): Promise<Page<CertificateSummary>> {
+    const columns = `rowid AS cursor, serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
+                     key_encrypted IS NOT NULL AS has_key`;
+    return this.paged(`SELECT ${columns} FROM certificates`, q, page, (r: SummaryRow) => ({
+      serial: r.serial, name: r.name, kind: r.kind, subject: r.subject, notBefore: r.not_before, notAfter: r.not_after, state: r.state,
+      revokedAt: r.revoked_at, revocationReason: r.revocation_reason, supersededBy: r.superseded_by, createdAt: r.created_at, hasKey: r.has_key === 1,
+    }));
+  }
+
+  /** Keyset pages in the order recorded (rowid): each page is one indexed query, however deep. */
+  private paged<R extends { cursor: number }, T>(select: string, q: CertificateQuery, page: PageRequest, map: (r: R) => T): Page<T> {
+    const limit = Math.min(page.limit ?? PAGE_SIZE, PAGE_SIZE);
+    const [where, params] = filter(q);
+    if (page.after) (where.push("rowid > ?"), params.push(Number(page.after)));
+    const sql = `${select} ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY rowid LIMIT ${limit + 1}`;
+    const rows = this.all<R>(sql, ...params);
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    return { items: rows.map(map), next: more ? String(rows[rows.length - 1]!.cursor) : null };
+  }
+
+  async count(q: CertificateQuery): Promise<number> {
+    const [where, params] = filter(q);
+    return this.get<{ n: number }>(`SELECT COUNT(*) AS n FROM certificates ${where.length ? "WHERE " + where.join(" AND ") : ""}`, ...params)!.n;
+  }
+
+  async serialExists(serial: string): Promise<boolean> {
+    return this.get("SELECT 1 FROM certificates WHERE serial = ?", serial) !== undefined;
+  }
+
+  async stateCounts(nowIso: string): Promise<StateCounts> {
+    const rows = this.all<{ state: CertificateState; expired: number; n: number }>(
+      "SELECT state, not_after < ? AS expired, COUNT(*) AS n FROM certificates WHERE kind != 'root' GROUP BY 1, 2",
+      nowIso,
+    );
+    const counts: StateCounts = { active: 0, activeExpired: 0, revoked: 0, superseded: 0 };
+    for (const r of rows) {
+      if (r.state === "active") counts[r.expired ? "activeExpired" : "active"] += r.n;
+      else if (r.state === "revoked" || r.state === "superseded") counts[r.state] += r.n;
+    }
+    return counts;
+  }
+
+  async revokedEntries(): Promise<RevokedEntry[]> {
+    return this.all<RevokedEntry>("SELECT serial, revoked_at AS revokedAt, revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial");
+  }
+
+  async latestCrl(): Promise<CrlRecord | undefined> {
+    const row = this.get<Omit<CrlRecord, "der"> & { der: Buffer }>("SELECT number, this_update AS thisUpdate, next_update AS nextUpdate, der FROM crls ORDER BY number DESC LIMIT 1");
+    return row && { ...row, der: new Uint8Array(row.der) };
+  }
+
+  async nextCrlNumber(): Promise<number> {
+    return (this.get<{ n: number | null }>("SELECT MAX(number) AS n FROM crls")!.n ?? 0) + 1;
+  }
+
+  async events(page: PageRequest = {}): Promise<Page<EventRecord>> {
+    const limit = Math.min(page.limit ?? PAGE_SIZE, PAGE_SIZE);
+    const rows = this.all<Omit<EventRecord, "details"> & { details: string }>(
+      `SELECT id, at, actor, action, serial, details, prev_hash AS prevHash, hash FROM events WHERE id > ? ORDER BY id LIMIT ${limit + 1}`,
+      Number(page.after ?? 0),
+    );
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    return { items: rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> })), next: more ? String(rows[rows.length - 1]!.id) : null };
+  }
+
+  async headEventId(): Promise<number> {
+    return this.get<{ id: number }>("SELECT COALESCE(MAX(id), 0) AS id FROM events")!.id;
+  }
+
+  async setting(key: string): Promise<string | undefined> {
+    return this.get<{ value: string }>("SELECT value FROM settings WHERE key = ?", key)?.value;
+  }
+
+  async insertCertificate(c: NewCertificate): Promise<void> {
+    this.run(
+      `INSERT INTO certificates (serial, name, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      c.serial, c.name, c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt,
+    );
+  }
+
+  async markRevoked(serial: string, at: string, reason: number): Promise<void> {
+    this.run("UPDATE certificates SET state = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ?", at, reason, serial);
+  }
+
+  async markSuperseded(serial: string, by: string): Promise<void> {
+    this.run("UPDATE certificates SET superseded_by = ?, state = CASE state WHEN 'active' THEN 'superseded' ELSE state END WHERE serial = ?", by, serial);
+  }
+
+  async insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): Promise<void> {
+    this.run("INSERT INTO crls (number, this_update, next_update, der) VALUES (?, ?, ?, ?)", crl.number, crl.thisUpdate, crl.nextUpdate, crl.der);
+  }
+
+  async replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): Promise<boolean> {
+    return this.run("UPDATE certificates SET key_encrypted = ? WHERE serial = ? AND key_encrypted = ?", replacement, serial, expected).changes === 1;
+  }
+
+  async appendEvent(e: NewEvent): Promise<EventRecord> {
+    const prevHash = this.get<{ hash: string }>("SELECT hash FROM events ORDER BY id DESC LIMIT 1")?.hash ?? GENESIS_HASH;
+    const details = JSON.stringify(e.details);
+    const hash = eventHash(prevHash, e.at, e.actor, e.action, e.serial, details);
+    const info = this.run("INSERT INTO events (at, actor, action, serial, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)", e.at, e.actor, e.action, e.serial, details, prevHash, hash);
+    return { ...e, id: Number(info.lastInsertRowid), prevHash, hash };
+  }
+
+  async setSetting(key: string, value: string | null): Promise<void> {
+    if (value === null) this.run("DELETE FROM settings WHERE key = ?", key);
+    else this.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
+  }
+}
+
+function filter(q: CertificateQuery): [string[], unknown[]] {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (q.kind) (where.push("kind = ?"), params.push(q.kind));
+  if (q.state) (where.push("state = ?"), params.push(q.state));
+  if (q.name) (where.push("name = ?"), params.push(q.name));
+  if (q.notAfterFrom) (where.push("not_after >= ?"), params.push(q.notAfterFrom));
+  if (q.notAfterBefore) (where.push("not_after < ?"), params.push(q.notAfterBefore));
+  if (q.withKey) where.push("key_encrypted IS NOT NULL");
+  return [where, params];
+}
+
+interface Row {
+  serial: string;
+  name: string;
+  kind: CertificateKind;
+  subject: string;
+  not_before: string;
+  not_after: string;
+  der: Buffer;
+  key_encrypted: Buffer | null;
+  csr: Buffer | null;
+  state: CertificateState;
+  revoked_at: string | null;
+  revocation_reason: number | null;
+  superseded_by: string | null;
+  created_at: string;
+}
+
+type SummaryRow = Omit<Row, "der" | "key_encrypted" | "csr"> & { cursor: number; has_key: number };
+
+function fromRow(r: Row): CertificateRecord {
+  return {
+    serial: r.serial,
+    name: r.name,
+    kind: r.kind,
+    subject: r.subject,
+    notBefore: r.not_before,
+    notAfter: r.not_after,
+    der: new Uint8Array(r.der),
+    keyEncrypted: r.key_encrypted && new Uint8Array(r.key_encrypted),
+    csr: r.csr && new Uint8Array(r.csr),
+    state: r.state,
+    revokedAt: r.revoked_at,
+    revocationReason: r.revocation_reason,
+    supersededBy: r.superseded_by,
+    createdAt: r.created_at,
+  };
+}

@@ -1,0 +1,199 @@
+// The ledger contract: one suite every engine runs (SQLite in test/unit/ledger-sqlite.test.ts;
+// the PostgreSQL engine runs the same function). It speaks only the Ledger interface.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { LedgerError } from "../src/ledger/errors.js";
+import { collect, eventHash, GENESIS_HASH, type Ledger, type NewCertificate, PAGE_SIZE } from "../src/ledger/ledger.js";
+
+export interface EngineUnderTest {
+  /** A new, empty, migrated ledger. */
+  ledger: Ledger;
+  /** Closes nothing; opens the same store again (a second connection, as another process would). */
+  reopen(): Promise<Ledger>;
+  /** Closes what it opened and removes the store. */
+  cleanup(): Promise<void>;
+}
+
+export function cert(serial: string, name: string, notAfter = "2030-01-01T00:00:00.000Z", kind: NewCertificate["kind"] = "client"): NewCertificate {
+  return { serial, name, kind, subject: `CN=${name}`, notBefore: "2026-01-01T00:00:00.000Z", notAfter, der: new Uint8Array([0x30, 0]), keyEncrypted: null, csr: null, createdAt: "2026-01-01T00:00:00.000Z" };
+}
+
+const isLedgerError = (code: string) => (e: unknown) => e instanceof LedgerError && e.code === code;
+
+export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderTest>): void {
+  const withLedger = (name: string, body: (l: Ledger, e: EngineUnderTest) => Promise<void>) =>
+    test(`${engine} ledger: ${name}`, async () => {
+      const e = await fresh();
+      try {
+        await body(e.ledger, e);
+      } finally {
+        await e.cleanup();
+      }
+    });
+
+  withLedger("stores and finds certificates; data survives reopening", async (l, e) => {
+    await l.write(async (tx) => tx.insertCertificate({ ...cert("0a", "alice"), keyEncrypted: new Uint8Array([1, 2]) }));
+    assert.equal((await l.read((r) => r.activeByName("alice", "client")))?.serial, "0a");
+    const rec = await l.read((r) => r.bySerial("0a"));
+    assert.equal(rec?.state, "active");
+    assert.deepEqual([...rec!.keyEncrypted!], [1, 2]);
+    assert.ok(rec!.der.buffer instanceof ArrayBuffer);
+    assert.equal(await l.read((r) => r.serialExists("0a")), true);
+    assert.equal(await l.read((r) => r.serialExists("0b")), false);
+    const again = await e.reopen();
+    try {
+      assert.equal((await again.read((r) => r.bySerial("0a")))?.name, "alice");
+    } finally {
+      await again.close();
+    }
+  });
+
+  withLedger("one active certificate per name and kind, and a serial is never reused", async (l) => {
+    await l.write((tx) => tx.insertCertificate(cert("01", "alice")));
+    await assert.rejects(l.write((tx) => tx.insertCertificate(cert("02", "alice"))), isLedgerError("conflict"));
+    await assert.rejects(l.write((tx) => tx.insertCertificate(cert("01", "bob"))), isLedgerError("conflict"));
+    await l.write((tx) => tx.insertCertificate(cert("03", "alice", undefined, "server")));
+  });
+
+  withLedger("a failed write leaves nothing behind", async (l) => {
+    await assert.rejects(
+      l.write(async (tx) => {
+        await tx.insertCertificate(cert("01", "alice"));
+        await tx.appendEvent({ at: "t", actor: "a", action: "issued", serial: "01", details: {} });
+        await tx.setSetting("k", "v");
+        throw new Error("boom");
+      }),
+      /boom/,
+    );
+    assert.equal(await l.read((r) => r.bySerial("01")), undefined);
+    assert.equal((await l.read((r) => r.events())).items.length, 0);
+    assert.equal(await l.read((r) => r.setting("k")), undefined);
+  });
+
+  withLedger("revocations, supersession, CRL numbers and expiry queries", async (l) => {
+    await l.write(async (tx) => {
+      await tx.insertCertificate(cert("01", "a", "2027-01-01T00:00:00.000Z"));
+      await tx.insertCertificate(cert("02", "b", "2028-01-01T00:00:00.000Z"));
+      await tx.markRevoked("01", "2026-06-01T00:00:00.000Z", 1);
+      await tx.markSuperseded("02", "03");
+      await tx.insertCertificate(cert("03", "b", "2029-01-01T00:00:00.000Z"));
+    });
+    await l.read(async (r) => {
+      assert.deepEqual(await r.revokedEntries(), [{ serial: "01", revokedAt: "2026-06-01T00:00:00.000Z", reason: 1 }]);
+      assert.equal((await r.bySerial("02"))?.state, "superseded");
+      assert.equal((await r.bySerial("02"))?.supersededBy, "03");
+      assert.equal((await r.latestByName("b"))?.serial, "03");
+      const expiring = await r.certificates({ state: "active", notAfterBefore: "2029-06-01T00:00:00.000Z" });
+      assert.deepEqual(expiring.items.map((c) => c.serial), ["03"]);
+      assert.equal(await r.count({ state: "revoked" }), 1);
+      assert.equal(await r.nextCrlNumber(), 1);
+      assert.equal(await r.latestCrl(), undefined);
+    });
+    await l.write((tx) => tx.insertCrl({ number: 1, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([1]) }));
+    assert.equal(await l.read((r) => r.nextCrlNumber()), 2);
+    assert.equal((await l.read((r) => r.latestCrl()))?.number, 1);
+    await assert.rejects(l.write((tx) => tx.insertCrl({ number: 1, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([1]) })), isLedgerError("conflict"));
+  });
+
+  withLedger("revoking a superseded certificate keeps it revoked; superseding a revoked one keeps it revoked", async (l) => {
+    await l.write(async (tx) => {
+      await tx.insertCertificate(cert("01", "a"));
+      await tx.markRevoked("01", "2026-06-01T00:00:00.000Z", 4);
+      await tx.markSuperseded("01", "02");
+      await tx.insertCertificate(cert("02", "a"));
+    });
+    const old = await l.read((r) => r.bySerial("01"));
+    assert.equal(old?.state, "revoked");
+    assert.equal(old?.supersededBy, "02");
+  });
+
+  withLedger("events form one hash chain from the genesis hash", async (l) => {
+    await l.write(async (tx) => {
+      await tx.appendEvent({ at: "1", actor: "root", action: "ca-created", serial: "01", details: { a: 1 } });
+      await tx.appendEvent({ at: "2", actor: "root", action: "issued", serial: "02", details: { name: "x" } });
+    });
+    const [a, b] = (await l.read((r) => r.events())).items;
+    assert.equal(a!.prevHash, GENESIS_HASH);
+    assert.equal(b!.prevHash, a!.hash);
+    assert.equal(b!.hash, eventHash(a!.hash, "2", "root", "issued", "02", JSON.stringify({ name: "x" })));
+    assert.deepEqual(b!.details, { name: "x" });
+  });
+
+  withLedger("listings come in pages, in the order recorded, and summaries carry no blobs", async (l) => {
+    const n = PAGE_SIZE * 2 + 7;
+    await l.write(async (tx) => {
+      for (let i = 0; i < n; i++) await tx.insertCertificate({ ...cert(i.toString(16).padStart(4, "0"), `n${n - i}`), keyEncrypted: i % 2 ? new Uint8Array([i & 0xff]) : null });
+    });
+    const first = await l.read((r) => r.summaries({}));
+    assert.equal(first.items.length, PAGE_SIZE);
+    assert.notEqual(first.next, null);
+    assert.ok(!("der" in first.items[0]!) && !("keyEncrypted" in first.items[0]!));
+    const all = await l.read((r) => collect((page) => r.summaries({}, page)));
+    assert.deepEqual(all.map((s) => s.name), Array.from({ length: n }, (_, i) => `n${n - i}`));
+    assert.deepEqual(all.slice(0, 2).map((s) => s.hasKey), [false, true]);
+    const withKey = await l.read((r) => collect((page) => r.certificates({ withKey: true }, page)));
+    assert.equal(withKey.length, Math.floor(n / 2));
+    assert.equal(await l.read((r) => r.count({})), n);
+    const small = await l.read((r) => r.summaries({}, { limit: 3 }));
+    assert.equal(small.items.length, 3);
+    const next = await l.read((r) => r.summaries({}, { after: small.next, limit: 3 }));
+    assert.equal(next.items[0]!.name, all[3]!.name);
+  });
+
+  withLedger("settings are set, replaced and removed", async (l) => {
+    await l.write((tx) => tx.setSetting("hooks.crl", "a"));
+    await l.write((tx) => tx.setSetting("hooks.crl", "b"));
+    assert.equal(await l.read((r) => r.setting("hooks.crl")), "b");
+    await l.write((tx) => tx.setSetting("hooks.crl", null));
+    assert.equal(await l.read((r) => r.setting("hooks.crl")), undefined);
+  });
+
+  withLedger("replaceKey swaps a key only while it is the one expected", async (l) => {
+    await l.write((tx) => tx.insertCertificate({ ...cert("01", "a"), keyEncrypted: new Uint8Array([1]) }));
+    assert.equal(await l.write((tx) => tx.replaceKey("01", new Uint8Array([9]), new Uint8Array([2]))), false);
+    assert.equal(await l.write((tx) => tx.replaceKey("01", new Uint8Array([1]), new Uint8Array([2]))), true);
+    assert.deepEqual([...(await l.read((r) => r.bySerial("01")))!.keyEncrypted!], [2]);
+  });
+
+  withLedger("concurrent writers in one process queue: gap-free CRL numbers and one linear chain", async (l) => {
+    const writers = 50;
+    const numbers = await Promise.all(
+      Array.from({ length: writers }, (_, i) =>
+        l.write(async (tx) => {
+          const number = await tx.nextCrlNumber();
+          await Promise.resolve(); // yield inside the transaction, as signing does
+          await tx.insertCrl({ number, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([i]) });
+          await tx.appendEvent({ at: String(i), actor: "t", action: "crl-generated", serial: null, details: { number } });
+          return number;
+        }),
+      ),
+    );
+    assert.deepEqual([...numbers].sort((a, b) => a - b), Array.from({ length: writers }, (_, i) => i + 1));
+    const events = await l.read((r) => collect((page) => r.events(page)));
+    let prev = GENESIS_HASH;
+    for (const e of events) {
+      assert.equal(e.prevHash, prev);
+      prev = e.hash;
+    }
+    assert.equal(events.length, writers);
+  });
+
+  withLedger("reads and writes from a second connection see committed state and queue as writers", async (l, e) => {
+    const other = await e.reopen();
+    try {
+      await Promise.all([
+        ...Array.from({ length: 10 }, (_, i) => l.write((tx) => tx.insertCertificate(cert(`a${i}`, `a${i}`)))),
+        ...Array.from({ length: 10 }, (_, i) => other.write((tx) => tx.insertCertificate(cert(`b${i}`, `b${i}`)))),
+      ]);
+      assert.equal(await other.read((r) => r.count({})), 20);
+    } finally {
+      await other.close();
+    }
+  });
+
+  withLedger("calling read or write inside a callback is refused, not a deadlock", async (l) => {
+    await assert.rejects(l.write(() => l.read((r) => r.count({}))), isLedgerError("nested"));
+    await assert.rejects(l.read(() => l.write((tx) => tx.setSetting("k", "v"))), isLedgerError("nested"));
+    assert.equal(await l.read((r) => r.count({})), 0, "the ledger still works afterwards");
+  });
+}

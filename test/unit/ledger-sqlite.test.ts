@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { chmodSync, existsSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { LedgerError } from "../../src/ledger/errors.js";
+import { openLedger } from "../../src/ledger/open.js";
+import { tempDir } from "../helpers.js";
+import { cert, ledgerContract } from "../ledger-contract.js";
+
+ledgerContract("sqlite", async () => {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, "ledger.db");
+  const ledger = await openLedger(path, { create: true });
+  return {
+    ledger,
+    reopen: () => openLedger(path),
+    cleanup: async () => {
+      await ledger.close();
+      cleanup();
+    },
+  };
+});
+
+const isLedgerError = (code: string) => (e: unknown) => e instanceof LedgerError && e.code === code;
+
+test("ledger.db and its -wal and -shm files are created 0600 under umask 022", async () => {
+  const { dir, cleanup } = tempDir();
+  const umask = process.umask(0o022);
+  try {
+    const path = join(dir, "ledger.db");
+    const l = await openLedger(path, { create: true });
+    await l.write((tx) => tx.insertCertificate(cert("01", "a")));
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+      assert.ok(existsSync(f), f);
+      assert.equal(statSync(f).mode & 0o777, 0o600, f);
+    }
+    await l.close();
+  } finally {
+    process.umask(umask);
+    cleanup();
+  }
+});
+
+test("open errors say what happened: missing, corrupt, newer schema, locked, permission denied", async (t) => {
+  const { dir, cleanup } = tempDir();
+  try {
+    await assert.rejects(openLedger(join(dir, "missing.db")), isLedgerError("missing"));
+    const junk = join(dir, "junk.db");
+    writeFileSync(junk, "this is not sqlite".repeat(100));
+    await assert.rejects(openLedger(junk), isLedgerError("corrupt"));
+    const newer = join(dir, "newer.db");
+    const db = new Database(newer);
+    db.pragma("user_version = 99");
+    db.close();
+    await assert.rejects(openLedger(newer), isLedgerError("newer-schema"));
+
+    const path = join(dir, "ledger.db");
+    const l = await openLedger(path, { create: true, busyTimeoutMs: 100 });
+    const holder = new Database(path);
+    holder.exec("BEGIN IMMEDIATE");
+    await assert.rejects(l.write((tx) => tx.setSetting("k", "v")), isLedgerError("locked"));
+    holder.exec("ROLLBACK");
+    holder.close();
+    await l.write((tx) => tx.setSetting("k", "v"));
+    await l.close();
+
+    if (process.getuid?.() === 0) return t.skip("root reads any file: permission denied cannot be shown");
+    chmodSync(path, 0o000);
+    await assert.rejects(openLedger(path), isLedgerError("permission-denied"));
+    chmodSync(path, 0o600);
+  } finally {
+    cleanup();
+  }
+});

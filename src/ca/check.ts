@@ -91,7 +91,7 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean): Pr
     if (repair) files.stage(e.path, e.content, e.mode);
     add({ check: "files", level: "error", message: `${e.path} ${what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired: repair });
   }
-  if (repair && mismatched > 0) await core.ledger.write(() => files.commit());
+  if (repair && mismatched > 0) await core.ledger.write((tx) => files.commit(tx));
   if (mismatched === 0) add({ check: "files", level: "ok", message: `${expected.length} output files match the ledger` });
 
   const stray = listTree(home.dir).filter((p) => TEMP_FILE.test(p));

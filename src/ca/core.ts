@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { CryptoError } from "../crypto/errors.js";
-import type { KeyType } from "../crypto/keys.js";
-import type { x509 } from "../crypto/provider.js";
+import type { Keyring } from "../crypto/keyring.js";
+import type { Signer } from "../crypto/signer.js";
 import { crlPem } from "../crypto/pem.js";
 import { normalizeSerial, randomSerial } from "../crypto/serial.js";
 import type { CertificateRecord, Ledger, LedgerReader, LedgerWriter, NewEvent } from "../ledger/ledger.js";
@@ -17,21 +17,14 @@ export interface AuthorityOptions {
   templatesDir: string;
   /** Supplies the CA passphrase, only when a private key must be used. */
   passphrase: () => Promise<string>;
-}
-
-/** The root with its key opened: what signing needs. */
-export interface UnlockedRoot {
-  record: CertificateRecord;
-  cert: x509.X509Certificate;
-  key: CryptoKey;
-  keyType: KeyType;
-  passphrase: string;
-  /** The decrypted PKCS#8, for signers that keep the key in native code (pki serve). */
-  pkcs8: Uint8Array;
+  /** A keyring already unlocked (a server holding the CA key for its life). Default: one built on `passphrase`. */
+  keyring?: Keyring;
 }
 
 /** State shared by the authority's operations: the ledger, the root, the home. */
 export class CaCore {
+  private keyringLoaded: Promise<Keyring> | undefined;
+
   constructor(
     readonly options: AuthorityOptions,
     readonly ledger: Ledger,
@@ -46,26 +39,25 @@ export class CaCore {
     return { at: ctx.now.toISOString(), actor: ctx.actor, action, serial, details };
   }
 
-  /** Decrypts the root key with the passphrase; a wrong passphrase is a "secret" error. */
-  async unlockRoot(): Promise<UnlockedRoot> {
-    const passphrase = await this.options.passphrase();
-    const pkcs8 = await this.decryptKey(this.root.keyEncrypted!, passphrase);
-    // Loaded here, not at the top: list and show never pay for @peculiar/x509 and WebCrypto.
-    const [{ importPkcs8 }, { x509 }] = await Promise.all([import("../crypto/keys.js"), import("../crypto/provider.js")]);
-    const { key, type } = await importPkcs8(pkcs8);
-    return { record: this.root, cert: new x509.X509Certificate(this.root.der), key, keyType: type, passphrase, pkcs8 };
+  /** The process's keyring, loaded on first use (list and show never load the crypto stack). */
+  keyring(): Promise<Keyring> {
+    return (this.keyringLoaded ??= import("../crypto/keyring.js").then(({ Keyring }) => this.options.keyring ?? new Keyring(this.options.passphrase)));
   }
 
-  async decryptKey(encrypted: Uint8Array, passphrase: string): Promise<Uint8Array> {
-    const { decryptPrivateKey } = await import("../crypto/keys.js");
-    try {
-      return await decryptPrivateKey(encrypted, passphrase);
-    } catch (e) {
-      if (e instanceof CryptoError && e.code === "bad-passphrase") {
-        throw new PkiError("secret", "wrong passphrase for the CA key", "check PKI_PASSPHRASE or --passphrase-file");
-      }
-      throw e;
-    }
+  /** The root's signer: its key is unlocked once for the life of this authority. */
+  async rootSigner(): Promise<Signer> {
+    const keyring = await this.keyring();
+    return keyring.signer(this.root.der, this.root.keyEncrypted!).catch(wrongPassphrase);
+  }
+
+  /** A stored private key, decrypted (without unlocking the root). */
+  async unsealKey(encrypted: Uint8Array): Promise<Uint8Array> {
+    return (await this.keyring()).unseal(encrypted).catch(wrongPassphrase);
+  }
+
+  /** Encrypts a new private key under the CA passphrase; call after rootSigner or unsealKey has verified it. */
+  async sealKey(pkcs8: Uint8Array): Promise<Uint8Array> {
+    return (await this.keyring()).seal(pkcs8);
   }
 
   /**
@@ -88,7 +80,7 @@ export class CaCore {
     // `current` check fails were overtaken and are dropped.
     try {
       await this.ledger.write(async (tx) => {
-        if (!(await files.commit()).includes(this.home.crl)) await this.healCrl(tx);
+        if (!(await files.commit(tx)).includes(this.home.crl)) await this.healCrl(tx);
       });
     } catch (e) {
       files.abort();
@@ -137,6 +129,13 @@ export class CaCore {
   async findByName(r: LedgerReader, name: string): Promise<CertificateRecord | undefined> {
     return (await r.activeByName(name, "client")) ?? (await r.activeByName(name, "server")) ?? (await r.latestByName(name));
   }
+}
+
+function wrongPassphrase(e: unknown): never {
+  if (e instanceof CryptoError && e.code === "bad-passphrase") {
+    throw new PkiError("secret", "wrong passphrase for the CA key", "check PKI_PASSPHRASE or --passphrase-file", "BAD_PASSPHRASE");
+  }
+  throw e;
 }
 
 export function checkDays(days: number, flag: string): number {

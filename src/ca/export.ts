@@ -22,8 +22,7 @@ export function refuseRevoked(rec: CertificateRecord, now: Date): void {
 
 /** The private key of an exportable certificate, decrypted with the CA passphrase. */
 export async function decryptedKey(core: CaCore, rec: CertificateRecord & { keyEncrypted: Blob }): Promise<Uint8Array> {
-  const root = await core.unlockRoot();
-  return core.decryptKey(rec.keyEncrypted, root.passphrase);
+  return core.unsealKey(rec.keyEncrypted);
 }
 
 export interface ExportParams {
@@ -85,6 +84,5 @@ export async function exportKey(core: CaCore, ctx: Context, params: ExportKeyPar
 export async function privateKeyPem(core: CaCore, target: string): Promise<string | null> {
   const rec = await core.ledger.read((r) => core.find(r, target));
   if (rec.kind === "root" || !rec.keyEncrypted) return null;
-  const root = await core.unlockRoot();
-  return toPem(await core.decryptKey(rec.keyEncrypted, root.passphrase), "PRIVATE KEY");
+  return toPem(await core.unsealKey(rec.keyEncrypted), "PRIVATE KEY");
 }

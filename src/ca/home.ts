@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, chmodSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
+import type { LedgerReader } from "../ledger/ledger.js";
 import { PkiError } from "./errors.js";
 
 /** Directory mode for the home and everything below it: only the owner may list or enter. */
@@ -58,8 +59,8 @@ export class Home {
 interface Staged {
   tmp: string;
   path: string;
-  /** Checked just before the rename; false means a newer version was written meanwhile. */
-  current?: () => Promise<boolean>;
+  /** Checked just before the rename, against the ledger as it is then; false means a newer version was written meanwhile. */
+  current?: (r: LedgerReader) => Promise<boolean>;
 }
 
 /**
@@ -82,7 +83,7 @@ export class FileBatch {
   constructor(private readonly options: { durable?: boolean } = {}) {}
 
   /** Writes `data` beside `path`; the folder must exist (we never create folders outside the home). */
-  stage(path: string, data: string | Uint8Array, mode: number, current?: () => Promise<boolean>): void {
+  stage(path: string, data: string | Uint8Array, mode: number, current?: (r: LedgerReader) => Promise<boolean>): void {
     // Hidden, and not ending in .pem/.key, so no glob or server picks up a half-made file.
     const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
     let fd: number | undefined;
@@ -107,12 +108,15 @@ export class FileBatch {
     this.staged.push({ tmp, path, ...(current ? { current } : {}) });
   }
 
-  /** Renames the staged files into place; returns the paths it installed (overtaken ones are dropped). */
-  async commit(): Promise<string[]> {
+  /**
+   * Renames the staged files into place; returns the paths it installed (overtaken ones are
+   * dropped). `ledger`, read under the write lock, answers the staged files' `current` checks.
+   */
+  async commit(ledger?: LedgerReader): Promise<string[]> {
     const dirs = new Set<string>();
     const installed: string[] = [];
     for (const s of this.staged) {
-      if (s.current && !(await s.current())) {
+      if (s.current && ledger && !(await s.current(ledger))) {
         unlinkSync(s.tmp);
         continue;
       }

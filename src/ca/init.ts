@@ -1,20 +1,21 @@
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createRootCertificate, type NameAttribute } from "../crypto/certificates.js";
-import { createCrl, crlPem } from "../crypto/crl.js";
-import { encryptPrivateKey, exportPkcs8, generateKeyPair, type KeyType } from "../crypto/keys.js";
+import { Keyring } from "../crypto/keyring.js";
+import { exportPkcs8, generateKeyPair, type KeyType } from "../crypto/keys.js";
+import { keySigner } from "../crypto/signer.js";
 import { randomSerial } from "../crypto/serial.js";
 import { toPem } from "../crypto/pem.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { openLedger } from "../ledger/open.js";
 import type { Context } from "./context.js";
-import { type AuthorityOptions, checkDays, DAY_MS } from "./core.js";
+import { type AuthorityOptions, CaCore, checkDays, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
 import { FileBatch, PUBLIC_MODE } from "./home.js";
 import { BACKDATE_MS } from "./issuance.js";
 import { loadProfile } from "./profiles.js";
 import { recordOf } from "./records.js";
-import { DEFAULT_CRL_DAYS, type CrlResult } from "./revocation.js";
+import { type CrlResult, issueCrl } from "./revocation.js";
 import { type CertificateView, viewOf } from "./views.js";
 
 export const DEFAULT_ROOT_DAYS = 3650;
@@ -55,7 +56,8 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
   const profile = loadProfile(params.profile ?? join(options.templatesDir, "profiles", "root.ini"), { PKI_NAME: cn });
   if (!profile.extensions.basicConstraints?.ca) throw new PkiError("invalid", `${profile.file}: a root profile needs basicConstraints = critical, CA:true`);
 
-  const passphrase = await options.passphrase();
+  const keyring = options.keyring ?? new Keyring(options.passphrase, true);
+  const passphrase = await keyring.passphrase();
   if (passphrase.length < MIN_PASSPHRASE_LENGTH) throw new PkiError("secret", `the CA passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`);
   const subject: NameAttribute[] = [
     ...(params.country ? [{ type: "C", value: params.country }] : []),
@@ -72,30 +74,28 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
     keyType,
     extensions: profile.extensions,
   });
-  const keyEncrypted = await encryptPrivateKey(await exportPkcs8(keys.privateKey), passphrase);
-  const record = recordOf(cert, "root", cn, keyEncrypted, null, now);
-  const crlNext = new Date(Math.min(now.getTime() + DEFAULT_CRL_DAYS * DAY_MS, cert.notAfter.getTime()));
-  const crlDer = await createCrl({ issuer: cert, issuerKey: keys.privateKey, issuerKeyType: keyType, number: 1, thisUpdate: now, nextUpdate: crlNext, entries: [] });
-  const crl: CrlResult = { path: home.crl, number: 1, thisUpdate: now.toISOString(), nextUpdate: crlNext.toISOString(), revoked: 0, hook: null };
+  const pkcs8 = await exportPkcs8(keys.privateKey);
+  const record = recordOf(cert, "root", cn, await keyring.seal(pkcs8), null, now);
+  const signer = await keySigner(cert, pkcs8);
 
   const homeExisted = existsSync(home.dir);
   home.create();
   const files = new FileBatch();
   let ledger: Ledger | undefined;
+  let crl: CrlResult;
   try {
     files.stage(home.caCertificate, toPem(new Uint8Array(cert.rawData), "CERTIFICATE"), PUBLIC_MODE);
-    files.stage(home.crl, crlPem(crlDer), PUBLIC_MODE);
     const l = (ledger = await openLedger(home.ledger, { create: true }));
-    const at = now.toISOString();
-    await l.write(async (tx) => {
+    const core = new CaCore(options, l, record);
+    // The first CRL comes from the same code as every later one (pki crl, revoke).
+    crl = await l.write(async (tx) => {
       await tx.insertCertificate(record);
-      await tx.appendEvent({ at, actor: ctx.actor, action: "ca-created", serial: record.serial, details: { name: cn, subject: record.subject, notAfter: record.notAfter, keyType, sha256: record.sha256 } });
-      await tx.insertCrl({ number: 1, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, der: crlDer });
-      await tx.appendEvent({ at, actor: ctx.actor, action: "crl-generated", serial: null, details: { number: 1, nextUpdate: crl.nextUpdate, revoked: 0 } });
+      await tx.appendEvent(core.event(ctx, "ca-created", record.serial, { name: cn, subject: record.subject, notAfter: record.notAfter, keyType, sha256: record.sha256 }));
+      return issueCrl(core, ctx, tx, signer, files);
     });
+    await l.write((tx) => files.commit(tx));
     await l.close();
     ledger = undefined;
-    await files.commit();
   } catch (e) {
     files.abort();
     await ledger?.close();

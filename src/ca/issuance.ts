@@ -1,29 +1,22 @@
 import { join } from "node:path";
-import { createCsr, createLeafCertificate, type NameAttribute, publicKeyType, readVerifiedCsr } from "../crypto/certificates.js";
-import { CrlReason } from "../crypto/crl.js";
+import { type NameAttribute, publicKeyType, readVerifiedCsr } from "../crypto/certificates.js";
 import { CryptoError } from "../crypto/errors.js";
 import { type ExtensionsSpec, readExtensions } from "../crypto/extensions.js";
-import { encryptedKeyPem, encryptPrivateKey, exportPkcs8, generateKeyPair, type KeyType } from "../crypto/keys.js";
+import type { KeyType } from "../crypto/keys.js";
 import { x509 } from "../crypto/provider.js";
-import { toPem } from "../crypto/pem.js";
-import type { CertificateKind, CertificateRecord } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
-import { type CaCore, checkDays, DAY_MS, type UnlockedRoot } from "./core.js";
+import { type CaCore, checkDays, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
-import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
 import { validateName } from "./names.js";
 import { loadProfile, type Profile } from "./profiles.js";
-import { issueCrl, type CrlResult } from "./revocation.js";
-import { recordOf } from "./records.js";
+import type { CrlResult } from "./revocation.js";
+import { type LeafKind, type LeafRequest, newKey, signLeaves } from "./sign-leaves.js";
 import { type CertificateView, statusOf, viewOf } from "./views.js";
+
+export { BACKDATE_MS, type LeafKind } from "./sign-leaves.js";
 
 /** Clients get a year by default, so a lost laptop's certificate dies on its own. */
 export const DEFAULT_LEAF_DAYS = 365;
-/** notBefore is set this far in the past so servers with a slightly slow clock accept new certificates. */
-export const BACKDATE_MS = 5 * 60_000;
-
-export type LeafKind = Exclude<CertificateKind, "root">;
-
 export interface IssueParams {
   name: string;
   kind: LeafKind;
@@ -84,32 +77,23 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   const notAfter = leafNotAfter(core, now, params.days);
   if (params.pkcs12 && params.csr) throw new PkiError("usage", "--p12 needs the key, and with --csr the key stays with the requester");
   if (params.pkcs12 && params.pkcs12.password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password");
-  const root = await core.unlockRoot();
+  const signer = await core.rootSigner();
 
-  let publicKey: x509.PublicKey;
-  let keyPkcs8: Uint8Array | null = null;
-  let csrDer: Uint8Array;
+  let request: LeafRequest;
+  const common = { name, kind: params.kind, subject: profile.subject, extensions, notAfter, action: "issued" as const, ...(params.pkcs12 ? { pkcs12: params.pkcs12 } : {}) };
   if (params.csr) {
     const csr = await readVerifiedCsr(params.csr).catch((e: unknown) => {
       if (e instanceof CryptoError) throw new PkiError("invalid", `the CSR was refused: ${e.message}`);
       throw e;
     });
     checkCsrAgainstProfile(csr, extensions);
-    publicKey = csr.publicKey;
-    csrDer = new Uint8Array(csr.rawData);
+    request = { ...common, publicKey: csr.publicKey, keyPkcs8: null, keyEncrypted: null, csrDer: new Uint8Array(csr.rawData) };
   } else {
-    const keyType = params.keyType ?? "ec-p256";
-    const keys = await generateKeyPair(keyType);
-    const csr = await createCsr({ subject: profile.subject, keys, keyType, extensions });
-    publicKey = csr.publicKey;
-    csrDer = new Uint8Array(csr.rawData);
-    keyPkcs8 = await exportPkcs8(keys.privateKey);
+    const key = await newKey(params.keyType ?? "ec-p256");
+    request = { ...common, publicKey: key.publicKey, keyPkcs8: key.pkcs8, keyEncrypted: await core.sealKey(key.pkcs8), csrDer: null };
   }
-  const { crl: _crl, ...result } = await signAndRecord(core, ctx, {
-    name, kind: params.kind, subject: profile.subject, extensions, publicKey, keyPkcs8, csrDer, notAfter, root, now, action: "issued", supersede: existing,
-    ...(params.pkcs12 ? { pkcs12: params.pkcs12 } : {}),
-  });
-  return result;
+  const { leaves: [leaf] } = await signLeaves(core, ctx, signer, [request]);
+  return { view: viewOf(leaf!.record, now), certificatePath: leaf!.certificatePath, keyPath: leaf!.keyPath, pkcs12Path: leaf!.pkcs12Path };
 }
 
 /** A new certificate for the same subject; the old one is superseded (and revoked with `revokeOld`). */
@@ -133,25 +117,25 @@ export async function renew(core: CaCore, ctx: Context, params: RenewParams): Pr
     subject = profile.subject;
     extensions = profile.extensions;
   }
-  const root = await core.unlockRoot();
+  const signer = await core.rootSigner();
   let keyPkcs8: Uint8Array;
   let publicKey: x509.PublicKey;
   if (params.reuseKey) {
-    keyPkcs8 = await core.decryptKey(old.keyEncrypted, root.passphrase);
+    keyPkcs8 = await core.unsealKey(old.keyEncrypted);
     publicKey = oldCert.publicKey;
   } else {
     // The old key's type is in its certificate: no need to decrypt the key to learn it.
-    const keyType = params.keyType ?? publicKeyType(oldCert.publicKey) ?? "ec-p256";
-    const keys = await generateKeyPair(keyType);
-    keyPkcs8 = await exportPkcs8(keys.privateKey);
-    publicKey = await x509.PublicKey.create(keys.publicKey);
+    const key = await newKey(params.keyType ?? publicKeyType(oldCert.publicKey) ?? "ec-p256");
+    keyPkcs8 = key.pkcs8;
+    publicKey = key.publicKey;
   }
-  const issued = await signAndRecord(core, ctx, {
-    name, kind: old.kind, subject, extensions, publicKey, keyPkcs8, csrDer: null, notAfter, root, now, action: "renewed", supersede: old,
-    revokeSuperseded: params.revokeOld ?? false,
-  });
+  const request: LeafRequest = {
+    name, kind: old.kind, subject, extensions, publicKey, keyPkcs8, keyEncrypted: await core.sealKey(keyPkcs8), csrDer: null, notAfter, action: "renewed",
+    renews: old, revokeRenewed: params.revokeOld ?? false,
+  };
+  const { leaves: [leaf], crl } = await signLeaves(core, ctx, signer, [request]);
   const previous = await core.ledger.read((r) => r.bySerial(old.serial));
-  return { ...issued, previous: viewOf(previous!, now) };
+  return { view: viewOf(leaf!.record, now), certificatePath: leaf!.certificatePath, keyPath: leaf!.keyPath, pkcs12Path: null, previous: viewOf(previous!, now), crl };
 }
 
 export function leafNotAfter(core: CaCore, now: Date, days: number | undefined): Date {
@@ -163,77 +147,6 @@ export function leafNotAfter(core: CaCore, now: Date, days: number | undefined):
     throw new PkiError("invalid", `a ${d}-day certificate would outlive the root CA, which expires ${core.root.notAfter}`, `use --days ${max} or less`);
   }
   return notAfter;
-}
-
-interface SignParams {
-  name: string;
-  kind: LeafKind;
-  subject: NameAttribute[] | x509.Name;
-  extensions: ExtensionsSpec;
-  publicKey: x509.PublicKey;
-  keyPkcs8: Uint8Array | null;
-  csrDer: Uint8Array | null;
-  notAfter: Date;
-  root: UnlockedRoot;
-  now: Date;
-  action: "issued" | "renewed";
-  supersede: CertificateRecord | undefined;
-  revokeSuperseded?: boolean;
-  pkcs12?: { password: string; legacy?: boolean; out?: string };
-}
-
-async function signAndRecord(core: CaCore, ctx: Context, p: SignParams): Promise<IssueResult & { crl: CrlResult | null }> {
-  const keyEncrypted = p.keyPkcs8 && (await encryptPrivateKey(p.keyPkcs8, p.root.passphrase));
-  core.home.create(); // restores certs/ and private/ if someone removed them
-  const certificatePath = core.home.certificate(p.name);
-  const keyPath = keyEncrypted ? core.home.key(p.name) : null;
-  return core.change(ctx, async (tx, files) => {
-    const current = await tx.activeByName(p.name, p.kind);
-    if (current && current.serial !== p.supersede?.serial) {
-      throw new PkiError("conflict", `"${p.name}" was issued by another pki process meanwhile (serial ${current.serial})`);
-    }
-    const serial = await core.freshSerial(tx);
-    const cert = await createLeafCertificate({
-      serial,
-      notBefore: new Date(p.now.getTime() - BACKDATE_MS),
-      notAfter: p.notAfter,
-      subject: p.subject,
-      publicKey: p.publicKey,
-      issuer: p.root.cert,
-      issuerKey: p.root.key,
-      issuerKeyType: p.root.keyType,
-      extensions: p.extensions,
-    });
-    const record = recordOf(cert, p.kind, p.name, keyEncrypted, p.csrDer, p.now);
-    const stillCurrent = async () => (await tx.activeByName(p.name, p.kind))?.serial === record.serial;
-    files.stage(certificatePath, toPem(new Uint8Array(cert.rawData), "CERTIFICATE"), PUBLIC_MODE, stillCurrent);
-    if (keyEncrypted && keyPath) files.stage(keyPath, encryptedKeyPem(keyEncrypted), SECRET_MODE, stillCurrent);
-    // The old certificate leaves the "active" slot before the new one takes it (one active per name).
-    if (p.supersede) {
-      if (p.revokeSuperseded) {
-        await tx.markRevoked(p.supersede.serial, p.now.toISOString(), CrlReason.superseded);
-        await tx.appendEvent(core.event(ctx, "revoked", p.supersede.serial, { name: p.name, reason: "superseded" }));
-      }
-      await tx.markSuperseded(p.supersede.serial, record.serial);
-    }
-    await tx.insertCertificate(record);
-    await tx.appendEvent(
-      core.event(ctx, p.action, record.serial, {
-        name: p.name, kind: p.kind, subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: p.keyPkcs8 === null,
-        ...(p.supersede ? { replaces: p.supersede.serial } : {}),
-      }),
-    );
-    let pkcs12Path: string | null = null;
-    if (p.pkcs12 && p.keyPkcs8) {
-      const { createPkcs12 } = await import("../crypto/pkcs12.js");
-      pkcs12Path = p.pkcs12.out ?? core.home.pkcs12(p.name);
-      const der = await createPkcs12({ privateKey: p.keyPkcs8, certificate: record.der, caCertificates: [core.root.der], password: p.pkcs12.password, friendlyName: p.name, legacy: p.pkcs12.legacy ?? false });
-      files.stage(pkcs12Path, der, SECRET_MODE, stillCurrent);
-      await tx.appendEvent(core.event(ctx, "exported", record.serial, { name: p.name, format: p.pkcs12.legacy ? "pkcs12-legacy" : "pkcs12", file: pkcs12Path }));
-    }
-    const crl = p.revokeSuperseded && p.supersede ? await issueCrl(core, ctx, tx, p.root, files) : null;
-    return { view: viewOf(record, p.now), certificatePath, keyPath, pkcs12Path, crl };
-  });
 }
 
 function checkEmail(email: string): string {

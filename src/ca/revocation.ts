@@ -1,7 +1,8 @@
 import { createCrl, CrlReason, crlPem } from "../crypto/crl.js";
-import type { LedgerWriter } from "../ledger/ledger.js";
+import type { LedgerReader, LedgerWriter } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
-import { checkDays, type CaCore, DAY_MS, type UnlockedRoot } from "./core.js";
+import type { Signer } from "../crypto/signer.js";
+import { checkDays, type CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
 import { type FileBatch, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
@@ -30,18 +31,18 @@ export interface RevokeResult {
  * CRL number, stores it with its event, and stages crl.pem (and `out`). Holding the lock
  * while signing is what keeps concurrent revocations from producing a CRL that misses one.
  */
-export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, root: UnlockedRoot, files: FileBatch, days?: number, out?: string): Promise<CrlResult> {
+export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, signer: Signer, files: FileBatch, days?: number, out?: string): Promise<CrlResult> {
   const now = ctx.now;
   const lifetimeMs = days !== undefined ? checkDays(days, "--days") * DAY_MS : (await durationSetting(tx, "crl-lifetime")) * 1000;
   const nextUpdate = new Date(Math.min(now.getTime() + lifetimeMs, Date.parse(core.root.notAfter)));
   const number = await tx.nextCrlNumber();
   const entries = (await tx.revokedEntries()).map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason as CrlReason }));
-  const der = await createCrl({ issuer: root.cert, issuerKey: root.key, issuerKeyType: root.keyType, number, thisUpdate: now, nextUpdate, entries });
+  const der = await createCrl({ signer, number, thisUpdate: now, nextUpdate, entries });
   const result = { path: core.home.crl, number, thisUpdate: now.toISOString(), nextUpdate: nextUpdate.toISOString(), revoked: entries.length, hook: await crlHook(tx) };
   await tx.insertCrl({ number, thisUpdate: result.thisUpdate, nextUpdate: result.nextUpdate, der });
   await tx.appendEvent(core.event(ctx, "crl-generated", null, { number, nextUpdate: result.nextUpdate, revoked: entries.length }));
   const pem = crlPem(der);
-  const stillLatest = async () => (await tx.nextCrlNumber()) === number + 1;
+  const stillLatest = async (r: LedgerReader) => (await r.nextCrlNumber()) === number + 1;
   files.stage(core.home.crl, pem, PUBLIC_MODE, stillLatest);
   if (out) files.stage(out, pem, PUBLIC_MODE);
   return result;
@@ -54,14 +55,14 @@ export async function revoke(core: CaCore, ctx: Context, target: string, reason:
   if (rec.kind === "root") throw new PkiError("usage", "the root CA cannot revoke itself", "to retire it, create a new CA in a new home");
   if (rec.state === "revoked") throw new PkiError("conflict", `serial ${rec.serial} ("${rec.name}") is already revoked (${rec.revokedAt})`);
   if (reason === CrlReason.removeFromCRL) throw new PkiError("usage", "removeFromCRL is only meaningful in delta CRLs");
-  const root = await core.unlockRoot();
+  const signer = await core.rootSigner();
   const { crl, view } = await core.change(ctx, async (tx, files) => {
     if ((await tx.bySerial(rec.serial))!.state === "revoked") {
       throw new PkiError("conflict", `serial ${rec.serial} was revoked by another pki process meanwhile`);
     }
     await tx.markRevoked(rec.serial, now.toISOString(), reason);
     await tx.appendEvent(core.event(ctx, "revoked", rec.serial, { name: rec.name, reason: CrlReason[reason] }));
-    const crl = await issueCrl(core, ctx, tx, root, files);
+    const crl = await issueCrl(core, ctx, tx, signer, files);
     return { crl, view: viewOf((await tx.bySerial(rec.serial))!, now) };
   });
   return { view, crl };
@@ -70,6 +71,6 @@ export async function revoke(core: CaCore, ctx: Context, target: string, reason:
 /** Signs a fresh CRL from the ledger's revocations and writes crl.pem (and `out`). */
 export async function generateCrl(core: CaCore, ctx: Context, params: { days?: number; out?: string }): Promise<CrlResult> {
   if (params.days !== undefined) checkDays(params.days, "--days");
-  const root = await core.unlockRoot();
-  return core.change(ctx, (tx, files) => issueCrl(core, ctx, tx, root, files, params.days, params.out));
+  const signer = await core.rootSigner();
+  return core.change(ctx, (tx, files) => issueCrl(core, ctx, tx, signer, files, params.days, params.out));
 }

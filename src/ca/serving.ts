@@ -3,11 +3,11 @@
 // republished before it lapses. Knows nothing of sockets: the server front door calls it.
 import { createHash } from "node:crypto";
 import { crlPem } from "../crypto/crl.js";
-import { nativeSigner } from "../crypto/native-signer.js";
 import { OcspIssuer } from "../crypto/ocsp.js";
 import { toPem } from "../crypto/pem.js";
 import type { Context } from "./context.js";
-import type { CaCore, UnlockedRoot } from "./core.js";
+import type { Signer } from "../crypto/signer.js";
+import type { CaCore } from "./core.js";
 import { OcspResponder, type OcspAnswer } from "./ocsp-responder.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
 import { durationSetting } from "./settings.js";
@@ -37,19 +37,18 @@ export class ServingAuthority {
 
   private constructor(
     private readonly core: CaCore,
-    private readonly root: UnlockedRoot,
+    private readonly signer: Signer,
     private readonly responder: OcspResponder,
     /** Who the service's own changes (republished CRLs) are recorded as. */
     private readonly actor: string,
   ) {}
 
-  /** Unlocks the root key (the one passphrase prompt of the service's life) and prepares the responder. */
+  /** Unlocks the root key (the one passphrase prompt of the service's life; the Keyring holds it) and prepares the responder. */
   static async start(core: CaCore, ctx: Context): Promise<ServingAuthority> {
-    const root = await core.unlockRoot();
-    const signer = nativeSigner(root.pkcs8, root.keyType);
+    const signer = await core.rootSigner();
     const lifetime = await core.ledger.read((r) => durationSetting(r, "ocsp-lifetime"));
     const responder = new OcspResponder(core, signer, OcspIssuer.fromCertificate(core.root.der).keyHash(), lifetime * 1000);
-    return new ServingAuthority(core, root, responder, ctx.actor);
+    return new ServingAuthority(core, signer, responder, ctx.actor);
   }
 
   answerOcsp(requestDer: Uint8Array, now: Date): Promise<OcspAnswer> {
@@ -117,7 +116,7 @@ export class ServingAuthority {
     return this.core.change(ctx, async (tx, files) => {
       const latest = await tx.latestCrl();
       if (latest && crl && latest.number !== crl.number) return null;
-      return issueCrl(this.core, ctx, tx, this.root, files);
+      return issueCrl(this.core, ctx, tx, this.signer, files);
     });
   }
 

@@ -3,6 +3,7 @@ import { buildExtensions, type ExtensionsSpec } from "./extensions.js";
 import { isKeyType, type KeyType, signingAlgorithm } from "./keys.js";
 import { readDerOrPem } from "./pem.js";
 import { webcrypto, x509 } from "./provider.js";
+import type { Signer } from "./signer.js";
 
 /** One relative distinguished name attribute, e.g. { type: "CN", value: "alice" }. */
 export interface NameAttribute {
@@ -73,48 +74,29 @@ export interface LeafCertificateParams extends ValidityParams {
   subject: readonly NameAttribute[] | x509.Name;
   /** The subject's public key: from a key we generated or from a verified CSR. */
   publicKey: x509.PublicKey;
-  issuer: x509.X509Certificate;
-  issuerKey: CryptoKey;
-  issuerKeyType: KeyType;
+  /** The issuing CA. */
+  signer: Signer;
   extensions: ExtensionsSpec;
-  /** WebCrypto implementation holding `issuerKey`. Default: the provider's (@peculiar/webcrypto). */
-  crypto?: globalThis.Crypto;
 }
 
 /** A certificate signed by `issuer`, with SKI and an AKI that carries the issuer's SKI (RFC 5280 4.2.1.1). */
 export async function createLeafCertificate(params: LeafCertificateParams): Promise<x509.X509Certificate> {
-  const issuerSki = params.issuer.getExtension(x509.SubjectKeyIdentifierExtension);
+  const { signer } = params;
+  const issuerSki = signer.certificate.getExtension(x509.SubjectKeyIdentifierExtension);
   if (!issuerSki) throw new CryptoError("malformed", "issuer certificate has no subject key identifier");
-  const ski = await x509.SubjectKeyIdentifierExtension.create(params.publicKey, false, params.crypto);
+  const ski = await x509.SubjectKeyIdentifierExtension.create(params.publicKey, false, signer.crypto);
   return x509.X509CertificateGenerator.create({
     serialNumber: params.serial,
     subject: params.subject instanceof x509.Name ? params.subject : buildName(params.subject),
     // The issuer field must match the CA's subject byte for byte, so reuse its encoding.
-    issuer: params.issuer.subjectName,
+    issuer: signer.certificate.subjectName,
     notBefore: params.notBefore ?? new Date(),
     notAfter: params.notAfter,
     publicKey: params.publicKey,
-    signingKey: params.issuerKey,
-    signingAlgorithm: signingAlgorithm(params.issuerKeyType),
+    signingKey: signer.key,
+    signingAlgorithm: signer.webcryptoAlgorithm,
     extensions: [...buildExtensions(params.extensions), ski, new x509.AuthorityKeyIdentifierExtension(issuerSki.keyId)],
-  }, params.crypto);
-}
-
-export interface CsrParams {
-  subject: readonly NameAttribute[];
-  keys: CryptoKeyPair;
-  keyType: KeyType;
-  extensions: ExtensionsSpec;
-}
-
-/** A PKCS#10 request carrying the profile's extensions, as `openssl req -new -config profile.ini` makes. */
-export async function createCsr(params: CsrParams): Promise<x509.Pkcs10CertificateRequest> {
-  return x509.Pkcs10CertificateRequestGenerator.create({
-    name: buildName(params.subject),
-    keys: params.keys,
-    signingAlgorithm: signingAlgorithm(params.keyType),
-    extensions: buildExtensions(params.extensions),
-  });
+  }, signer.crypto);
 }
 
 /** Parses a CSR (PEM or DER) and verifies its self-signature: proof the requester holds the key. */

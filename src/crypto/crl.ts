@@ -1,6 +1,6 @@
-import { concat, DerWriter, ecdsaSignatureToDer, headerLength, octets, oid, seq, time, timeLength, tlv, uint, uintHex } from "./der.js";
-import { type KeyType, signingAlgorithm } from "./keys.js";
-import { webcrypto, x509 } from "./provider.js";
+import { concat, DerWriter, headerLength, octets, oid, seq, time, timeLength, tlv, uint, uintHex } from "./der.js";
+import { x509 } from "./provider.js";
+import type { Signer } from "./signer.js";
 
 export { CrlReason } from "./crl-reason.js";
 export { crlPem } from "./pem.js";
@@ -13,9 +13,7 @@ export interface CrlEntry {
 }
 
 export interface CrlParams {
-  issuer: x509.X509Certificate;
-  issuerKey: CryptoKey;
-  issuerKeyType: KeyType;
+  signer: Signer;
   /** Monotonically increasing CRL number (RFC 5280 5.2.3). */
   number: number;
   /** Default: now. */
@@ -25,24 +23,14 @@ export interface CrlParams {
   entries: Iterable<CrlEntry>;
 }
 
-/** The signature algorithm each CA key type signs with (CRLs, OCSP responses). */
-export const SIGNATURE_ALGORITHMS: Record<KeyType, string> = {
-  "ec-p256": "1.2.840.10045.4.3.2", // ecdsa-with-SHA256
-  "ec-p384": "1.2.840.10045.4.3.3", // ecdsa-with-SHA384
-  "rsa-2048": "1.2.840.113549.1.1.11", // sha256WithRSAEncryption
-  "rsa-3072": "1.2.840.113549.1.1.11",
-  "rsa-4096": "1.2.840.113549.1.1.11",
-};
-
 /**
  * A v2 CRL (RFC 5280 section 5) with AKI and CRL number; entries carry a reason code unless it
  * is `unspecified` (5.3.1). Encoded directly in DER, in linear time: see der.ts for why.
  */
 export async function createCrl(params: CrlParams): Promise<Uint8Array> {
-  const ski = params.issuer.getExtension(x509.SubjectKeyIdentifierExtension);
-  const alg = SIGNATURE_ALGORITHMS[params.issuerKeyType];
-  // RSA signature AlgorithmIdentifiers carry NULL parameters; ECDSA ones carry none (RFC 5758 3.2).
-  const algorithm = params.issuerKeyType.startsWith("rsa") ? seq(oid(alg), new Uint8Array([0x05, 0x00])) : seq(oid(alg));
+  const { signer } = params;
+  const ski = signer.certificate.getExtension(x509.SubjectKeyIdentifierExtension);
+  const algorithm = signer.algorithm;
   const revoked = revokedCertificates(params.entries);
   const extensions = [
     ...(ski ? [seq(oid("2.5.29.35"), octets(seq(tlv(0x80, new Uint8Array(Buffer.from(ski.keyId, "hex"))))))] : []),
@@ -51,7 +39,7 @@ export async function createCrl(params: CrlParams): Promise<Uint8Array> {
   const fields = [
     uint(1), // v2
     algorithm,
-    new Uint8Array(params.issuer.subjectName.toArrayBuffer()),
+    new Uint8Array(signer.certificate.subjectName.toArrayBuffer()),
     time(params.thisUpdate ?? new Date()),
     time(params.nextUpdate),
   ];
@@ -66,9 +54,7 @@ export async function createCrl(params: CrlParams): Promise<Uint8Array> {
     tbs.bytes(revoked);
   }
   tbs.bytes(crlExtensions);
-  const signAlg = signingAlgorithm(params.issuerKeyType);
-  const raw = new Uint8Array(await webcrypto.subtle.sign(signAlg, params.issuerKey, tbs.view()));
-  const signature = tlv(0x03, concat([new Uint8Array([0]), params.issuerKeyType.startsWith("ec") ? ecdsaSignatureToDer(raw) : raw]));
+  const signature = tlv(0x03, concat([new Uint8Array([0]), await signer.sign(tbs.view())]));
   const crl = new DerWriter(tbs.length + 4096);
   crl.header(0x30, tbs.length + algorithm.length + signature.length);
   crl.bytes(tbs.view());

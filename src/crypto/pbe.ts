@@ -84,8 +84,18 @@ export function pbes2Iterations(algorithm: AlgorithmIdentifier): number | null {
   return AsnConvert.parse(params.keyDerivationFunc.parameters, Pbkdf2Params).iterationCount;
 }
 
-/** Decrypts PBES2 with PBKDF2 (HMAC-SHA1/256/384/512) and AES-CBC; throws "bad-passphrase" on a wrong password. */
-export async function pbes2Decrypt(algorithm: AlgorithmIdentifier, ciphertext: Uint8Array, password: string): Promise<Uint8Array> {
+/** What a PBES2 AlgorithmIdentifier says: how to derive the key, and the cipher to use it with. */
+export interface Pbes2Parameters {
+  salt: Uint8Array;
+  iterations: number;
+  digest: string;
+  cipher: string;
+  keyLength: number;
+  iv: Uint8Array;
+}
+
+/** Reads PBES2 with PBKDF2 (HMAC-SHA1/256/384/512) and AES-CBC; anything else is "unsupported". */
+export function pbes2Parameters(algorithm: AlgorithmIdentifier): Pbes2Parameters {
   if (algorithm.algorithm !== OID.pbes2 || !algorithm.parameters) {
     throw new CryptoError("unsupported", `encryption algorithm ${algorithm.algorithm} is not PBES2`);
   }
@@ -101,15 +111,18 @@ export async function pbes2Decrypt(algorithm: AlgorithmIdentifier, ciphertext: U
     throw new CryptoError("unsupported", "PBES2 with an unsupported PRF or cipher");
   }
   const iv = new Uint8Array(AsnConvert.parse(params.encryptionScheme.parameters, OctetString).buffer);
-  const key = await pbkdf2Async(
-    Buffer.from(password, "utf8"),
-    new Uint8Array(kdfParams.salt),
-    kdfParams.iterationCount,
-    aes.keyLength,
-    digest,
-  );
+  return { salt: new Uint8Array(kdfParams.salt), iterations: kdfParams.iterationCount, digest, cipher: aes.cipher, keyLength: aes.keyLength, iv };
+}
+
+/** The PBKDF2 key those parameters call for (the slow part: run it once per salt). */
+export async function pbes2KeyFor(password: string, p: Pbes2Parameters): Promise<Uint8Array> {
+  return new Uint8Array(await pbkdf2Async(Buffer.from(password, "utf8"), p.salt, p.iterations, p.keyLength, p.digest));
+}
+
+/** Decrypts with an already derived key; "bad-passphrase" when the padding is wrong. */
+export function pbes2DecryptWithKey(p: Pbes2Parameters, key: Uint8Array, ciphertext: Uint8Array): Uint8Array {
   try {
-    const decipher = createDecipheriv(aes.cipher, key, iv);
+    const decipher = createDecipheriv(p.cipher, key, p.iv);
     return new Uint8Array(Buffer.concat([decipher.update(ciphertext), decipher.final()]));
   } catch {
     throw new CryptoError("bad-passphrase", "decryption failed");

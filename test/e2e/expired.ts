@@ -3,10 +3,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLeafCertificate } from "../../src/crypto/certificates.js";
-import { decryptPrivateKey, exportPkcs8, generateKeyPair, importPkcs8 } from "../../src/crypto/keys.js";
+import { decryptPrivateKey, exportPkcs8, generateKeyPair } from "../../src/crypto/keys.js";
 import { toPem } from "../../src/crypto/pem.js";
 import { x509 } from "../../src/crypto/provider.js";
 import { randomSerial } from "../../src/crypto/serial.js";
+import { keySigner } from "../../src/crypto/signer.js";
 import { openLedger } from "../../src/ledger/open.js";
 import { PASSPHRASE } from "../helpers.js";
 
@@ -14,7 +15,7 @@ export async function expiredClient(home: string, dir: string, name: string): Pr
   const ledger = await openLedger(join(home, "ledger.db"));
   const root = (await ledger.read((r) => r.activeRoot()))!;
   await ledger.close();
-  const { key: caKey, type } = await importPkcs8(await decryptPrivateKey(root.keyEncrypted!, PASSPHRASE));
+  const signer = await keySigner(new x509.X509Certificate(root.der), await decryptPrivateKey(root.keyEncrypted!, PASSPHRASE));
   const keys = await generateKeyPair("ec-p256");
   const day = 86_400_000;
   const cert = await createLeafCertificate({
@@ -23,9 +24,7 @@ export async function expiredClient(home: string, dir: string, name: string): Pr
     notAfter: new Date(Date.now() - day),
     subject: [{ type: "CN", value: name }],
     publicKey: await x509.PublicKey.create(keys.publicKey),
-    issuer: new x509.X509Certificate(root.der),
-    issuerKey: caKey,
-    issuerKeyType: type,
+    signer,
     extensions: {
       basicConstraints: { critical: true, ca: false },
       keyUsage: { critical: true, usages: ["digitalSignature"] },

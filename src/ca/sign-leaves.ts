@@ -1,0 +1,139 @@
+import { generateKeyPair as generateNodeKeyPair } from "node:crypto";
+import { promisify } from "node:util";
+import type { KeyType } from "../crypto/algorithms.js";
+import { createLeafCertificate, type NameAttribute } from "../crypto/certificates.js";
+import { CrlReason } from "../crypto/crl-reason.js";
+import type { ExtensionsSpec } from "../crypto/extensions.js";
+import { encryptedKeyPem, signingAlgorithm } from "../crypto/keys.js";
+import { toPem } from "../crypto/pem.js";
+import { x509 } from "../crypto/provider.js";
+import type { Signer } from "../crypto/signer.js";
+import type { CertificateKind, CertificateRecord, LedgerReader } from "../ledger/ledger.js";
+import type { Context } from "./context.js";
+import type { CaCore } from "./core.js";
+import { PkiError } from "./errors.js";
+import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
+import { recordOf } from "./records.js";
+import { issueCrl, type CrlResult } from "./revocation.js";
+import { statusOf } from "./views.js";
+
+/** notBefore is set this far in the past so servers with a slightly slow clock accept new certificates. */
+export const BACKDATE_MS = 5 * 60_000;
+
+export type LeafKind = Exclude<CertificateKind, "root">;
+
+/** One certificate to sign, with everything slow (keys, profiles, sealing) done before the write lock. */
+export interface LeafRequest {
+  name: string;
+  kind: LeafKind;
+  subject: NameAttribute[] | x509.Name;
+  extensions: ExtensionsSpec;
+  publicKey: x509.PublicKey;
+  /** The new private key (PKCS#8), when pki made it; null when it came from a CSR. */
+  keyPkcs8: Uint8Array | null;
+  /** `keyPkcs8` sealed under the CA passphrase. */
+  keyEncrypted: Uint8Array | null;
+  csrDer: Uint8Array | null;
+  notAfter: Date;
+  action: "issued" | "renewed";
+  /** A renewal's predecessor: it must still hold the name when the lock is taken. */
+  renews?: CertificateRecord;
+  /** Also revoke the predecessor (reason superseded); the CRL is then signed in the same transaction. */
+  revokeRenewed?: boolean;
+  /** Also write a PKCS#12 of the new key and certificate. */
+  pkcs12?: { password: string; legacy?: boolean; out?: string };
+}
+
+export interface SignedLeaf {
+  record: CertificateRecord & { sha256: string };
+  certificatePath: string;
+  keyPath: string | null;
+  pkcs12Path: string | null;
+}
+
+/**
+ * The one issuance path, for single issuance, renewal and bulk: under the ledger's write lock,
+ * each name's slot is checked by the same rule, a fresh serial drawn, the certificate signed by
+ * `signer`, recorded with its event (with `replaces` when it takes a predecessor's place), and its
+ * files staged; a revoked predecessor puts a new CRL in the same transaction.
+ */
+export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, requests: readonly LeafRequest[], options: { durable?: boolean } = {}): Promise<{ leaves: SignedLeaf[]; crl: CrlResult | null }> {
+  const now = ctx.now;
+  core.home.create(); // restores certs/ and private/ if someone removed them
+  return core.change(
+    ctx,
+    async (tx, files) => {
+      const leaves: SignedLeaf[] = [];
+      let revoked = false;
+      for (const p of requests) {
+        const current = await tx.activeByName(p.name, p.kind);
+        // An expired certificate gives its name up to a new one; a valid one only to its renewal.
+        const replaced = p.renews ?? (current && statusOf(current, now) !== "valid" ? current : undefined);
+        if (current && current.serial !== replaced?.serial) {
+          throw new PkiError("conflict", `"${p.name}" was issued by another pki process meanwhile (serial ${current.serial})`, undefined, "NAME_TAKEN");
+        }
+        const cert = await createLeafCertificate({
+          serial: await core.freshSerial(tx),
+          notBefore: new Date(now.getTime() - BACKDATE_MS),
+          notAfter: p.notAfter,
+          subject: p.subject,
+          publicKey: p.publicKey,
+          signer,
+          extensions: p.extensions,
+        });
+        const record = recordOf(cert, p.kind, p.name, p.keyEncrypted, p.csrDer, now);
+        const certificatePath = core.home.certificate(p.name);
+        const keyPath = p.keyEncrypted ? core.home.key(p.name) : null;
+        const stillCurrent = async (r: LedgerReader) => (await r.activeByName(p.name, p.kind))?.serial === record.serial;
+        files.stage(certificatePath, toPem(record.der, "CERTIFICATE"), PUBLIC_MODE, stillCurrent);
+        if (p.keyEncrypted && keyPath) files.stage(keyPath, encryptedKeyPem(p.keyEncrypted), SECRET_MODE, stillCurrent);
+        // The old certificate leaves the "active" slot before the new one takes it (one active per name).
+        if (replaced) {
+          if (p.revokeRenewed) {
+            await tx.markRevoked(replaced.serial, now.toISOString(), CrlReason.superseded);
+            await tx.appendEvent(core.event(ctx, "revoked", replaced.serial, { name: p.name, reason: "superseded" }));
+            revoked = true;
+          }
+          await tx.markSuperseded(replaced.serial, record.serial);
+        }
+        await tx.insertCertificate(record);
+        await tx.appendEvent(
+          core.event(ctx, p.action, record.serial, {
+            name: p.name, kind: p.kind, subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: p.keyPkcs8 === null,
+            ...(replaced ? { replaces: replaced.serial } : {}),
+          }),
+        );
+        let pkcs12Path: string | null = null;
+        if (p.pkcs12 && p.keyPkcs8) {
+          const { createPkcs12 } = await import("../crypto/pkcs12.js");
+          pkcs12Path = p.pkcs12.out ?? core.home.pkcs12(p.name);
+          const der = await createPkcs12({ privateKey: p.keyPkcs8, certificate: record.der, caCertificates: [core.root.der], password: p.pkcs12.password, friendlyName: p.name, legacy: p.pkcs12.legacy ?? false });
+          files.stage(pkcs12Path, der, SECRET_MODE, stillCurrent);
+          await tx.appendEvent(core.event(ctx, "exported", record.serial, { name: p.name, format: p.pkcs12.legacy ? "pkcs12-legacy" : "pkcs12", file: pkcs12Path }));
+        }
+        leaves.push({ record, certificatePath, keyPath, pkcs12Path });
+      }
+      const crl = revoked ? await issueCrl(core, ctx, tx, signer, files) : null;
+      return { leaves, crl };
+    },
+    options,
+  );
+}
+
+const generateNodeKeyPairAsync = promisify(generateNodeKeyPair);
+
+/** A new key pair: EC through Node's WebCrypto; RSA through Node's thread pool, so several generate in parallel. */
+export async function newKey(type: KeyType): Promise<{ publicKey: x509.PublicKey; pkcs8: Uint8Array }> {
+  if (type.startsWith("rsa-")) {
+    const { publicKey, privateKey } = await generateNodeKeyPairAsync("rsa", {
+      modulusLength: Number(type.slice(4)),
+      publicKeyEncoding: { type: "spki", format: "der" },
+      privateKeyEncoding: { type: "pkcs8", format: "der" },
+    });
+    return { publicKey: new x509.PublicKey(new Uint8Array(publicKey)), pkcs8: new Uint8Array(privateKey) };
+  }
+  const native = globalThis.crypto;
+  const keys = (await native.subtle.generateKey(signingAlgorithm(type), true, ["sign", "verify"])) as CryptoKeyPair;
+  const [spki, pkcs8] = await Promise.all([native.subtle.exportKey("spki", keys.publicKey), native.subtle.exportKey("pkcs8", keys.privateKey)]);
+  return { publicKey: new x509.PublicKey(spki), pkcs8: new Uint8Array(pkcs8) };
+}

@@ -68,7 +68,7 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   const now = ctx.now;
   const existing = await core.ledger.read((r) => r.activeByName(name, params.kind));
   if (existing && statusOf(existing, now) === "valid") {
-    throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${existing.notAfter})`, `to replace it run: pki renew ${name}`);
+    throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${existing.notAfter})`, `to replace it run: pki renew ${name}`, "NAME_TAKEN");
   }
   const email = params.email === undefined ? undefined : checkEmail(params.email);
   const profile = loadProfile(params.profile ?? join(core.options.templatesDir, "profiles", `${params.kind}.ini`), { PKI_NAME: name, ...(email ? { PKI_EMAIL: email } : {}) });

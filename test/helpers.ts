@@ -16,11 +16,28 @@ export interface Result {
   stderr: string;
 }
 
-/** A fresh temporary directory, removed by the returned cleanup. */
+const temporary = new Set<string>();
+
+/** A fresh temporary directory, removed by the returned cleanup; a test file that forgets to call it fails. */
 export function tempDir(prefix = "pki-test-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  temporary.add(dir);
+  return {
+    dir,
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      temporary.delete(dir);
+    },
+  };
 }
+
+// Each test file runs in its own process: when it ends, every directory it made must be gone.
+process.on("exit", () => {
+  const left = [...temporary].filter((d) => existsSync(d));
+  if (left.length === 0) return;
+  process.stderr.write(`temporary directories left behind: ${left.join(", ")}\n`);
+  process.exitCode = 1;
+});
 
 /** Runs the real CLI as a child process, never on a TTY, with a clean environment. */
 export function pki(home: string, args: string[], env: Record<string, string | undefined> = {}, input?: string): Result {

@@ -6,6 +6,7 @@ import { crlPem } from "../crypto/pem.js";
 import { normalizeSerial, randomSerial } from "../crypto/serial.js";
 import type { CertificateRecord, Ledger, LedgerReader, LedgerWriter, NewEvent } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
+import { crashPoint } from "./crash-point.js";
 import { PkiError, shown } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
 
@@ -70,11 +71,16 @@ export class CaCore {
     const files = new FileBatch(options);
     let result: T;
     try {
-      result = await this.ledger.write((tx) => work(tx, files));
+      result = await this.ledger.write(async (tx) => {
+        const r = await work(tx, files);
+        crashPoint("before-commit");
+        return r;
+      });
     } catch (e) {
       files.abort();
       throw e;
     }
+    crashPoint("after-commit");
     // Renames happen under the write lock too, so two writers cannot install their
     // outputs in the wrong order (an older crl.pem over a newer one); staged files whose
     // `current` check fails were overtaken and are dropped.

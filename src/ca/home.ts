@@ -2,6 +2,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unli
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import type { LedgerReader } from "../ledger/ledger.js";
+import { crashPoint } from "./crash-point.js";
 import { PkiError } from "./errors.js";
 
 /** Directory mode for the home and everything below it: only the owner may list or enter. */
@@ -122,6 +123,7 @@ export class FileBatch {
       }
       renameSync(s.tmp, s.path);
       installed.push(s.path);
+      crashPoint("mid-rename");
       dirs.add(dirname(s.path));
     }
     for (const d of dirs) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { PkiError } from "../../src/ca/errors.js";
 import { loadProfile } from "../../src/ca/profiles.js";
 import { ROOT, tempDir } from "../helpers.js";
@@ -22,8 +22,11 @@ test("the shipped root profile: CA:true with pathlen 0, keyCertSign and cRLSign,
   assert.deepEqual(p.extensions.keyUsage, { critical: true, usages: ["keyCertSign", "cRLSign"] });
 });
 
+const profiles = tempDir();
+after(profiles.cleanup);
+
 function profile(text: string): string {
-  const { dir } = tempDir();
+  const dir = mkdtempSync(join(profiles.dir, "p-"));
   const file = join(dir, "p.ini");
   writeFileSync(file, text);
   return file;

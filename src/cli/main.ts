@@ -1,6 +1,7 @@
 import { CommanderError } from "commander";
 import { asPkiError } from "../ca/errors.js";
 import { EXIT, EXIT_BY_KIND } from "./errors.js";
+import { hintFor } from "./hints.js";
 import { buildProgram } from "./program.js";
 
 // Everything pki creates is private unless a file mode says otherwise (certificates get 0644 explicitly).
@@ -30,7 +31,8 @@ function report(e: unknown): number {
   }
   const err = asPkiError(e);
   if (err) {
-    process.stderr.write(`pki: ${label}: ${err.message}${err.hint ? `; ${err.hint}` : ""}\n`);
+    const hint = hintFor(err, label.split(" ")[0]!);
+    process.stderr.write(`pki: ${label}: ${err.message}${hint ? `; ${hint}` : ""}\n`);
     return EXIT_BY_KIND[err.kind];
   }
   if ((e as { name?: string }).name === "ExitPromptError") {

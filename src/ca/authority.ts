@@ -65,39 +65,53 @@ export class Authority {
   }
 
   async issue(ctx: Context, params: IssueParams): Promise<IssueResult> {
+    this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./issuance.js")).issue(this.core, ctx, params);
   }
 
   async issueBatch(ctx: Context, params: BatchParams): Promise<BatchResult> {
+    this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./batch.js")).issueBatch(this.core, ctx, params);
   }
 
   async renew(ctx: Context, params: RenewParams): Promise<RenewResult> {
+    this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./issuance.js")).renew(this.core, ctx, params);
   }
 
   async revoke(ctx: Context, target: string, reason: CrlReason): Promise<RevokeResult> {
+    this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./revocation.js")).revoke(this.core, ctx, target, reason);
   }
 
   async generateCrl(ctx: Context, params: { days?: number; out?: string } = {}): Promise<CrlResult> {
+    this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./revocation.js")).generateCrl(this.core, ctx, params);
   }
 
   async exportPkcs12(ctx: Context, params: ExportParams): Promise<{ view: CertificateView; file: string }> {
+    this.core.unlockEarly(await this.storedKey(params.target));
     return (await import("./export.js")).exportPkcs12(this.core, ctx, params);
   }
 
   async exportKey(ctx: Context, params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
+    this.core.unlockEarly(await this.storedKey(params.target));
     return (await import("./export.js")).exportKey(this.core, ctx, params);
   }
 
   async exportMobileconfig(ctx: Context, params: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
+    this.core.unlockEarly(await this.storedKey(params.target));
     return (await import("./mobileconfig.js")).exportMobileconfig(this.core, ctx, params);
   }
 
   async privateKeyPem(target: string): Promise<string | null> {
+    this.core.unlockEarly(await this.storedKey(target));
     return (await import("./export.js")).privateKeyPem(this.core, target);
+  }
+
+  /** The encrypted key stored for `target`, if any (lookup errors are left to the operation). */
+  private async storedKey(target: string): Promise<Uint8Array | null> {
+    return this.core.ledger.read((r) => this.core.find(r, target)).then((rec) => rec.keyEncrypted, () => null);
   }
 
   async serverConfig(ctx: Context, params: ServerConfigParams): Promise<string> {
@@ -118,6 +132,7 @@ export class Authority {
   }
 
   async changePassphrase(ctx: Context, next: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
+    this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./passphrase.js")).changePassphrase(this.core, ctx, next, onProgress);
   }
 

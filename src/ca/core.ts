@@ -20,6 +20,11 @@ export interface AuthorityOptions {
   passphrase: () => Promise<string>;
   /** A keyring already unlocked (a server holding the CA key for its life). Default: one built on `passphrase`. */
   keyring?: Keyring;
+  /**
+   * The passphrase is at hand without a prompt (a file, the environment): start the slow key
+   * derivation while an operation's code loads, instead of after.
+   */
+  unlockEarly?: boolean;
 }
 
 /** State shared by the authority's operations: the ledger, the root, the home. */
@@ -43,6 +48,13 @@ export class CaCore {
   /** The process's keyring, loaded on first use (list and show never load the crypto stack). */
   keyring(): Promise<Keyring> {
     return (this.keyringLoaded ??= import("../crypto/keyring.js").then(({ Keyring }) => this.options.keyring ?? new Keyring(this.options.passphrase)));
+  }
+
+  /** With `unlockEarly`, starts opening `encrypted` now; the operation that needs it finds the derived key ready. */
+  unlockEarly(encrypted: Uint8Array | null | undefined): void {
+    if (!this.options.unlockEarly || !encrypted) return;
+    // Errors surface where the key is really used; this is only a head start.
+    void this.keyring().then((k) => k.unseal(encrypted)).catch(() => {});
   }
 
   /** The root's signer: its key is unlocked once for the life of this authority. */

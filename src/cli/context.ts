@@ -51,6 +51,7 @@ export function authorityOptions(opts: GlobalOptions, newPassphrase = false): Au
   return {
     home: homeOf(opts),
     templatesDir: TEMPLATES_DIR,
+    unlockEarly: opts.passphraseFile !== undefined || Boolean(process.env.PKI_PASSPHRASE),
     passphrase: () =>
       (cached ??= readSecret({
         what: newPassphrase ? "new CA passphrase" : "CA passphrase",

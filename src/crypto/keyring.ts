@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import { CryptoError } from "./errors.js";
-import { decryptWithKey, encryptPrivateKey, KEY_PBKDF2_ITERATIONS, readEncryptedKey } from "./keys.js";
 import { pbes2Derive, type Pbes2Key, pbes2KeyFor, type Pbes2Parameters } from "./pbe.js";
-import { x509 } from "./provider.js";
-import { keySigner, type Signer } from "./signer.js";
+import { decryptWithKey, encryptPrivateKey, KEY_PBKDF2_ITERATIONS, readEncryptedKey } from "./sealing.js";
+import type { Signer } from "./signer.js";
 
 /**
  * The passphrase and what is derived from it, for the life of one process (a command, or a
@@ -76,7 +75,9 @@ export class Keyring {
     const id = createHash("sha256").update(certificateDer).digest("hex");
     let signer = this.signers.get(id);
     if (!signer) {
-      signer = this.unseal(keyEncrypted).then((pkcs8) => keySigner(new x509.X509Certificate(new Uint8Array(certificateDer)), pkcs8));
+      // @peculiar/x509 loads while PBKDF2 runs on the thread pool.
+      const loading = Promise.all([import("./provider.js"), import("./signer.js")]);
+      signer = Promise.all([this.unseal(keyEncrypted), loading]).then(([pkcs8, [{ x509 }, { keySigner }]]) => keySigner(new x509.X509Certificate(new Uint8Array(certificateDer)), pkcs8));
       signer.catch(() => this.signers.delete(id));
       this.signers.set(id, signer);
     }

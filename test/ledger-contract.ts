@@ -124,12 +124,17 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
     await l.write(async (tx) => {
       for (let i = 0; i < n; i++) await tx.insertCertificate({ ...cert(i.toString(16).padStart(4, "0"), `n${n - i}`), keyEncrypted: i % 2 ? new Uint8Array([i & 0xff]) : null });
     });
-    const first = await l.read((r) => r.summaries({}));
+    const first = await l.read((r) => r.summaries({}, { limit: PAGE_SIZE }));
     assert.equal(first.items.length, PAGE_SIZE);
     assert.notEqual(first.next, null);
     assert.ok(!("der" in first.items[0]!) && !("keyEncrypted" in first.items[0]!));
-    const all = await l.read((r) => collect((page) => r.summaries({}, page)));
+    const all = await l.read((r) => collect((page) => r.summaries({}, { ...page, limit: PAGE_SIZE })));
     assert.deepEqual(all.map((s) => s.name), Array.from({ length: n }, (_, i) => `n${n - i}`));
+    const whole = await l.read((r) => r.summaries({}));
+    assert.deepEqual(whole.items, all);
+    assert.equal(whole.next, null);
+    const certificatePage = await l.read((r) => r.certificates({}));
+    assert.equal(certificatePage.items.length, PAGE_SIZE, "pages with blobs are bounded by default");
     assert.deepEqual(all.slice(0, 2).map((s) => s.hasKey), [false, true]);
     const withKey = await l.read((r) => collect((page) => r.certificates({ withKey: true }, page)));
     assert.equal(withKey.length, Math.floor(n / 2));

@@ -76,7 +76,7 @@ export interface Page<T> {
 export interface PageRequest {
   /** An opaque cursor from the previous page. */
   after?: string | null;
-  /** Default and maximum: PAGE_SIZE. */
+  /** At most PAGE_SIZE. Default: PAGE_SIZE for certificates and events, everything for summaries. */
   limit?: number;
 }
 
@@ -115,7 +115,11 @@ export interface EventRecord {
 
 export type NewEvent = Pick<EventRecord, "at" | "actor" | "action" | "serial" | "details">;
 
-/** Queries. Listings come in the order recorded; certificate pages carry blobs, summaries do not. */
+/**
+ * Queries. Listings come in the order recorded; certificate pages carry blobs, summaries do not
+ * and come whole unless a limit is asked for (one indexed query: a filtered listing paged by
+ * its recording order rescans the filter's matches for every page).
+ */
 export interface LedgerReader {
   activeRoot(): Promise<CertificateRecord | undefined>;
   bySerial(serial: string): Promise<CertificateRecord | undefined>;

@@ -246,7 +246,7 @@ class Handle implements LedgerWriter {
   }
 
   async certificates(q: CertificateQuery, page: PageRequest = {}): Promise<Page<CertificateRecord>> {
-    return this.paged(`SELECT rowid AS cursor, * FROM certificates`, q, page, (r: Row & { cursor: number }) => fromRow(r));
+    return this.paged(`SELECT rowid AS cursor, * FROM certificates`, q, { limit: PAGE_SIZE, ...page }, (r: Row & { cursor: number }) => fromRow(r));
   }
 
   async summaries(q: CertificateQuery, page: PageRequest = {}): Promise<Page<CertificateSummary>> {
@@ -258,14 +258,14 @@ class Handle implements LedgerWriter {
     }));
   }
 
-  /** Keyset pages in the order recorded (rowid): each page is one indexed query, however deep. */
+  /** Keyset pages in the order recorded (rowid); without a limit, the whole listing in one query. */
   private paged<R extends { cursor: number }, T>(select: string, q: CertificateQuery, page: PageRequest, map: (r: R) => T): Page<T> {
-    const limit = Math.min(page.limit ?? PAGE_SIZE, PAGE_SIZE);
+    const limit = page.limit === undefined ? null : Math.min(page.limit, PAGE_SIZE);
     const [where, params] = filter(q);
     if (page.after) (where.push("rowid > ?"), params.push(Number(page.after)));
-    const sql = `${select} ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY rowid LIMIT ${limit + 1}`;
+    const sql = `${select} ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY rowid${limit === null ? "" : ` LIMIT ${limit + 1}`}`;
     const rows = this.all<R>(sql, ...params);
-    const more = rows.length > limit;
+    const more = limit !== null && rows.length > limit;
     if (more) rows.pop();
     return { items: rows.map(map), next: more ? String(rows[rows.length - 1]!.cursor) : null };
   }

@@ -1,9 +1,11 @@
 // The ledger contract: one suite every engine runs (SQLite in test/unit/ledger-sqlite.test.ts;
 // the PostgreSQL engine runs the same function). It speaks only the Ledger interface.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { test } from "node:test";
 import { LedgerError } from "../src/ledger/errors.js";
 import { collect, eventHash, GENESIS_HASH, type Ledger, type NewCertificate, PAGE_SIZE } from "../src/ledger/ledger.js";
+import { tempDir } from "./helpers.js";
 
 export interface EngineUnderTest {
   /** A new, empty, migrated ledger. */
@@ -193,6 +195,18 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
       assert.equal(await other.read((r) => r.count({})), 20);
     } finally {
       await other.close();
+    }
+  });
+
+  withLedger("a backup is a consistent copy that says how many certificates it holds", async (l) => {
+    await l.write(async (tx) => {
+      for (const n of ["a", "b", "c"]) await tx.insertCertificate(cert(n, n));
+    });
+    const scratch = tempDir();
+    try {
+      assert.deepEqual(await l.backupTo(join(scratch.dir, "copy")), { certificates: 3 });
+    } finally {
+      scratch.cleanup();
     }
   });
 

@@ -18,8 +18,9 @@ export async function backup(core: CaCore, ctx: Context, file: string): Promise<
   if (existsSync(file)) throw new PkiError("conflict", `${file} already exists`, "pki never overwrites a backup; choose a new file name");
   if (!existsSync(dirname(file))) throw new PkiError("not-found", `${dirname(file)}: no such directory`);
   const tmp = join(dirname(file), `.${basename(file)}.tmp-${randomBytes(6).toString("hex")}`);
+  let certificates: number;
   try {
-    await core.ledger.backupTo(tmp);
+    ({ certificates } = await core.ledger.backupTo(tmp));
     chmodSync(tmp, SECRET_MODE);
     renameSync(tmp, file);
   } catch (e) {
@@ -28,10 +29,7 @@ export async function backup(core: CaCore, ctx: Context, file: string): Promise<
     throw fileError(file, e);
   }
   const sha256 = fingerprint(readFileSync(file));
-  const certificates = await core.ledger.write(async (tx) => {
-    await tx.appendEvent(core.event(ctx, "backed-up", null, { file, sha256 }));
-    return tx.count({});
-  });
+  await core.ledger.write((tx) => tx.appendEvent(core.event(ctx, "backed-up", null, { file, sha256 })).then(() => undefined));
   return { file, sha256, certificates };
 }
 

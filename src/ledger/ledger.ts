@@ -18,8 +18,11 @@ export interface Ledger {
   write<T>(fn: (tx: LedgerWriter) => Promise<T>): Promise<T>;
   /** The engine's own consistency check: an empty list means the store is sound. */
   integrityProblems(): Promise<string[]>;
-  /** An online, consistent copy into a new file at `path` (safe while other processes write). */
-  backupTo(path: string): Promise<void>;
+  /**
+   * An online, consistent copy into a new file at `path` (safe while other processes write);
+   * returns how many certificates the copy holds (others may have issued since).
+   */
+  backupTo(path: string): Promise<{ certificates: number }>;
   close(): Promise<void>;
 }
 

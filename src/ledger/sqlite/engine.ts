@@ -151,10 +151,16 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  backupTo(path: string): Promise<void> {
+  backupTo(path: string): Promise<{ certificates: number }> {
     return this.exclusive(async () => {
       try {
         await this.db.backup(path);
+        const copy = new Database(path, { readonly: true, fileMustExist: true });
+        try {
+          return { certificates: (copy.prepare("SELECT COUNT(*) AS n FROM certificates").get() as { n: number }).n };
+        } finally {
+          copy.close();
+        }
       } catch (e) {
         throw toLedgerError(e, this.path);
       }

@@ -73,3 +73,30 @@ test("open errors say what happened: missing, corrupt, newer schema, locked, per
     cleanup();
   }
 });
+
+test("a writer waits for another process's write lock without blocking the event loop, then commits", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, "ledger.db");
+    const l = await openLedger(path, { create: true, busyTimeoutMs: 60_000 });
+    const holder = new Database(path);
+    holder.exec("BEGIN IMMEDIATE");
+    let ticks = 0;
+    const writing = l.write(async (tx) => {
+      await tx.setSetting("k", "v");
+      return ticks;
+    });
+    // The event loop keeps turning while the write waits; the holder lets go after a few turns.
+    await new Promise<void>((resolve) => {
+      const turn = () => (++ticks < 5 ? setTimeout(turn, 5) : resolve());
+      turn();
+    });
+    holder.exec("COMMIT");
+    holder.close();
+    assert.ok((await writing) >= 5, "the write committed only after the other process released the lock");
+    assert.equal(await l.read((r) => r.setting("k")), "v");
+    await l.close();
+  } finally {
+    cleanup();
+  }
+});

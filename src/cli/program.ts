@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { shown } from "../ca/errors.js";
 import { register as crl } from "./commands/crl.js";
 import { register as exportP12 } from "./commands/export-p12.js";
 import { register as initRoot } from "./commands/init-root.js";
@@ -51,7 +52,8 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     const names: string[] = [];
     for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name());
     const arg = action.args[0];
-    onCommand(arg ? `${names.join(" ")} ${arg}` : names.join(" "));
+    // The argument is echoed in every error line: bounded like any echoed input.
+    onCommand(arg ? `${names.join(" ")} ${shown(arg)}` : names.join(" "));
   });
   for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve]) {
     const cmd = reg(program);

@@ -36,6 +36,16 @@ test("ledger errors carry their own codes: a ledger that is not a database is LE
   }
 });
 
+test("an 80 KB name is echoed cut to about 100 characters, in the label as in the message", () => {
+  const huge = "a".repeat(80_000);
+  for (const args of [["issue-client", huge], ["show", huge], ["revoke", huge]]) {
+    const r = pki(home, args);
+    assert.notEqual(r.status, 0);
+    assert.ok(r.stderr.length < 400, `${args[0]}: ${r.stderr.length} characters on stderr`);
+    assert.match(r.stderr, /a…/);
+  }
+});
+
 test("a wrong passphrase is BAD_PASSPHRASE", () => {
   const r = pki(home, ["--json", "crl"], { PKI_PASSPHRASE: "not the passphrase" });
   assert.equal(r.status, 5);

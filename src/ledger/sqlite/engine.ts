@@ -23,9 +23,11 @@ export interface SqliteOptions {
 const LEDGER_MODE = 0o600;
 
 /**
- * The SQLite engine: one better-sqlite3 connection per process. Reads and writes take turns
- * on it through a mutex (the connection holds one transaction at a time); across processes,
- * writers queue on BEGIN IMMEDIATE, retried asynchronously so a waiting server keeps serving.
+ * The SQLite engine: two better-sqlite3 connections per process, one for writes and one for
+ * reads, each holding one transaction at a time (a mutex each). With WAL, a read sees the last
+ * commit and is never held up by a write that is signing (an OCSP answer during a CRL). Across
+ * processes, writers queue on BEGIN IMMEDIATE, retried asynchronously so a waiting server keeps
+ * serving.
  */
 export class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
@@ -34,6 +36,8 @@ export class SqliteLedger implements Ledger {
   private readonly inside = new AsyncLocalStorage<true>();
   private readonly handle: Handle;
   private readonly busyTimeoutMs: number;
+  /** Opened on the first read: `pki init-root` and other write-only work never pay for it. */
+  private reader: { db: Database.Database; handle: Handle; mutex: Mutex } | undefined;
 
   static open(path: string, options: SqliteOptions = {}): SqliteLedger {
     try {
@@ -83,14 +87,35 @@ export class SqliteLedger implements Ledger {
   }
 
   read<T>(fn: (r: LedgerReader) => Promise<T>): Promise<T> {
-    return this.exclusive(async () => {
-      this.exec("BEGIN");
+    if (this.inside.getStore()) return Promise.reject(nested());
+    let reader: NonNullable<SqliteLedger["reader"]>;
+    try {
+      reader = this.readerConnection();
+    } catch (e) {
+      return Promise.reject(toLedgerError(e, this.path));
+    }
+    return reader.mutex.run(async () => {
       try {
-        return await this.inside.run(true, () => fn(this.handle));
+        reader.db.exec("BEGIN");
+      } catch (e) {
+        throw toLedgerError(e, this.path);
+      }
+      try {
+        return await this.inside.run(true, () => fn(reader.handle));
       } finally {
-        if (this.db.inTransaction) this.exec("COMMIT");
+        if (reader.db.inTransaction) reader.db.exec("COMMIT");
       }
     });
+  }
+
+  private readerConnection(): NonNullable<SqliteLedger["reader"]> {
+    if (!this.reader) {
+      const db = new Database(this.path, { fileMustExist: true });
+      db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, 1000)}`);
+      db.pragma("query_only = ON");
+      this.reader = { db, handle: new Handle(db, this.path), mutex: new Mutex() };
+    }
+    return this.reader;
   }
 
   write<T>(fn: (tx: LedgerWriter) => Promise<T>): Promise<T> {
@@ -108,9 +133,7 @@ export class SqliteLedger implements Ledger {
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.inside.getStore()) {
-      return Promise.reject(new LedgerError("nested", "ledger read/write called inside another read/write; use the handle the callback received"));
-    }
+    if (this.inside.getStore()) return Promise.reject(nested());
     return this.mutex.run(fn);
   }
 
@@ -167,11 +190,17 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  close(): Promise<void> {
-    return this.mutex.run(async () => {
+  async close(): Promise<void> {
+    const reader = this.reader;
+    if (reader) await reader.mutex.run(async () => void (reader.db.open && reader.db.close()));
+    await this.mutex.run(async () => {
       if (this.db.open) this.db.close();
     });
   }
+}
+
+function nested(): LedgerError {
+  return new LedgerError("nested", "ledger read/write called inside another read/write; use the handle the callback received");
 }
 
 /** Creates an empty database file owner-only, whatever the process umask. */

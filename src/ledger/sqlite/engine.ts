@@ -23,21 +23,20 @@ export interface SqliteOptions {
 const LEDGER_MODE = 0o600;
 
 /**
- * The SQLite engine: two better-sqlite3 connections per process, one for writes and one for
- * reads, each holding one transaction at a time (a mutex each). With WAL, a read sees the last
- * commit and is never held up by a write that is signing (an OCSP answer during a CRL). Across
- * processes, writers queue on BEGIN IMMEDIATE, retried asynchronously so a waiting server keeps
- * serving.
+ * The SQLite engine: a read connection, opened (and migrated) at once, and a write connection
+ * opened on the first write; each holds one transaction at a time (a mutex each). With WAL, a
+ * read sees the last commit and is never held up by a write that is signing (an OCSP answer
+ * during a CRL). Across processes, writers queue on BEGIN IMMEDIATE, retried asynchronously so
+ * a waiting server keeps serving.
  */
 export class SqliteLedger implements Ledger {
-  private readonly db: Database.Database;
+  private readonly reader: { db: Database.Database; handle: Handle; mutex: Mutex };
+  /** Opened on the first write: `pki list` and `show` never pay for a second connection. */
+  private writer: { db: Database.Database; handle: Handle } | undefined;
   private readonly mutex = new Mutex();
   /** Set while a callback runs, to refuse re-entry rather than deadlock on the mutex. */
   private readonly inside = new AsyncLocalStorage<true>();
-  private readonly handle: Handle;
   private readonly busyTimeoutMs: number;
-  /** Opened on the first read: `pki init-root` and other write-only work never pay for it. */
-  private reader: { db: Database.Database; handle: Handle; mutex: Mutex } | undefined;
 
   static open(path: string, options: SqliteOptions = {}): SqliteLedger {
     try {
@@ -53,47 +52,75 @@ export class SqliteLedger implements Ledger {
     options: SqliteOptions,
   ) {
     this.busyTimeoutMs = options.busyTimeoutMs ?? 15000;
-    this.db = new Database(path, { fileMustExist: true });
+    const db = this.connect();
+    try {
+      // WAL lets readers (list, show) run while another process issues.
+      db.pragma("journal_mode = WAL");
+      this.migrate(db);
+      db.pragma("query_only = ON");
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    this.reader = { db, handle: new Handle(db, path), mutex: new Mutex() };
+  }
+
+  private connect(): Database.Database {
+    const db = new Database(this.path, { fileMustExist: true });
     try {
       // The busy timeout only covers the rare lock a plain statement meets; waiting for the
       // write lock is done by write() without blocking the event loop.
-      this.db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, 1000)}`);
-      // WAL lets readers (list, show) run while another process issues; synchronous=FULL
-      // makes each committed transaction survive power loss, which a CA's record needs.
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = FULL");
-      this.db.pragma("foreign_keys = ON");
-      this.migrate();
+      db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, 1000)}`);
+      // synchronous=FULL makes each committed transaction survive power loss, which a CA's record needs.
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
     } catch (e) {
-      this.db.close();
+      db.close();
       throw e;
     }
-    this.handle = new Handle(this.db, path);
+    return db;
   }
 
-  private migrate(): void {
-    const version = this.db.pragma("user_version", { simple: true }) as number;
+  /** The write connection, opened on first use. */
+  private get db(): Database.Database {
+    return this.writeConnection().db;
+  }
+
+  private get handle(): Handle {
+    return this.writeConnection().handle;
+  }
+
+  private writeConnection(): NonNullable<SqliteLedger["writer"]> {
+    if (!this.writer) {
+      try {
+        const db = this.connect();
+        this.writer = { db, handle: new Handle(db, this.path) };
+      } catch (e) {
+        throw toLedgerError(e, this.path);
+      }
+    }
+    return this.writer;
+  }
+
+  private migrate(db: Database.Database): void {
+    const version = db.pragma("user_version", { simple: true }) as number;
     if (version > MIGRATIONS.length) {
       throw new LedgerError("newer-schema", `ledger schema version ${version} is newer than this pki understands (${MIGRATIONS.length})`);
     }
     if (version === MIGRATIONS.length) return;
-    this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-    this.db.transaction(() => {
+    db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    db.transaction(() => {
       // Another process may have migrated while we waited for the lock.
-      const now = this.db.pragma("user_version", { simple: true }) as number;
-      for (let v = now; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
-      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+      const now = db.pragma("user_version", { simple: true }) as number;
+      for (let v = now; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${MIGRATIONS.length}`);
     }).immediate();
+    db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, 1000)}`);
   }
 
   read<T>(fn: (r: LedgerReader) => Promise<T>): Promise<T> {
     if (this.inside.getStore()) return Promise.reject(nested());
-    let reader: NonNullable<SqliteLedger["reader"]>;
-    try {
-      reader = this.readerConnection();
-    } catch (e) {
-      return Promise.reject(toLedgerError(e, this.path));
-    }
+    const reader = this.reader;
     return reader.mutex.run(async () => {
       try {
         reader.db.exec("BEGIN");
@@ -106,16 +133,6 @@ export class SqliteLedger implements Ledger {
         if (reader.db.inTransaction) reader.db.exec("COMMIT");
       }
     });
-  }
-
-  private readerConnection(): NonNullable<SqliteLedger["reader"]> {
-    if (!this.reader) {
-      const db = new Database(this.path, { fileMustExist: true });
-      db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, 1000)}`);
-      db.pragma("query_only = ON");
-      this.reader = { db, handle: new Handle(db, this.path), mutex: new Mutex() };
-    }
-    return this.reader;
   }
 
   write<T>(fn: (tx: LedgerWriter) => Promise<T>): Promise<T> {
@@ -163,10 +180,16 @@ export class SqliteLedger implements Ledger {
     }
   }
 
+  /** On the read connection, like backupTo: a check or a backup never opens the write connection. */
+  private reading<T>(fn: (db: Database.Database) => Promise<T>): Promise<T> {
+    if (this.inside.getStore()) return Promise.reject(nested());
+    return this.reader.mutex.run(() => fn(this.reader.db));
+  }
+
   integrityProblems(): Promise<string[]> {
-    return this.exclusive(async () => {
+    return this.reading(async (db) => {
       try {
-        const rows = this.db.pragma("integrity_check") as { integrity_check: string }[];
+        const rows = db.pragma("integrity_check") as { integrity_check: string }[];
         return rows.map((r) => r.integrity_check).filter((m) => m !== "ok");
       } catch (e) {
         throw toLedgerError(e, this.path);
@@ -175,9 +198,9 @@ export class SqliteLedger implements Ledger {
   }
 
   backupTo(path: string): Promise<{ certificates: number }> {
-    return this.exclusive(async () => {
+    return this.reading(async (db) => {
       try {
-        await this.db.backup(path);
+        await db.backup(path);
         const copy = new Database(path, { readonly: true, fileMustExist: true });
         try {
           return { certificates: (copy.prepare("SELECT COUNT(*) AS n FROM certificates").get() as { n: number }).n };
@@ -192,9 +215,9 @@ export class SqliteLedger implements Ledger {
 
   async close(): Promise<void> {
     const reader = this.reader;
-    if (reader) await reader.mutex.run(async () => void (reader.db.open && reader.db.close()));
+    await reader.mutex.run(async () => void (reader.db.open && reader.db.close()));
     await this.mutex.run(async () => {
-      if (this.db.open) this.db.close();
+      if (this.writer?.db.open) this.writer.db.close();
     });
   }
 }

@@ -2,7 +2,6 @@ import { CommanderError } from "commander";
 import { asPkiError } from "../ca/errors.js";
 import { EXIT, EXIT_BY_KIND } from "./errors.js";
 import { hintFor } from "./hints.js";
-import { printJson } from "./output.js";
 import { buildProgram } from "./program.js";
 
 // Everything pki creates is private unless a file mode says otherwise (certificates get 0644 explicitly).
@@ -34,8 +33,6 @@ function report(e: unknown): number {
   if (err) {
     const hint = hintFor(err, label.split(" ")[0]!);
     process.stderr.write(`pki: ${label}: ${err.message}${hint ? `; ${hint}` : ""}\n`);
-    // Scripts asked for JSON: the same error, with its stable code, on stdout.
-    if (program.opts<{ json?: boolean }>().json) printJson({ error: { code: err.code, message: err.message, ...(hint ? { hint } : {}) } });
     return EXIT_BY_KIND[err.kind];
   }
   if ((e as { name?: string }).name === "ExitPromptError") {

@@ -41,7 +41,7 @@ export class Authority {
   /** Opens the CA in `options.home`; fails with "not-found" when there is none. */
   static async open(options: AuthorityOptions): Promise<Authority> {
     if (!options.home.exists()) {
-      throw new PkiError("not-found", `no CA in ${options.home.dir}`, undefined, "NO_CA", { home: options.home.dir });
+      throw new PkiError("not-found", `no CA in ${options.home.dir}`, "create one with: pki init-root --cn NAME, or point --home / PKI_HOME at an existing one");
     }
     const ledger = await openLedger(options.home.ledger);
     const root = await ledger.read((r) => r.activeRoot());

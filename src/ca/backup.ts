@@ -39,7 +39,7 @@ export async function backup(core: CaCore, ctx: Context, file: string): Promise<
  */
 export async function restore(options: AuthorityOptions, ctx: Context, file: string): Promise<{ findings: Finding[]; certificates: number }> {
   const { home } = options;
-  if (home.exists()) throw new PkiError("conflict", `a CA already exists in ${home.dir}`, undefined, "CA_EXISTS", { home: home.dir });
+  if (home.exists()) throw new PkiError("conflict", `a CA already exists in ${home.dir}`, "restore into a new, empty --home");
   if (!existsSync(file)) throw new PkiError("not-found", `${file}: no such file`);
   const source = await openLedger(file);
   try {

@@ -49,7 +49,7 @@ export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Pr
       if (seen.has(n)) throw new PkiError("usage", `line ${i + 1}: "${n}" appears twice`);
       seen.add(n);
       const existing = await r.activeByName(n, "client");
-      if (existing && statusOf(existing, now) === "valid") throw new PkiError("conflict", `line ${i + 1}: "${n}" already has a valid certificate`, undefined, "NAME_TAKEN", { name: n, line: i + 1 });
+      if (existing && statusOf(existing, now) === "valid") throw new PkiError("conflict", `line ${i + 1}: "${n}" already has a valid certificate`, "remove it from the list, or renew it with pki renew", "NAME_TAKEN");
     }
   });
   const keyType = p.keyType ?? "ec-p256";

@@ -102,7 +102,7 @@ export class CaCore {
       });
     } catch (e) {
       files.abort();
-      throw new PkiError("storage", `the change is recorded in the ledger, but its output files were not updated (${(e as Error).message})`, undefined, "OUTPUTS_STALE");
+      throw new PkiError("storage", `the change is recorded in the ledger, but its output files were not updated (${(e as Error).message})`, "run: pki check --repair");
     }
     return result;
   }
@@ -133,7 +133,7 @@ export class CaCore {
   async find(r: LedgerReader, target: string): Promise<CertificateRecord> {
     const serial = normalizeSerial(target);
     const rec = (serial && (await r.bySerial(serial))) || (await this.findByName(r, target.normalize("NFC")));
-    if (!rec) throw new PkiError("not-found", `no certificate with name or serial "${shown(target)}"`, undefined, "NOT_FOUND", { target });
+    if (!rec) throw new PkiError("not-found", `no certificate with name or serial "${shown(target)}"`, "pki list shows names and serials");
     return rec;
   }
 
@@ -151,7 +151,7 @@ export class CaCore {
 
 function wrongPassphrase(e: unknown): never {
   if (e instanceof CryptoError && e.code === "bad-passphrase") {
-    throw new PkiError("secret", "wrong passphrase for the CA key", undefined, "BAD_PASSPHRASE");
+    throw new PkiError("secret", "wrong passphrase for the CA key", "check PKI_PASSPHRASE or --passphrase-file", "BAD_PASSPHRASE");
   }
   throw e;
 }

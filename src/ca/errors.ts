@@ -23,11 +23,6 @@ const DEFAULT_CODE: Record<PkiErrorKind, string> = {
   storage: "STORAGE",
 };
 
-/**
- * A refusal or failure the caller can act on. The message says what happened, in words that
- * fit any front door (CLI, API); what to type next is the front door's, found by `code`
- * (see src/cli/hints.ts), with `details` naming what the error is about.
- */
 export class PkiError extends Error {
   /** Stable machine-readable code (e.g. NAME_TAKEN); `--json` errors carry it. */
   readonly code: string;
@@ -35,10 +30,9 @@ export class PkiError extends Error {
   constructor(
     readonly kind: PkiErrorKind,
     message: string,
-    /** What the user can do about it, when there is something to say beyond the code. */
+    /** What the user can do about it, when there is something. */
     readonly hint?: string,
     code?: string,
-    readonly details: Readonly<Record<string, string | number>> = {},
   ) {
     super(message);
     this.name = "PkiError";

@@ -11,13 +11,13 @@ import { type CertificateView, statusOf, viewOf } from "./views.js";
 /** The certificate `target` names, if pki holds a key it may hand out: the refusals every export shares. */
 export function exportable(rec: CertificateRecord): CertificateRecord & { keyEncrypted: Blob } {
   if (rec.kind === "root") throw new PkiError("usage", "pki never exports the root CA key", "clients only need ca.pem");
-  if (!rec.keyEncrypted) throw new PkiError("invalid", `"${rec.name}" was issued from a CSR: pki does not hold its key`, "its holder makes the file with their own key", "KEY_NOT_HELD", { name: rec.name });
+  if (!rec.keyEncrypted) throw new PkiError("invalid", `"${rec.name}" was issued from a CSR: pki does not hold its key`, "its holder makes the file with their own key");
   return rec as CertificateRecord & { keyEncrypted: Blob };
 }
 
 /** Identity files are not made for revoked certificates: the holder would install something that cannot work. */
 export function refuseRevoked(rec: CertificateRecord, now: Date): void {
-  if (statusOf(rec, now) === "revoked") throw new PkiError("conflict", `"${rec.name}" (serial ${rec.serial}) is revoked`, undefined, "REVOKED", { name: rec.name, serial: rec.serial });
+  if (statusOf(rec, now) === "revoked") throw new PkiError("conflict", `"${rec.name}" (serial ${rec.serial}) is revoked`, `issue a new one with: pki renew ${rec.name}`);
 }
 
 /** The private key of an exportable certificate, decrypted with the CA passphrase. */
@@ -69,7 +69,7 @@ export interface ExportKeyParams {
 export async function exportKey(core: CaCore, ctx: Context, params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
   const now = ctx.now;
   const rec = exportable(await core.ledger.read((r) => core.find(r, params.target)));
-  if (params.password !== null && params.password.length === 0) throw new PkiError("secret", "the key password is empty", undefined, "EMPTY_KEY_PASSWORD");
+  if (params.password !== null && params.password.length === 0) throw new PkiError("secret", "the key password is empty", "use --unencrypted to write the key in the clear, deliberately");
   const pkcs8 = await decryptedKey(core, rec);
   const keyPem = params.password === null ? toPem(pkcs8, "PRIVATE KEY") : encryptedKeyPem(await encryptPrivateKey(pkcs8, params.password));
   const content = (params.withCertificate ? toPem(rec.der, "CERTIFICATE") : "") + keyPem;

@@ -42,7 +42,7 @@ export interface InitRootResult {
 /** Creates a root CA and its first CRL in a home that has none; on failure the home is left as it was. */
 export async function initRoot(options: AuthorityOptions, ctx: Context, params: InitRootParams): Promise<InitRootResult> {
   const { home } = options;
-  if (home.exists()) throw new PkiError("conflict", `a CA already exists in ${home.dir}`, undefined, "CA_EXISTS", { home: home.dir });
+  if (home.exists()) throw new PkiError("conflict", `a CA already exists in ${home.dir}`, "pki never overwrites a CA; choose another --home");
   const now = ctx.now;
   const cn = params.commonName.normalize("NFC").trim();
   if (!cn || cn.length > 64 || /\p{Cc}/u.test(cn)) throw new PkiError("usage", "--cn must be 1 to 64 printable characters");

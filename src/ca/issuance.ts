@@ -68,7 +68,7 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   const now = ctx.now;
   const existing = await core.ledger.read((r) => r.activeByName(name, params.kind));
   if (existing && statusOf(existing, now) === "valid") {
-    throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${existing.notAfter})`, undefined, "NAME_TAKEN", { name });
+    throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${existing.notAfter})`, `to replace it run: pki renew ${name}`, "NAME_TAKEN");
   }
   const email = params.email === undefined ? undefined : checkEmail(params.email);
   const profile = loadProfile(params.profile ?? join(core.options.templatesDir, "profiles", `${params.kind}.ini`), { PKI_NAME: name, ...(email ? { PKI_EMAIL: email } : {}) });
@@ -101,11 +101,11 @@ export async function renew(core: CaCore, ctx: Context, params: RenewParams): Pr
   const name = validateName(params.name);
   const now = ctx.now;
   const old = await core.ledger.read((r) => core.findByName(r, name));
-  if (!old) throw new PkiError("not-found", `no certificate named "${name}"`, undefined, "NOT_FOUND", { name });
+  if (!old) throw new PkiError("not-found", `no certificate named "${name}"`, "pki list shows the names");
   if (old.kind === "root") throw new PkiError("usage", "the root CA cannot be renewed with renew");
   if (old.state === "superseded") throw new PkiError("conflict", `"${name}" (serial ${old.serial}) was already superseded by ${old.supersededBy}`);
   if (!old.keyEncrypted) {
-    throw new PkiError("invalid", `"${name}" was issued from a CSR: pki does not hold its key`, undefined, "KEY_NOT_HELD", { name, operation: "renew" });
+    throw new PkiError("invalid", `"${name}" was issued from a CSR: pki does not hold its key`, "have the holder send a new CSR and use: pki issue-client NAME --csr FILE");
   }
   const notAfter = leafNotAfter(core, now, params.days);
   const oldCert = new x509.X509Certificate(old.der);

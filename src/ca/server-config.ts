@@ -160,16 +160,16 @@ async function serverCertificate(core: CaCore, ctx: Context, requested: string |
   return core.ledger.read(async (r) => {
     if (requested !== undefined) {
       const rec = await core.find(r, requested);
-      if (rec.kind !== "server") throw new PkiError("usage", `"${shown(rec.name)}" is a ${rec.kind} certificate`, undefined, "NOT_A_SERVER_CERTIFICATE", { name: rec.name });
+      if (rec.kind !== "server") throw new PkiError("usage", `"${shown(rec.name)}" is a ${rec.kind} certificate; name one from pki issue-server`, undefined, "NOT_A_SERVER_CERTIFICATE");
       return rec;
     }
     const valid = await collect((page) => r.summaries({ kind: "server", state: "active", notAfterFrom: ctx.now.toISOString() }, page));
     const names = [...new Set(valid.map((s) => s.name))];
     if (names.length === 1) return (await r.activeByName(names[0]!, "server"))!;
     if (names.length === 0) {
-      throw new PkiError("not-found", `${core.home.dir} has no valid server certificate for ${target} to use`, undefined, "NO_SERVER_CERTIFICATE", { target });
+      throw new PkiError("not-found", `${core.home.dir} has no valid server certificate for ${target} to use`, `issue one first: pki issue-server HOST, then pki server-config ${target} --server HOST`, "NO_SERVER_CERTIFICATE");
     }
-    throw new PkiError("usage", `${core.home.dir} has ${names.length} server certificates (${names.map((n) => shown(n)).join(", ")}): which one should ${target} use?`, undefined, "SERVER_AMBIGUOUS", { target, example: names[0]! });
+    throw new PkiError("usage", `${core.home.dir} has ${names.length} server certificates (${names.map((n) => shown(n)).join(", ")}): which one should ${target} use?`, `choose with --server NAME, e.g. pki server-config ${target} --server ${shellQuote(names[0]!)}`, "SERVER_AMBIGUOUS");
   });
 }
 

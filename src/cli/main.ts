@@ -1,7 +1,6 @@
 import { CommanderError } from "commander";
 import { asPkiError } from "../ca/errors.js";
 import { EXIT, EXIT_BY_KIND } from "./errors.js";
-import { hintFor } from "./hints.js";
 import { buildProgram } from "./program.js";
 
 // Everything pki creates is private unless a file mode says otherwise (certificates get 0644 explicitly).
@@ -31,8 +30,7 @@ function report(e: unknown): number {
   }
   const err = asPkiError(e);
   if (err) {
-    const hint = hintFor(err, label.split(" ")[0]!);
-    process.stderr.write(`pki: ${label}: ${err.message}${hint ? `; ${hint}` : ""}\n`);
+    process.stderr.write(`pki: ${label}: ${err.message}${err.hint ? `; ${err.hint}` : ""}\n`);
     return EXIT_BY_KIND[err.kind];
   }
   if ((e as { name?: string }).name === "ExitPromptError") {

@@ -3,10 +3,11 @@
 // of start-up on this class of machine); see `npm run bench`.
 import { existsSync, readFileSync } from "node:fs";
 import type { CrlReason } from "../crypto/crl-reason.js";
-import type { x509 } from "../crypto/provider.js";
+import type { CertificateDetails } from "../crypto/describe.js";
 import { toPem } from "../crypto/pem.js";
 import { type EventRecord, openLedger } from "../ledger/ledger.js";
 import type { AuditReport } from "./audit.js";
+import type { BackupResult } from "./backup.js";
 import type { BatchParams, BatchResult } from "./batch.js";
 import type { Finding } from "./check.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
@@ -24,6 +25,7 @@ import { type CertificateStatus, type CertificateView, viewOf } from "./views.js
 
 export type { AuthorityOptions } from "./core.js";
 export type { IssueResult } from "./issuance.js";
+export type { CertificateDetails } from "../crypto/describe.js";
 
 export interface ListFilter {
   status?: CertificateStatus;
@@ -35,12 +37,15 @@ export interface ListFilter {
 export class Authority {
   private constructor(private readonly core: CaCore) {}
 
-  /** Opens the CA in `options.home`; fails with "not-found" when there is none. */
-  static open(options: AuthorityOptions): Authority {
+  /**
+   * Opens the CA in `options.home`; fails with "not-found" when there is none. With
+   * `access: "read"` every change fails, and a home on a read-only mount opens.
+   */
+  static open(options: AuthorityOptions, access: "read" | "write" = "write"): Authority {
     if (!options.home.exists()) {
       throw new PkiError("not-found", `no CA in ${options.home.dir}`, "create one with: pki init-root --cn NAME, or point --home / PKI_HOME at an existing one");
     }
-    const ledger = openLedger(options.home.ledger);
+    const ledger = openLedger(options.home.ledger, { readOnly: access === "read", ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}) });
     const root = ledger.activeRoot();
     if (!root) {
       ledger.close();
@@ -53,8 +58,8 @@ export class Authority {
     return (await import("./init.js")).initRoot(options, params);
   }
 
-  static async restore(options: AuthorityOptions, file: string): Promise<{ findings: Finding[]; certificates: number }> {
-    return (await import("./backup.js")).restore(options, file);
+  static async restore(options: AuthorityOptions, file: string, onProgress?: (done: number, total: number) => void): Promise<{ findings: Finding[]; certificates: number }> {
+    return (await import("./backup.js")).restore(options, file, onProgress);
   }
 
   close(): void {
@@ -109,8 +114,8 @@ export class Authority {
     return (await import("./audit.js")).verifyAudit(this.core.ledger);
   }
 
-  async backup(file: string): Promise<{ file: string; sha256: string; certificates: number }> {
-    return (await import("./backup.js")).backup(this.core, file);
+  async backup(file: string, onProgress?: (done: number, total: number) => void): Promise<BackupResult> {
+    return (await import("./backup.js")).backup(this.core, file, onProgress);
   }
 
   async changePassphrase(next: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
@@ -169,10 +174,10 @@ export class Authority {
     return this.core.ledger.summaries(q).map((r) => viewOf(r, now));
   }
 
-  /** One certificate by name or serial: its view and PEM, plus the parsed certificate when `parse` is set. */
-  async show(target: string, parse = false): Promise<{ view: CertificateView; pem: string; certificate: x509.X509Certificate | null }> {
+  /** One certificate by name or serial: its view and PEM, plus issuer and extensions when `parse` is set. */
+  async show(target: string, parse = false): Promise<{ view: CertificateView; pem: string; details: CertificateDetails | null }> {
     const rec = this.core.find(target);
-    const certificate = parse ? new (await import("../crypto/provider.js")).x509.X509Certificate(rec.der) : null;
-    return { view: viewOf(rec, this.core.now()), pem: toPem(rec.der, "CERTIFICATE"), certificate };
+    const details = parse ? (await import("../crypto/describe.js")).describeCertificate(rec.der) : null;
+    return { view: viewOf(rec, this.core.now()), pem: toPem(rec.der, "CERTIFICATE"), details };
   }
 }

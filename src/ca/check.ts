@@ -8,6 +8,7 @@ import { x509 } from "../crypto/provider.js";
 import { verifyAudit } from "./audit.js";
 import { type CaCore, DAY_MS } from "./core.js";
 import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, TEMP_FILE } from "./home.js";
+import { when } from "./views.js";
 
 export interface Finding {
   /** Short name of what was checked: "ledger", "chain", "files", "crl", "root", "permissions", "audit", "keys". */
@@ -53,9 +54,9 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
   if (bad === 0) add({ check: "chain", level: "ok", message: `all ${all.length} certificates are signed by the root` });
 
   const rootDaysLeft = (Date.parse(core.root.notAfter) - now.getTime()) / DAY_MS;
-  if (rootDaysLeft < 0) add({ check: "root", level: "error", message: `the root CA expired on ${core.root.notAfter}: no client certificate verifies`, fix: "create a new CA (pki init-root in a new home) and roll it out" });
-  else if (rootDaysLeft < ROOT_WARN_DAYS) add({ check: "root", level: "warning", message: `the root CA expires in ${Math.floor(rootDaysLeft)} days (${core.root.notAfter})`, fix: "plan a new root now: servers must trust both during the change-over" });
-  else add({ check: "root", level: "ok", message: `the root CA is valid until ${core.root.notAfter}` });
+  if (rootDaysLeft < 0) add({ check: "root", level: "error", message: `the root CA expired on ${when(core.root.notAfter)}: no client certificate verifies`, fix: "create a new CA (pki init-root in a new home) and roll it out" });
+  else if (rootDaysLeft < ROOT_WARN_DAYS) add({ check: "root", level: "warning", message: `the root CA expires in ${Math.floor(rootDaysLeft)} days (${when(core.root.notAfter)})`, fix: "plan a new root now: servers must trust both during the change-over" });
+  else add({ check: "root", level: "ok", message: `the root CA is valid until ${when(core.root.notAfter)}` });
 
   const crl = ledger.latestCrl();
   const crlInfo = crl && (await readVerifiedCrl(crl.der, rootCert));
@@ -63,9 +64,9 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
     add({ check: "crl", level: "error", message: "the ledger holds no valid CRL signed by the root", fix: "run: pki crl" });
   } else {
     const daysLeft = ((crlInfo.nextUpdate?.getTime() ?? 0) - now.getTime()) / DAY_MS;
-    if (daysLeft < 0) add({ check: "crl", level: "error", message: `CRL #${crl.number} expired at ${crl.nextUpdate}: nginx now refuses every client certificate`, fix: "run: pki crl && nginx -s reload" });
-    else if (daysLeft < CRL_WARN_DAYS) add({ check: "crl", level: "warning", message: `CRL #${crl.number} expires in ${daysLeft.toFixed(1)} days (${crl.nextUpdate})`, fix: "run: pki crl && nginx -s reload (and schedule it weekly)" });
-    else add({ check: "crl", level: "ok", message: `CRL #${crl.number} is signed and valid until ${crl.nextUpdate}` });
+    if (daysLeft < 0) add({ check: "crl", level: "error", message: `CRL #${crl.number} expired at ${when(crl.nextUpdate)}: nginx now refuses every client certificate`, fix: "run: pki crl && nginx -s reload" });
+    else if (daysLeft < CRL_WARN_DAYS) add({ check: "crl", level: "warning", message: `CRL #${crl.number} expires in ${daysLeft.toFixed(1)} days (${when(crl.nextUpdate)})`, fix: "run: pki crl && nginx -s reload (and schedule it weekly)" });
+    else add({ check: "crl", level: "ok", message: `CRL #${crl.number} is signed and valid until ${when(crl.nextUpdate)}` });
   }
 
   // Outputs: what should be on disk, derived from the ledger.
@@ -85,7 +86,7 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
     mismatched++;
     const what = actual === null ? "is missing" : "differs from the ledger";
     if (repair) files.stage(e.path, e.content, e.mode);
-    add({ check: "files", level: "error", message: `${e.path} ${what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired: repair });
+    add({ check: "files", level: "error", message: repair ? `rewrote ${e.path} from the ledger (it ${what})` : `${e.path} ${what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired: repair });
   }
   if (repair && mismatched > 0) core.ledger.transaction(() => files.commit());
   if (mismatched === 0) add({ check: "files", level: "ok", message: `${expected.length} output files match the ledger` });
@@ -93,7 +94,7 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
   const stray = listTree(home.dir).filter((p) => TEMP_FILE.test(p));
   for (const p of stray) {
     if (repair) unlinkSync(p);
-    add({ check: "files", level: "warning", message: `${p} is left over from an interrupted pki process`, fix: "run: pki check --repair", repaired: repair });
+    add({ check: "files", level: "warning", message: repair ? `removed ${p}, left over from an interrupted pki process` : `${p} is left over from an interrupted pki process`, fix: "run: pki check --repair", repaired: repair });
   }
 
   let loose = 0;
@@ -105,7 +106,7 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
     if (want === null || (m & ~want) === 0) continue;
     loose++;
     if (repair) chmodSync(p, want);
-    add({ check: "permissions", level: "error", message: `${p} has mode ${m.toString(8)}; it must be ${want.toString(8)}`, fix: `chmod ${want.toString(8)} ${p} (or pki check --repair)`, repaired: repair });
+    add({ check: "permissions", level: "error", message: repair ? `changed the mode of ${p} from ${m.toString(8)} to ${want.toString(8)}` : `${p} has mode ${m.toString(8)}; it must be ${want.toString(8)}`, fix: `chmod ${want.toString(8)} ${p} (or pki check --repair)`, repaired: repair });
   }
   if (loose === 0) add({ check: "permissions", level: "ok", message: "directories are 0700, keys and the ledger 0600" });
 

@@ -20,6 +20,8 @@ export interface AuthorityOptions {
   passphrase: () => Promise<string>;
   /** The clock; tests move it. Default: the system clock. */
   now?: () => Date;
+  /** Told once when a change has waited about a second for another process's write lock. */
+  onLockWait?: () => void;
 }
 
 /** The root with its key opened: what signing needs. */

@@ -10,7 +10,7 @@ import { type CertificateView, statusOf, viewOf } from "./views.js";
 /** The certificate `target` names, if pki holds a key it may hand out: the refusals every export shares. */
 export function exportable(core: CaCore, target: string): CertificateRecord & { keyEncrypted: Blob } {
   const rec = core.find(target);
-  if (rec.kind === "root") throw new PkiError("usage", "pki never exports the root CA key", "clients only need ca.pem");
+  if (rec.kind === "root") throw new PkiError("invalid", "pki never exports the root CA key", "clients only need ca.pem", "ROOT_REFUSED");
   if (!rec.keyEncrypted) throw new PkiError("invalid", `"${rec.name}" was issued from a CSR: pki does not hold its key`, "its holder makes the file with their own key");
   return rec as CertificateRecord & { keyEncrypted: Blob };
 }

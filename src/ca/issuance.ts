@@ -14,7 +14,7 @@ import { validateName } from "./names.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
 import { recordOf } from "./records.js";
-import { type CertificateView, statusOf, viewOf } from "./views.js";
+import { type CertificateView, statusOf, viewOf, when } from "./views.js";
 
 /** Clients get a year by default, so a lost laptop's certificate dies on its own. */
 export const DEFAULT_LEAF_DAYS = 365;
@@ -117,7 +117,7 @@ export async function renew(core: CaCore, params: RenewParams): Promise<RenewRes
   const now = core.now();
   const old = core.findByName(name);
   if (!old) throw new PkiError("not-found", `no certificate named "${name}"`, "pki list shows the names");
-  if (old.kind === "root") throw new PkiError("usage", "the root CA cannot be renewed with renew");
+  if (old.kind === "root") throw new PkiError("invalid", "the root CA cannot be renewed with renew", "to replace it, create a new CA in a new home", "ROOT_REFUSED");
   if (old.state === "superseded") throw new PkiError("conflict", `"${name}" (serial ${old.serial}) was already superseded by ${old.supersededBy}`);
   if (!old.keyEncrypted) {
     throw new PkiError("invalid", `"${name}" was issued from a CSR: pki does not hold its key`, "have the holder send a new CSR and use: pki issue-client NAME --csr FILE");
@@ -158,7 +158,7 @@ export function leafNotAfter(core: CaCore, now: Date, days: number | undefined):
   if (notAfter.toISOString() > core.root.notAfter) {
     const max = Math.floor((Date.parse(core.root.notAfter) - now.getTime()) / DAY_MS);
     // Refused rather than clamped: a certificate silently shorter than asked for surprises people.
-    throw new PkiError("invalid", `a ${d}-day certificate would outlive the root CA, which expires ${core.root.notAfter}`, `use --days ${max} or less`);
+    throw new PkiError("invalid", `a ${d}-day certificate would outlive the root CA, which expires ${when(core.root.notAfter)}`, `use --days ${max} or less`);
   }
   return notAfter;
 }

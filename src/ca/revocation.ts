@@ -48,7 +48,7 @@ export async function issueCrl(core: CaCore, root: UnlockedRoot, files: FileBatc
 export async function revoke(core: CaCore, target: string, reason: CrlReason): Promise<RevokeResult> {
   const now = core.now();
   const rec = core.find(target);
-  if (rec.kind === "root") throw new PkiError("usage", "the root CA cannot revoke itself", "to retire it, create a new CA in a new home");
+  if (rec.kind === "root") throw new PkiError("invalid", "the root CA cannot revoke itself", "to retire it, create a new CA in a new home", "ROOT_REFUSED");
   if (rec.state === "revoked") throw new PkiError("conflict", `serial ${rec.serial} ("${rec.name}") is already revoked (${rec.revokedAt})`);
   if (reason === CrlReason.removeFromCRL) throw new PkiError("usage", "removeFromCRL is only meaningful in delta CRLs");
   const root = await core.unlockRoot();

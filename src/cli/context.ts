@@ -47,6 +47,7 @@ export function authorityOptions(opts: GlobalOptions, newPassphrase = false): Au
     home: homeOf(opts),
     templatesDir: TEMPLATES_DIR,
     actor: actor(),
+    onLockWait: () => process.stderr.write("pki: waiting for another pki command on this home...\n"),
     passphrase: () =>
       (cached ??= readSecret({
         what: newPassphrase ? "new CA passphrase" : "CA passphrase",

@@ -1,6 +1,5 @@
 import { CommanderError } from "commander";
-import { PkiError } from "../ca/errors.js";
-import { EXIT, EXIT_BY_KIND } from "./errors.js";
+import { EXIT, type ErrorReport, reportOf } from "./errors.js";
 import { buildProgram } from "./program.js";
 
 // Everything pki creates is private unless a file mode says otherwise (certificates get 0644 explicitly).
@@ -11,8 +10,17 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+const args = process.argv.slice(2);
+const end = args.indexOf("--");
+// Known before parsing, so that a usage error is reported as JSON too.
+const json = (end === -1 ? args : args.slice(0, end)).includes("--json");
+
 let label = "pki";
 const program = buildProgram((what) => (label = what));
+
+// No SIGINT handler on purpose: the default action stops pki at once, even inside SQLite's
+// synchronous wait for a lock, and a shell reports death by SIGINT as 130. SQLite rolls back
+// the open transaction; staged files left behind are what pki check --repair removes.
 
 try {
   await program.parseAsync(process.argv);
@@ -20,35 +28,28 @@ try {
   process.exitCode = report(e);
 }
 
-/** The one error boundary: every failure becomes one line on stderr and a documented exit code. */
+/** The one error boundary: every failure becomes one line on stderr (and a JSON object with --json) and a documented exit code. */
 function report(e: unknown): number {
   if (e instanceof CommanderError) {
-    if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
-    const msg = e.message.replace(/^error: /, "");
-    process.stderr.write(`pki: ${label === "pki" ? "usage" : label}: ${msg} (see pki ${label === "pki" ? "" : label.split(" ")[0] + " "}--help)\n`);
-    return EXIT.usage;
+    if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT.ok;
+    // `pki`, `pki help nosuch`, `pki hook`: commander has printed the usage to stderr.
+    if (e.code === "commander.help") {
+      if (e.exitCode === 0) return EXIT.ok;
+      const unknown = args[0] === "help" && args[1] ? `unknown command "${args[1]}"` : "a command is required";
+      return fail({ code: "USAGE", message: unknown, hint: null, exitCode: EXIT.usage }, "usage");
+    }
+    const message = e.message.replace(/^error: /, "");
+    const command = label === "pki" ? "" : label.split(" ")[0] + " ";
+    return fail({ code: "USAGE", message, hint: `see pki ${command}--help`, exitCode: EXIT.usage }, label === "pki" ? "usage" : label);
   }
-  const kind = errorKind(e);
-  if (kind) {
-    const err = e as Error & { hint?: string };
-    process.stderr.write(`pki: ${label}: ${err.message}${err.hint ? `; ${err.hint}` : ""}\n`);
-    return kind;
-  }
-  if ((e as { name?: string }).name === "ExitPromptError") {
-    process.stderr.write(`pki: ${label}: cancelled\n`);
-    return EXIT.usage;
-  }
-  process.stderr.write(`pki: ${label}: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+  const known = reportOf(e);
+  if (known) return fail(known);
   if (process.env.PKI_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
-  return EXIT.internal;
+  return fail({ code: "INTERNAL", message: `internal error: ${(e as Error)?.message ?? String(e)}`, hint: "this is a bug: please report it (PKI_DEBUG=1 prints the stack)", exitCode: EXIT.internal });
 }
 
-/** Exit code for the typed errors of the layers below; null for anything unexpected. */
-function errorKind(e: unknown): number | null {
-  if (e instanceof PkiError) return EXIT_BY_KIND[e.kind];
-  const name = (e as { name?: string })?.name;
-  const code = (e as { code?: string })?.code;
-  if (name === "LedgerError") return code === "busy" || code === "newer-schema" || code === "not-a-database" || code === "read-only" || code === "full" || code === "io" ? EXIT.storage : EXIT.conflict;
-  if (name === "CryptoError") return code === "bad-passphrase" ? EXIT.secret : EXIT.invalid;
-  return null;
+function fail(r: ErrorReport, what = label): number {
+  process.stderr.write(`pki: ${what}: ${r.message}${r.hint ? `; ${r.hint}` : ""}\n`);
+  if (json) process.stdout.write(JSON.stringify({ error: r }, null, 2) + "\n");
+  return r.exitCode;
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
-import { LedgerError, toLedgerError } from "./errors.js";
+import { isBusy, LedgerError, toLedgerError } from "./errors.js";
 import { MIGRATIONS } from "./migrations.js";
 
 /** Binary columns come back as plain-ArrayBuffer bytes, which parsers downstream require. */
@@ -121,7 +122,7 @@ export interface Ledger {
   /** SQLite's own consistency check: an empty list means the database is sound. */
   integrityProblems(): string[];
   /** An online, consistent copy through SQLite's backup API (safe while other processes write). */
-  backupTo(path: string): Promise<void>;
+  backupTo(path: string, onProgress?: (done: number, total: number) => void): Promise<void>;
   close(): void;
 }
 
@@ -130,21 +131,80 @@ export interface OpenOptions {
   create?: boolean;
   /** How long to wait for another process's write lock, in ms. Default 15000. */
   busyTimeoutMs?: number;
+  /** Open for reading only: works on a read-only mount (a snapshot, a mounted backup); every write fails. */
+  readOnly?: boolean;
+  /** Called once when a transaction has waited about a second for another process's write lock. */
+  onLockWait?: () => void;
 }
 
+/** How long a transaction waits for the write lock before `onLockWait` is told, and between later attempts. */
+const LOCK_WAIT_SLICE_MS = 1000;
+
 const GENESIS_HASH = "0".repeat(64);
+/** better-sqlite3's default step; between steps other connections may write, and progress is reported. */
+const BACKUP_PAGES_PER_STEP = 100;
 
 /** Opens (and migrates) the SQLite ledger at `path`. */
 export function openLedger(path: string, options: OpenOptions = {}): Ledger {
   try {
-    return new SqliteLedger(path, options);
+    return new SqliteLedger(path, options.readOnly ? openForReading(path, options) : openForWriting(path, options), options);
   } catch (e) {
     throw toLedgerError(e, path);
   }
 }
 
+function openForWriting(path: string, options: OpenOptions): Database.Database {
+  const db = new Database(path, { fileMustExist: !options.create });
+  try {
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15000}`);
+    // WAL lets readers (list, show) run while another process issues; synchronous=FULL
+    // makes each committed transaction survive power loss, which a CA's record needs.
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = ON");
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/**
+ * A WAL database can be read without write access only if its -wal and -shm files exist
+ * or can be created (https://sqlite.org/wal.html#readonly). On a read-only mount of a cleanly
+ * closed home they do not, and better-sqlite3 is built without URI filenames, so `immutable=1`
+ * is out of reach: we read the file into memory instead, marked as a rollback-journal
+ * database (header bytes 18-19), which holds everything committed, since a clean close
+ * checkpoints the WAL into the main file. A non-empty -wal that we cannot open would make
+ * that copy stale, so that case is refused.
+ */
+function openForReading(path: string, options: OpenOptions): Database.Database {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15000}`);
+    db.pragma("user_version"); // the first read opens the WAL files: fails here if it cannot
+    return db;
+  } catch (e) {
+    db.close();
+    if ((e as { code?: string }).code !== "SQLITE_CANTOPEN") throw e;
+  }
+  if (sizeOf(`${path}-wal`) > 0) {
+    throw new LedgerError("read-only", `${path}-wal holds changes not yet merged into ${path}, and the home cannot be written`, "copy the home to a writable place (all three ledger.db* files) and run pki there");
+  }
+  const image = readFileSync(path);
+  if (image.length >= 20 && image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
+  return new Database(image, { readonly: true });
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 class SqliteLedger implements Ledger {
-  private readonly db: Database.Database;
   /** Prepared once, reused: preparing costs more than running these small statements. */
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -154,18 +214,15 @@ class SqliteLedger implements Ledger {
     return s;
   }
 
+  private readonly busyTimeoutMs: number;
+
   constructor(
     private readonly path: string,
-    options: OpenOptions,
+    private readonly db: Database.Database,
+    private readonly options: OpenOptions,
   ) {
-    this.db = new Database(path, { fileMustExist: !options.create });
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 15000;
     try {
-      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15000}`);
-      // WAL lets readers (list, show) run while another process issues; synchronous=FULL
-      // makes each committed transaction survive power loss, which a CA's record needs.
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = FULL");
-      this.db.pragma("foreign_keys = ON");
       this.migrate();
     } catch (e) {
       this.db.close();
@@ -179,6 +236,7 @@ class SqliteLedger implements Ledger {
       throw new LedgerError("newer-schema", `ledger schema version ${version} is newer than this pki understands (${MIGRATIONS.length})`);
     }
     if (version === MIGRATIONS.length) return;
+    if (this.options.readOnly) throw new LedgerError("read-only", `${this.path} has schema version ${version} and needs an upgrade to ${MIGRATIONS.length}, which needs write access`, "run any pki command on a writable copy of the home first");
     this.db.transaction(() => {
       for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
       this.db.pragma(`user_version = ${MIGRATIONS.length}`);
@@ -186,19 +244,44 @@ class SqliteLedger implements Ledger {
   }
 
   transaction<T>(fn: () => T): T {
+    // Nested: better-sqlite3 turns it into a savepoint of the transaction already open.
+    if (this.db.inTransaction) return this.db.transaction(fn)();
+    this.beginImmediate();
     try {
-      return this.db.transaction(fn).immediate();
+      const result = this.db.transaction(fn)();
+      this.db.exec("COMMIT");
+      return result;
     } catch (e) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
       throw toLedgerError(e, this.path);
     }
   }
 
-  async transactionAsync<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Takes the write lock, waiting for other processes up to the busy timeout in slices, so
+   * that after the first slice the user can be told why nothing happens.
+   */
+  private beginImmediate(): void {
+    const attempts = Math.max(1, Math.ceil(this.busyTimeoutMs / LOCK_WAIT_SLICE_MS));
     try {
-      this.db.exec("BEGIN IMMEDIATE");
-    } catch (e) {
-      throw toLedgerError(e, this.path);
+      for (let attempt = 1; ; attempt++) {
+        const last = attempt >= attempts;
+        this.db.pragma(`busy_timeout = ${last ? this.busyTimeoutMs - (attempts - 1) * LOCK_WAIT_SLICE_MS : LOCK_WAIT_SLICE_MS}`);
+        try {
+          this.db.exec("BEGIN IMMEDIATE");
+          return;
+        } catch (e) {
+          if (last || !isBusy(e)) throw toLedgerError(e, this.path);
+          if (attempt === 1) this.options.onLockWait?.();
+        }
+      }
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     }
+  }
+
+  async transactionAsync<T>(fn: () => Promise<T>): Promise<T> {
+    this.beginImmediate();
     try {
       const result = await fn();
       this.db.exec("COMMIT");
@@ -375,9 +458,14 @@ class SqliteLedger implements Ledger {
     }
   }
 
-  async backupTo(path: string): Promise<void> {
+  async backupTo(path: string, onProgress?: (done: number, total: number) => void): Promise<void> {
     try {
-      await this.db.backup(path);
+      await this.db.backup(path, {
+        progress: ({ totalPages, remainingPages }) => {
+          onProgress?.(totalPages - remainingPages, totalPages);
+          return BACKUP_PAGES_PER_STEP;
+        },
+      });
     } catch (e) {
       throw toLedgerError(e, this.path);
     }

@@ -110,7 +110,7 @@ test("a file that is not a database, a missing ledger and a newer schema are typ
     const junk = join(dir, "junk.db");
     writeFileSync(junk, "this is not sqlite".repeat(100));
     assert.throws(() => openLedger(junk), (e: unknown) => e instanceof LedgerError && e.code === "not-a-database");
-    assert.throws(() => openLedger(join(dir, "missing.db")), (e: unknown) => e instanceof LedgerError && e.code === "read-only");
+    assert.throws(() => openLedger(join(dir, "missing.db")), (e: unknown) => e instanceof LedgerError && e.code === "cant-open" && /no ledger at .*missing\.db/.test(e.message));
     const newer = join(dir, "newer.db");
     const db = new Database(newer);
     db.pragma("user_version = 99");

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Finding } from "../../ca/check.js";
 import { EXIT } from "../errors.js";
-import { paint, print, printJson } from "../output.js";
+import { paint, plural, print, printJson } from "../output.js";
 import { withAuthority } from "./shared.js";
 
 const MARK: Record<Finding["level"], string> = { ok: "ok  ", warning: "warn", error: "FAIL" };
@@ -30,11 +30,13 @@ Exit 0 when nothing is wrong (warnings allowed), 8 when a problem remains.`,
         else {
           for (const f of findings) {
             const mark = f.repaired ? paint("green", "fixd") : paint(COLOUR[f.level], MARK[f.level]);
-            print(`${mark}  ${f.check.padEnd(11)} ${f.message}${f.repaired ? " (repaired)" : f.fix && f.level !== "ok" ? ` → ${f.fix}` : ""}`);
+            print(`${mark}  ${f.check.padEnd(11)} ${f.message}${!f.repaired && f.fix && f.level !== "ok" ? ` → ${f.fix}` : ""}`);
           }
+          const repaired = findings.filter((f) => f.repaired).length;
+          if (repaired > 0) print(`Repaired ${plural(repaired, "problem")}.`);
           print(failed ? "Problems found." : "The home is sound.");
         }
         if (failed) process.exitCode = EXIT.problems;
-      });
+      }, flags.repair ? "write" : "read");
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { print, printJson } from "../output.js";
+import { plural, print, printJson } from "../output.js";
 import { readSecret } from "../secrets.js";
 import { withAuthority } from "./shared.js";
 
@@ -32,7 +32,7 @@ Examples:
         );
         if (progress) process.stderr.write("\n");
         if (opts.json) printJson(r);
-        else print(`Re-encrypted ${r.keys} keys under the new passphrase.`);
+        else print(`Re-encrypted ${plural(r.keys, "key")} under the new passphrase.`);
       });
     });
   return passphrase;

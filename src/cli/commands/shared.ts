@@ -4,11 +4,28 @@ import { PkiError } from "../../ca/errors.js";
 import type { Authority } from "../../ca/authority.js";
 import { authorityOptions, globals, type GlobalOptions } from "../context.js";
 
+/**
+ * How a command uses the ledger: "read" opens it read-only (so it works on a read-only mount);
+ * "write-if-possible" falls back to that when the home cannot be written (backup records an
+ * event when it can).
+ */
+export type LedgerAccess = "read" | "write" | "write-if-possible";
+
 /** Opens the home's authority (loaded lazily: --help never pays for crypto), runs `fn`, closes. */
-export async function withAuthority<T>(cmd: Command, fn: (authority: Authority, opts: GlobalOptions) => Promise<T>): Promise<T> {
+export async function withAuthority<T>(cmd: Command, fn: (authority: Authority, opts: GlobalOptions) => Promise<T>, access: LedgerAccess = "write"): Promise<T> {
   const opts = globals(cmd);
   const { Authority } = await import("../../ca/authority.js");
-  const authority = Authority.open(authorityOptions(opts));
+  const open = (mode: "read" | "write") => Authority.open(authorityOptions(opts), mode);
+  let authority: Authority;
+  if (access === "write-if-possible") {
+    try {
+      authority = open("write");
+    } catch (e) {
+      const code = (e as { name?: string; code?: string }).name === "LedgerError" ? (e as { code: string }).code : "";
+      if (code !== "read-only" && code !== "permission") throw e;
+      authority = open("read");
+    }
+  } else authority = open(access);
   try {
     return await fn(authority, opts);
   } finally {

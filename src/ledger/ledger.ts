@@ -460,12 +460,14 @@ class SqliteLedger implements Ledger {
 
   async backupTo(path: string, onProgress?: (done: number, total: number) => void): Promise<void> {
     try {
-      await this.db.backup(path, {
+      // better-sqlite3 reports before each step, so the last report is one step short of the end.
+      const { totalPages } = await this.db.backup(path, {
         progress: ({ totalPages, remainingPages }) => {
           onProgress?.(totalPages - remainingPages, totalPages);
           return BACKUP_PAGES_PER_STEP;
         },
       });
+      onProgress?.(totalPages, totalPages);
     } catch (e) {
       throw toLedgerError(e, this.path);
     }

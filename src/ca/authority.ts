@@ -1,7 +1,7 @@
 // The facade the CLI talks to. Every operation module is imported when first used, so
 // that `pki list` or `pki --help` never loads @peculiar/x509 and WebCrypto (about 200 ms
 // of start-up on this class of machine); see `npm run bench`.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import type { CrlReason } from "../crypto/crl-reason.js";
 import type { CertificateDetails } from "../crypto/describe.js";
 import { toPem } from "../crypto/pem.js";
@@ -12,6 +12,7 @@ import type { BatchParams, BatchResult } from "./batch.js";
 import type { Finding } from "./check.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
+import { fileError } from "./home.js";
 import type { ExportKeyParams, ExportParams } from "./export.js";
 import { crlHook, setCrlHook } from "./hooks.js";
 import type { InitRootParams, InitRootResult } from "./init.js";
@@ -43,6 +44,12 @@ export class Authority {
    */
   static open(options: AuthorityOptions, access: "read" | "write" = "write"): Authority {
     if (!options.home.exists()) {
+      try {
+        statSync(options.home.ledger);
+      } catch (e) {
+        // existsSync says false for "permission denied" too: that is not "no CA".
+        if ((e as NodeJS.ErrnoException).code === "EACCES") throw fileError(options.home.dir, e);
+      }
       throw new PkiError("not-found", `no CA in ${options.home.dir}`, "create one with: pki init-root --cn NAME, or point --home / PKI_HOME at an existing one");
     }
     const ledger = openLedger(options.home.ledger, { readOnly: access === "read", ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}) });

@@ -172,7 +172,7 @@ function openForWriting(path: string, options: OpenOptions): Database.Database {
 /**
  * A WAL database can be read without write access only if its -wal and -shm files exist
  * or can be created (https://sqlite.org/wal.html#readonly). On a read-only mount of a cleanly
- * closed home they do not, and better-sqlite3 is built without URI filenames, so `immutable=1`
+ * closed home, or in a folder this user may read but not write, they do not, and better-sqlite3 is built without URI filenames, so `immutable=1`
  * is out of reach: we read the file into memory instead, marked as a rollback-journal
  * database (header bytes 18-19), which holds everything committed, since a clean close
  * checkpoints the WAL into the main file. A non-empty -wal that we cannot open would make
@@ -186,7 +186,9 @@ function openForReading(path: string, options: OpenOptions): Database.Database {
     return db;
   } catch (e) {
     db.close();
-    if ((e as { code?: string }).code !== "SQLITE_CANTOPEN") throw e;
+    // CANTOPEN on a read-only file system; READONLY_DIRECTORY (and kin) when this user may not write the folder.
+    const code = (e as { code?: string }).code ?? "";
+    if (code !== "SQLITE_CANTOPEN" && !code.startsWith("SQLITE_READONLY")) throw e;
   }
   if (sizeOf(`${path}-wal`) > 0) {
     throw new LedgerError("read-only", `${path}-wal holds changes not yet merged into ${path}, and the home cannot be written`, "copy the home to a writable place (all three ledger.db* files) and run pki there");

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { openssl, pki, pkiJson, ROOT, snapshot, tempDir } from "../helpers.js";
+import { openssl, PASSPHRASE, pki, PKI_BIN, pkiJson, ROOT, run, snapshot, tempDir } from "../helpers.js";
 
 // A home on a read-only mount (a snapshot, a mounted backup). chmod would not do: the tests
 // run as root, which ignores modes, but not a read-only file system.
@@ -52,7 +52,7 @@ test("backup of a read-only home to a writable place: a complete ledger, with a 
   const r = pki(home, ["--json", "backup", file]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).certificates, 3);
-  assert.match(r.stderr, /warning: the home is read-only, so the event log does not record this backup/);
+  assert.match(r.stderr, /warning: the home cannot be written, so the event log does not record this backup/);
   assert.deepEqual(snapshot(home), before);
   // The copy is a whole CA: it restores, and its CRL still lists alice.
   const restored = join(work.dir, "restored");
@@ -102,5 +102,34 @@ test("a read-only home with committed changes still in its -wal (a snapshot of a
     assert.equal(JSON.parse(r.stdout).error.code, "READ_ONLY");
   } finally {
     spawnSync("umount", ["-l", snap]);
+  }
+});
+
+test("a home another user may read but not write: reads work, a change says permission denied; an unreadable home is not 'no CA'", (t) => {
+  const user = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+  if (process.getuid?.() !== 0 || spawnSync("setpriv", [...user, "true"]).status !== 0) return t.skip("needs root and setpriv");
+  const shared = join(work.dir, "shared");
+  const h = join(shared, "home");
+  assert.equal(pki(h, ["init-root", "--cn", "Shared CA"]).status, 0);
+  for (const [p, m] of [[work.dir, 0o755], [shared, 0o755], [h, 0o755], [join(h, "ledger.db"), 0o644]] as const) chmodSync(p, m);
+  const asNobody = (args: string[]) => run("setpriv", [...user, process.execPath, PKI_BIN, "--home", h, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp", PKI_PASSPHRASE: PASSPHRASE } });
+  try {
+    const before = snapshot(h);
+    const list = asNobody(["--json", "list"]);
+    assert.equal(list.status, 0, list.stderr);
+    assert.equal(JSON.parse(list.stdout).length, 1);
+    const change = asNobody(["--json", "crl"]);
+    assert.equal(change.status, 7, change.stderr);
+    assert.match(change.stderr, new RegExp(`^pki: crl: cannot write ${h}: permission denied; `));
+    assert.equal(JSON.parse(change.stdout).error.code, "PERMISSION_DENIED");
+    assert.deepEqual(snapshot(h), before);
+
+    chmodSync(h, 0o700);
+    const closed = asNobody(["--json", "list"]);
+    assert.equal(closed.status, 7, closed.stderr);
+    assert.match(closed.stderr, /permission denied/);
+    assert.equal(JSON.parse(closed.stdout).error.code, "PERMISSION_DENIED");
+  } finally {
+    chmodSync(work.dir, 0o700);
   }
 });

@@ -25,7 +25,7 @@ CA passphrase; keep the passphrase somewhere else than the backup.`,
       await withAuthority(cmd, async (authority, opts) => {
         const progress = delayedProgress("backing up");
         const r = await authority.backup(resolve(file), progress.update).finally(progress.end);
-        if (!r.recorded) process.stderr.write("pki: backup: warning: the home is read-only, so the event log does not record this backup\n");
+        if (!r.recorded) process.stderr.write("pki: backup: warning: the home cannot be written, so the event log does not record this backup\n");
         if (opts.json) printJson({ file: r.file, sha256: r.sha256, certificates: r.certificates });
         else print(`Backed up ${plural(r.certificates, "certificate")} to ${r.file} (sha256 ${r.sha256}).`);
       }, "write-if-possible");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
+import Database from "better-sqlite3";
 import { LedgerError } from "../../src/ledger/errors.js";
 import { type NewCertificate, openLedger } from "../../src/ledger/ledger.js";
 import { tempDir } from "../helpers.js";
@@ -33,6 +34,28 @@ test("a read-only ledger reads, refuses every write with a typed error, and back
     const copy = openLedger(join(dir, "copy.db"), { readOnly: true });
     assert.equal(copy.summaries({}).length, 300);
     copy.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test("a write waiting for another connection's lock: told once after the first second, a typed 'busy' error at the timeout", () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, "l.db");
+    openLedger(path, { create: true }).close();
+    const holder = new Database(path);
+    holder.exec("BEGIN IMMEDIATE");
+    let told = 0;
+    const waiter = openLedger(path, { busyTimeoutMs: 2000, onLockWait: () => told++ });
+    assert.throws(() => waiter.transaction(() => waiter.insertCertificate(cert("0001"))), (e: unknown) => e instanceof LedgerError && e.code === "busy" && e.message.includes(path));
+    assert.equal(told, 1);
+    holder.exec("COMMIT");
+    holder.close();
+    waiter.transaction(() => waiter.insertCertificate(cert("0001")));
+    assert.equal(waiter.summaries({}).length, 1, "works once the lock is free");
+    assert.equal(told, 1, "no message when there is no wait");
+    waiter.close();
   } finally {
     cleanup();
   }

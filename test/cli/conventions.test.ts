@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { chmodSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { initHome, pki, pkiJson, snapshot, tempDir } from "../helpers.js";
+import { initHome, pki, PKI_BIN, pkiJson, run, snapshot, tempDir } from "../helpers.js";
 
 const { home, cleanup } = initHome();
 const work = tempDir();
@@ -146,4 +147,24 @@ test("--help of every command shows each default once", () => {
     const entries = r.stdout.split(/\n(?=  -)/).map((e) => e.split(/\n(?!\s{6,})/)[0]!);
     for (const e of entries) assert.ok((e.match(/default/gi) ?? []).length <= 1, `pki ${c.join(" ")} --help: ${e}`);
   }
+});
+
+test("Ctrl-C at a prompt on a terminal: 'cancelled', exit 130, nothing created", async (t) => {
+  if (run("script", ["--version"]).status !== 0) return t.skip("needs script(1) for a pseudo-terminal");
+  const fresh = join(work.dir, "cancelled");
+  // script(1) gives pki a pseudo-terminal; -e passes its exit status through.
+  const child = spawn("script", ["-qefc", `${process.execPath} ${PKI_BIN} --home ${fresh} init-root`, "/dev/null"], { env: { PATH: process.env.PATH, TERM: "xterm" } });
+  let out = "";
+  let pressed = false;
+  child.stdout.on("data", (d: Buffer) => {
+    out += d;
+    if (!pressed && out.includes("Common name of the root CA")) {
+      pressed = true;
+      child.stdin.write("\x03");
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.equal(code, 130, out);
+  assert.match(out, /pki: init-root: cancelled/);
+  assert.ok(!existsSync(fresh), "no home created");
 });

@@ -1,4 +1,5 @@
 import { CommanderError } from "commander";
+import { shown } from "../ca/errors.js";
 import { EXIT, type ErrorReport, reportOf } from "./errors.js";
 import { buildProgram } from "./program.js";
 
@@ -35,7 +36,8 @@ function report(e: unknown): number {
     // `pki`, `pki help nosuch`, `pki hook`: commander has printed the usage to stderr.
     if (e.code === "commander.help") {
       if (e.exitCode === 0) return EXIT.ok;
-      const unknown = args[0] === "help" && args[1] ? `unknown command "${args[1]}"` : "a command is required";
+      const [first, second] = program.args;
+      const unknown = first === "help" && second ? `unknown command "${shown(second)}"` : "a command is required";
       return fail({ code: "USAGE", message: unknown, hint: null, exitCode: EXIT.usage }, "usage");
     }
     const message = e.message.replace(/^error: /, "");

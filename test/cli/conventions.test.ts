@@ -27,6 +27,7 @@ test("pki with no arguments, pki help nosuch and a bare command group: usage on 
     assert.match(r.stderr, /^Usage: pki /, `pki ${args.join(" ")}`);
   }
   assert.match(pki(home, ["help", "nosuch"]).stderr, /pki: usage: unknown command "nosuch"\n$/);
+  assert.match(pki(home, ["--home", home, "help", "no\x1b[2Jsuch"]).stderr, /pki: usage: unknown command "no\\x1b\[2Jsuch"\n$/, "echoed safely");
   const help = pki(home, ["help", "list"]);
   assert.equal(help.status, 0);
   assert.match(help.stdout, /^Usage: pki list/);

@@ -5,6 +5,7 @@ import type { Blob, CertificateRecord } from "../ledger/ledger.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
+import { shellQuote } from "./shell-quote.js";
 import { type CertificateView, statusOf, viewOf } from "./views.js";
 
 /** The certificate `target` names, if pki holds a key it may hand out: the refusals every export shares. */
@@ -17,7 +18,7 @@ export function exportable(core: CaCore, target: string): CertificateRecord & { 
 
 /** Identity files are not made for revoked certificates: the holder would install something that cannot work. */
 export function refuseRevoked(rec: CertificateRecord, now: Date): void {
-  if (statusOf(rec, now) === "revoked") throw new PkiError("conflict", `"${rec.name}" (serial ${rec.serial}) is revoked`, `issue a new one with: pki renew ${rec.name}`);
+  if (statusOf(rec, now) === "revoked") throw new PkiError("conflict", `"${rec.name}" (serial ${rec.serial}) is revoked`, `issue a new one with: pki renew ${shellQuote(rec.name)}`);
 }
 
 /** The private key of an exportable certificate, decrypted with the CA passphrase. */

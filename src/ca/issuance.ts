@@ -14,6 +14,7 @@ import { validateName } from "./names.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
 import { recordOf } from "./records.js";
+import { shellQuote } from "./shell-quote.js";
 import { type CertificateView, statusOf, viewOf, when } from "./views.js";
 
 /** Clients get a year by default, so a lost laptop's certificate dies on its own. */
@@ -74,7 +75,7 @@ export async function issue(core: CaCore, params: IssueParams): Promise<IssueRes
   const now = core.now();
   const existing = core.ledger.activeByName(name, params.kind);
   if (existing && statusOf(existing, now) === "valid") {
-    throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${existing.notAfter})`, `to replace it run: pki renew ${name}`);
+    throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${when(existing.notAfter)})`, `to replace it run: pki renew ${shellQuote(name)}`);
   }
   const email = params.email === undefined ? undefined : checkEmail(params.email);
   const profile = loadProfile(params.profile ?? join(core.options.templatesDir, "profiles", `${params.kind}.ini`), { PKI_NAME: name, ...(email ? { PKI_EMAIL: email } : {}) });

@@ -75,6 +75,9 @@ test("hints are shell-quoted with the real name; after --p12 no export is sugges
   assert.match(decomposed.stdout, /pki export-p12 Zo\u00eb\n/, "the stored (NFC) name");
   const server = pki(home, ["issue-server", "intranet.example.com"]);
   assert.match(server.stdout, /pki export-key intranet\.example\.com --unencrypted --out \/etc\/ssl\/private\/intranet\.example\.com\.key\n/);
+  const again = pki(home, ["issue-client", "Jean Dupont"]);
+  assert.equal(again.status, 4);
+  assert.match(again.stderr, /to replace it run: pki renew 'Jean Dupont'\n$/);
   const oneStep = pki(home, ["issue-client", "carol", "--p12", join(work.dir, "carol.p12")], { PKI_P12_PASSWORD: "pw-carol" });
   assert.equal(oneStep.status, 0, oneStep.stderr);
   assert.doesNotMatch(oneStep.stdout, /export-p12/);

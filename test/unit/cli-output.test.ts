@@ -6,7 +6,7 @@ import { PkiError } from "../../src/ca/errors.js";
 import { EXIT, reportOf } from "../../src/cli/errors.js";
 import { displayWidth, plural, when } from "../../src/cli/output.js";
 import { delayedProgress } from "../../src/cli/progress.js";
-import { shellQuote } from "../../src/cli/shell.js";
+import { shellQuote } from "../../src/ca/shell-quote.js";
 import { CryptoError } from "../../src/crypto/errors.js";
 import { LedgerError } from "../../src/ledger/errors.js";
 

@@ -7,7 +7,7 @@ import type { KeyType } from "../../crypto/keys.js";
 import { globals, homeOf } from "../context.js";
 import { plural, print, printJson, when } from "../output.js";
 import { readSecret, warnNonAsciiPassword } from "../secrets.js";
-import { shellQuote } from "../shell.js";
+import { shellQuote } from "../../ca/shell-quote.js";
 import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
 
 interface Flags {

@@ -20,6 +20,7 @@ before(() => {
   assert.equal(pki(home, ["issue-client", "alice", "--email", "alice@example.com"]).status, 0);
   assert.equal(pki(home, ["revoke", "alice"]).status, 0);
   assert.equal(pki(home, ["issue-client", "bob"]).status, 0);
+  assert.equal(pki(home, ["issue-server", "srv.example.com"]).status, 0);
   assert.equal(spawnSync("mount", ["-o", "remount,ro", mnt]).status, 0);
 });
 after(() => {
@@ -27,12 +28,12 @@ after(() => {
   work.cleanup();
 });
 
-test("list, show, audit, audit --verify, check and hook show work on a read-only home and change nothing", (t) => {
+test("list, show, audit, audit --verify, check, hook show and server-config work on a read-only home and change nothing", (t) => {
   if (!mounted) return t.skip("cannot mount a tmpfs here (needs root)");
   const before = snapshot(home);
   assert.ok(!existsSync(join(home, "ledger.db-wal")), "a cleanly closed home: no -wal or -shm to read through");
   const list = pkiJson<{ name: string; status: string }[]>(home, ["list"]);
-  assert.deepEqual(list.map((c) => [c.name, c.status]), [["RO CA", "valid"], ["alice", "revoked"], ["bob", "valid"]]);
+  assert.deepEqual(list.map((c) => [c.name, c.status]), [["RO CA", "valid"], ["alice", "revoked"], ["bob", "valid"], ["srv.example.com", "valid"]]);
   assert.equal(pkiJson<{ name: string }>(home, ["show", "bob"]).name, "bob");
   assert.match(pki(home, ["show", "alice"]).stdout, /status: +revoked/);
   assert.ok(pkiJson<unknown[]>(home, ["audit"]).length >= 5);
@@ -42,6 +43,9 @@ test("list, show, audit, audit --verify, check and hook show work on a read-only
   assert.equal(check.status, 0, check.stdout + check.stderr);
   assert.match(check.stdout, /The home is sound/);
   assert.equal(pki(home, ["hook", "show"]).status, 0);
+  const nginx = pki(home, ["server-config", "nginx", "--server", "srv.example.com"]);
+  assert.equal(nginx.status, 0, nginx.stderr);
+  assert.match(nginx.stdout, /ssl_verify_client\s+on;/);
   assert.deepEqual(snapshot(home), before);
 });
 
@@ -51,7 +55,7 @@ test("backup of a read-only home to a writable place: a complete ledger, with a 
   const file = join(work.dir, "ro-backup.db");
   const r = pki(home, ["--json", "backup", file]);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout).certificates, 3);
+  assert.equal(JSON.parse(r.stdout).certificates, 4);
   assert.equal(JSON.parse(r.stdout).recorded, false);
   assert.match(r.stderr, /warning: the home cannot be written, so the event log does not record this backup/);
   assert.deepEqual(snapshot(home), before);

@@ -74,6 +74,6 @@ Caddy and Redis do not check CRLs: their output says what to do instead.`,
             ...(flags.timerPassphraseFile !== undefined ? { passphraseFile: resolve(flags.timerPassphraseFile) } : {}),
           }),
         );
-      });
+      }, "read");
     });
 }

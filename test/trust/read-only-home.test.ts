@@ -28,7 +28,7 @@ after(() => {
   work.cleanup();
 });
 
-test("list, show, audit, audit --verify, check, hook show and server-config work on a read-only home and change nothing", (t) => {
+test("list, show, audit, audit --verify, check, hook show, config list/get and server-config work on a read-only home and change nothing", (t) => {
   if (!mounted) return t.skip("cannot mount a tmpfs here (needs root)");
   const before = snapshot(home);
   assert.ok(!existsSync(join(home, "ledger.db-wal")), "a cleanly closed home: no -wal or -shm to read through");
@@ -43,6 +43,8 @@ test("list, show, audit, audit --verify, check, hook show and server-config work
   assert.equal(check.status, 0, check.stdout + check.stderr);
   assert.match(check.stdout, /The home is sound/);
   assert.equal(pki(home, ["hook", "show"]).status, 0);
+  assert.equal(pki(home, ["config", "list"]).status, 0);
+  assert.equal(pkiJson<{ key: string }>(home, ["config", "get", "crl-lifetime"]).key, "crl-lifetime");
   const nginx = pki(home, ["server-config", "nginx", "--server", "srv.example.com"]);
   assert.equal(nginx.status, 0, nginx.stderr);
   assert.match(nginx.stdout, /ssl_verify_client\s+on;/);

@@ -1,5 +1,6 @@
 import { eventHash, type EventRecord, type Ledger } from "../ledger/ledger.js";
 import { fingerprint } from "./records.js";
+import { when } from "./views.js";
 
 export interface AuditReport {
   ok: boolean;
@@ -23,7 +24,7 @@ export function verifyAudit(ledger: Ledger): AuditReport {
     if (e.id <= lastId) problems.push(`event ${e.id} is out of order`);
     if (e.prevHash !== prev) problems.push(`event ${e.id} does not follow event ${lastId || "(start)"}: an event was removed or reordered before it`);
     const expected = eventHash(e.prevHash, e.at, e.actor, e.action, e.serial, JSON.stringify(e.details));
-    if (e.hash !== expected) problems.push(`event ${e.id} (${e.action} at ${e.at}) was edited: its hash does not match its content`);
+    if (e.hash !== expected) problems.push(`event ${e.id} (${e.action} at ${when(e.at)}) was edited: its hash does not match its content`);
     prev = e.hash;
     lastId = e.id;
   }

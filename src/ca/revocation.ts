@@ -4,7 +4,7 @@ import { PkiError } from "./errors.js";
 import { type FileBatch, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
 import { durationSetting } from "./settings.js";
-import { viewOf, type CertificateView } from "./views.js";
+import { viewOf, type CertificateView, when } from "./views.js";
 
 export { DEFAULT_CRL_DAYS } from "./settings.js";
 
@@ -49,7 +49,7 @@ export async function revoke(core: CaCore, target: string, reason: CrlReason): P
   const now = core.now();
   const rec = core.find(target);
   if (rec.kind === "root") throw new PkiError("invalid", "the root CA cannot revoke itself", "to retire it, create a new CA in a new home", "ROOT_REFUSED");
-  if (rec.state === "revoked") throw new PkiError("conflict", `serial ${rec.serial} ("${rec.name}") is already revoked (${rec.revokedAt})`);
+  if (rec.state === "revoked") throw new PkiError("conflict", `serial ${rec.serial} ("${rec.name}") is already revoked (${when(rec.revokedAt!)})`);
   if (reason === CrlReason.removeFromCRL) throw new PkiError("usage", "removeFromCRL is only meaningful in delta CRLs");
   const root = await core.unlockRoot();
   const crl = await core.change(async (files) => {

@@ -112,6 +112,10 @@ test("human output has one date format and real plurals", () => {
     assert.doesNotMatch(out, ISO_IN_TEXT);
   }
   assert.match(outputs[3]!, /CRL #\d+ with 0 revoked certificates/);
+  pki(home, ["issue-client", "erin"]);
+  pki(home, ["revoke", "erin"]);
+  const twice = pki(home, ["revoke", "erin"]);
+  assert.match(twice.stderr, new RegExp(`is already revoked \\(${HUMAN_DATE.source}\\)`));
   const single = join(work.dir, "single");
   pki(single, ["init-root", "--cn", "Single"]);
   assert.match(pki(single, ["backup", join(work.dir, "single.db")]).stdout, /Backed up 1 certificate to /);

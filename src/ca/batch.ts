@@ -86,6 +86,7 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
     );
     await core.change(
       async (files) => {
+        core.assertPassphraseCurrent(root);
         for (const item of prepared) {
           const current = core.ledger.activeByName(item.name, "client");
           if (current && statusOf(current, now) === "valid") throw new PkiError("conflict", `"${item.name}" was issued by another pki process meanwhile`);

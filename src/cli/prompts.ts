@@ -5,21 +5,72 @@ export function canPrompt(): boolean {
   return Boolean(stdin.isTTY && stdout.isTTY) && !process.env.CI;
 }
 
-export async function askSecret(message: string, confirm: boolean): Promise<string> {
-  const { password } = await import("@inquirer/prompts");
+/**
+ * Between two prompts (while a passphrase is checked or libraries load) the terminal would
+ * echo whatever is typed, in the clear. From the first prompt on, stdin stays in raw mode
+ * whenever no prompt is open: keys typed then are neither shown nor kept, and Ctrl-C still
+ * interrupts. `releaseTerminal` ends it when the command is done.
+ */
+let swallow: ((chunk: Buffer) => void) | null = null;
+
+function holdEchoOff(): void {
+  if (swallow || !stdin.isTTY) return;
+  swallow = (chunk) => {
+    if (chunk.includes(0x03)) process.kill(process.pid, "SIGINT");
+  };
+  stdin.setRawMode(true);
+  stdin.on("data", swallow);
+  stdin.resume();
+}
+
+/** Hands stdin to a prompt; raw mode stays on, so nothing is echoed in between. */
+function yieldToPrompt(): void {
+  if (!swallow) return;
+  stdin.off("data", swallow);
+  stdin.pause();
+  swallow = null;
+}
+
+export function releaseTerminal(): void {
+  if (!swallow) return;
+  yieldToPrompt();
+  stdin.setRawMode(false);
+}
+
+let probed = false;
+
+async function prompt<T>(ask: (inquirer: typeof import("@inquirer/prompts")) => Promise<T>): Promise<T> {
+  if (!probed) {
+    // A broken SQLite module would fail the command after the user typed every secret: find out first.
+    const { Authority } = await import("../ca/authority.js");
+    Authority.checkStorageModule();
+    probed = true;
+  }
+  const inquirer = await import("@inquirer/prompts");
+  yieldToPrompt();
+  try {
+    return await ask(inquirer);
+  } finally {
+    holdEchoOff();
+  }
+}
+
+/** Asks for a secret (twice when `confirm`); `problem` refuses an entry at once and asks again. */
+export async function askSecret(message: string, confirm: boolean, problem?: (v: string) => string | null): Promise<string> {
   for (;;) {
-    const first = await password({ message, mask: "*" });
+    const first = await prompt(({ password }) => password({ message, mask: "*", validate: (v) => problem?.(v) ?? true }));
     if (!confirm) return first;
-    const second = await password({ message: "Repeat it", mask: "*" });
+    const second = await prompt(({ password }) => password({ message: "Repeat it", mask: "*" }));
     if (first === second) return first;
     process.stderr.write("The two entries differ; try again.\n");
   }
 }
 
 export async function askText(message: string, options: { required: boolean; validate?: (v: string) => true | string }): Promise<string> {
-  const { input } = await import("@inquirer/prompts");
-  return input({
-    message,
-    validate: (v) => (options.required && v.trim() === "" ? "required" : (options.validate?.(v) ?? true)),
-  });
+  return prompt(({ input }) =>
+    input({
+      message,
+      validate: (v) => (options.required && v.trim() === "" ? "required" : (options.validate?.(v) ?? true)),
+    }),
+  );
 }

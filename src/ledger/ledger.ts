@@ -94,6 +94,8 @@ export interface Ledger {
   bySerial(serial: string): CertificateRecord | undefined;
   activeByName(name: string, kind: CertificateKind): CertificateRecord | undefined;
   latestByName(name: string): CertificateRecord | undefined;
+  /** Every certificate name, once each (for "did you mean"). */
+  names(): string[];
   query(q: CertificateQuery): CertificateRecord[];
   /** Like `query`, without the DER, key and CSR blobs (indexed; no full scans). */
   summaries(q: CertificateQuery): CertificateSummary[];
@@ -143,6 +145,15 @@ const LOCK_WAIT_SLICE_MS = 1000;
 const GENESIS_HASH = "0".repeat(64);
 /** better-sqlite3's default step; between steps other connections may write, and progress is reported. */
 const BACKUP_PAGES_PER_STEP = 100;
+
+/** Loads SQLite's native module now, so that a missing or broken build is reported before anything else happens. */
+export function checkSqliteModule(): void {
+  try {
+    new Database(":memory:").close();
+  } catch (e) {
+    throw toLedgerError(e);
+  }
+}
 
 /** Opens (and migrates) the SQLite ledger at `path`. */
 export function openLedger(path: string, options: OpenOptions = {}): Ledger {
@@ -335,6 +346,14 @@ class SqliteLedger implements Ledger {
       "SELECT * FROM certificates WHERE name = ? ORDER BY state = 'active' DESC, created_at DESC, rowid DESC LIMIT 1",
       name,
     )[0];
+  }
+
+  names(): string[] {
+    try {
+      return (this.stmt("SELECT DISTINCT name FROM certificates").pluck().all() as string[]);
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
   }
 
   query(q: CertificateQuery): CertificateRecord[] {

@@ -2,7 +2,7 @@
 // longer opens, and exported identities in the home that no longer hold the current certificate.
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { basename, dirname, extname } from "node:path";
+import { basename, extname, join } from "node:path";
 import type { KdfCache } from "../crypto/keys.js";
 import { pkcs12LocalKeyIds } from "../crypto/pkcs12.js";
 import type { Blob, CertificateRecord } from "../ledger/ledger.js";
@@ -48,7 +48,7 @@ export async function checkStoredKeys(core: CaCore, passphrase: string | undefin
       }),
     );
   }
-  if (findings.length === 0) findings.push({ check: "keys", level: "ok", message: `the CA key and all ${keys.length} stored keys of current certificates open with the CA passphrase` });
+  if (findings.length === 0) findings.push({ check: "keys", level: "ok", message: `the CA key and the ${keys.length} stored ${keys.length === 1 ? "key" : "keys"} of current certificates open with the CA passphrase` });
   return findings;
 }
 
@@ -59,11 +59,11 @@ export async function checkStoredKeys(core: CaCore, passphrase: string | undefin
  * password, and deleting a user's file is not its call; the finding says what to do.
  */
 export function checkExports(core: CaCore, now: Date): Finding[] {
-  const dir = dirname(core.home.pkcs12("x"));
+  const dir = join(core.home.dir, "private");
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => /^[^.].*\.(p12|mobileconfig)$/.test(f)) : [];
   const findings: Finding[] = [];
   for (const file of files) {
-    const path = `${dir}/${file}`;
+    const path = join(dir, file);
     const ext = extname(file);
     const name = basename(file, ext);
     const command = ext === ".p12" ? "export-p12" : "export-mobileconfig";

@@ -54,7 +54,14 @@ for pattern, text in spec["steps"]:
 
 if unmatched:
     os.kill(pid, 9)
-while read_some(60):
-    pass
+while True:
+    got = read_some(60)
+    if got is None:
+        break
+    if got is False:
+        # Silent for a minute and not finished: waiting for input the steps did not give.
+        unmatched = "(end of output: the command was still waiting)"
+        os.kill(pid, 9)
+        break
 _, status = os.waitpid(pid, 0)
 print(json.dumps({"output": output.decode("utf-8", "replace"), "status": os.waitstatus_to_exitcode(status), "unmatched": unmatched}))

@@ -18,7 +18,7 @@ import { crlHook, setCrlHook } from "./hooks.js";
 import type { InitRootParams, InitRootResult } from "./init.js";
 import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issuance.js";
 import type { MobileconfigParams } from "./mobileconfig.js";
-import type { NewPassphraseSource, PassphraseProgress } from "./passphrase.js";
+import type { NewPassphraseSource, PassphraseChangeResult, PassphraseProgress } from "./passphrase.js";
 import type { CrlResult, RevokeResult } from "./revocation.js";
 import type { ServerConfigParams } from "./server-config.js";
 import type { ServingAuthority } from "./serving.js";
@@ -142,7 +142,7 @@ export class Authority {
     return (await import("./backup.js")).backup(this.core, file, onProgress);
   }
 
-  async changePassphrase(next: NewPassphraseSource, onProgress?: PassphraseProgress): Promise<{ keys: number; addedMeanwhile: number }> {
+  async changePassphrase(next: NewPassphraseSource, onProgress?: PassphraseProgress): Promise<PassphraseChangeResult> {
     return (await import("./passphrase.js")).changePassphrase(this.core, next, onProgress);
   }
 

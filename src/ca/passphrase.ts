@@ -24,7 +24,16 @@ export interface PassphraseProgress {
  * commit (CaCore.assertPassphraseCurrent). The new passphrase is derived once: every key
  * shares its salt, each has its own IV.
  */
-export async function changePassphrase(core: CaCore, newPassphrase: NewPassphraseSource, onProgress?: PassphraseProgress): Promise<{ keys: number; addedMeanwhile: number }> {
+export interface PassphraseChangeResult {
+  /** Keys re-encrypted, the CA key included. */
+  keys: number;
+  /** Of those, stored by other pki commands while this one ran. */
+  addedMeanwhile: number;
+  /** Keys that did not open with the old passphrase either (stored under another one): left as they were. */
+  unreadable: { name: string; serial: string }[];
+}
+
+export async function changePassphrase(core: CaCore, newPassphrase: NewPassphraseSource, onProgress?: PassphraseProgress): Promise<PassphraseChangeResult> {
   const root = await core.unlockRoot();
   const tooShort = `the new passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`;
   const unchanged = "the new passphrase is the same as the old one";
@@ -33,11 +42,19 @@ export async function changePassphrase(core: CaCore, newPassphrase: NewPassphras
   if (next === root.passphrase) throw new PkiError("usage", unchanged, undefined, "SAME_PASSPHRASE");
   const kek = await deriveKeyEncryptionKey(next);
   const oldKeys: KdfCache = new Map();
-  const reencrypt = async (c: WithKey): Promise<Uint8Array> => encryptPrivateKey(await core.decryptKey(c.keyEncrypted, root.passphrase, c, oldKeys), kek);
+  // null: the key does not open with the old passphrase either, so nothing can be done with it here.
+  const reencrypt = async (c: WithKey): Promise<Uint8Array | null> => {
+    try {
+      return await encryptPrivateKey(await core.decryptKey(c.keyEncrypted, root.passphrase, c, oldKeys), kek);
+    } catch (e) {
+      if (e instanceof PkiError && e.code === "KEY_UNREADABLE") return null;
+      throw e;
+    }
+  };
 
   const snapshot = storedKeys(core);
   onProgress?.(0, snapshot.length);
-  const prepared = new Map<string, { old: Uint8Array; next: Uint8Array }>();
+  const prepared = new Map<string, { old: Uint8Array; next: Uint8Array | null }>();
   // Node runs PBKDF2 on its thread pool (4 threads): a few at a time uses every core.
   const CHUNK = 4;
   for (let i = 0; i < snapshot.length; i += CHUNK) {
@@ -49,6 +66,7 @@ export async function changePassphrase(core: CaCore, newPassphrase: NewPassphras
   return core.change(async (files) => {
     core.assertPassphraseCurrent(root);
     let addedMeanwhile = 0;
+    const unreadable: PassphraseChangeResult["unreadable"] = [];
     const current = storedKeys(core);
     for (const c of current) {
       let replacement = prepared.get(c.serial);
@@ -56,13 +74,18 @@ export async function changePassphrase(core: CaCore, newPassphrase: NewPassphras
         addedMeanwhile++;
         replacement = { old: c.keyEncrypted, next: await reencrypt(c) };
       }
+      if (replacement.next === null) {
+        unreadable.push({ name: c.name, serial: c.serial });
+        continue;
+      }
       if (!core.ledger.replaceKey(c.serial, replacement.old, replacement.next)) {
         throw new PkiError("conflict", `${c.name}'s key (serial ${c.serial}) changed while re-encrypting`, "run the command again");
       }
       if (c.state === "active" && c.kind !== "root") files.stage(core.home.key(c.name), encryptedKeyPem(replacement.next), SECRET_MODE);
     }
-    core.ledger.appendEvent(core.event(now, "passphrase-changed", null, { keys: current.length, addedMeanwhile }));
-    return { keys: current.length, addedMeanwhile };
+    const keys = current.length - unreadable.length;
+    core.ledger.appendEvent(core.event(now, "passphrase-changed", null, { keys, addedMeanwhile, unreadable: unreadable.map((u) => u.serial) }));
+    return { keys, addedMeanwhile, unreadable };
   });
 }
 

@@ -73,6 +73,13 @@ test("check and every command that opens a key name a key stored under another p
   assert.match(exported.stderr, /^pki: export-p12 zed: zed's key \(serial [0-9a-f]+\) does not open with the CA passphrase: it was stored under another one; pki check lists such keys; give it a new key with: pki renew zed\n$/);
   const unchecked = JSON.parse(pki(home, ["--json", "check"], { PKI_PASSPHRASE: undefined }).stdout) as { findings: { check: string; message: string }[] };
   assert.ok(unchecked.findings.some((f) => f.check === "keys" && /stored keys not opened: no passphrase given/.test(f.message)));
-  assert.equal(pki(home, ["renew", "zed"], { PKI_PASSPHRASE: NEW }).status, 0);
+  const renewed = pkiJson<{ previous: { serial: string } }>(home, ["renew", "zed"], { PKI_PASSPHRASE: NEW });
   assert.equal(pki(home, ["check"], { PKI_PASSPHRASE: NEW }).status, 0);
+  // The superseded key still does not open: a later change leaves it as it is and says so, instead of failing.
+  const third = "a third passphrase";
+  const changed = pki(home, ["--json", "passphrase", "change"], { PKI_PASSPHRASE: NEW, PKI_NEW_PASSPHRASE: third });
+  assert.equal(changed.status, 0, changed.stderr);
+  assert.deepEqual((JSON.parse(changed.stdout) as { unreadable: unknown }).unreadable, [{ name: "zed", serial: renewed.previous.serial }]);
+  assert.match(changed.stderr, new RegExp(`pki: warning: zed's key \\(serial ${renewed.previous.serial}\\) did not open with the old passphrase either \\(stored under another one\\); left as it was`));
+  assert.equal(pki(home, ["check"], { PKI_PASSPHRASE: third }).status, 0);
 });

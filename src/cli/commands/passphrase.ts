@@ -35,6 +35,9 @@ after the change is refused (exit 4, PASSPHRASE_CHANGED) and can be run again.`,
             }),
           progress,
         );
+        for (const u of r.unreadable) {
+          process.stderr.write(`pki: warning: ${u.name}'s key (serial ${u.serial}) did not open with the old passphrase either (stored under another one); left as it was\n`);
+        }
         if (opts.json) printJson(r);
         else {
           const meanwhile = r.addedMeanwhile > 0 ? `, ${r.addedMeanwhile} of them stored by other pki commands while it ran` : "";
@@ -52,7 +55,7 @@ function reencryptionProgress(announce: boolean): (done: number, total: number) 
   return (done, total) => {
     if (done === 0) {
       started = performance.now();
-      if (announce) process.stderr.write(`Re-encrypting ${plural(total, "key")} under the new passphrase (one PBKDF2 each)...\n`);
+      if (announce) process.stderr.write(`Re-encrypting ${plural(total, "key")} under the new passphrase...\n`);
       return;
     }
     if (!tty) return;

@@ -12,11 +12,13 @@ export function canPrompt(): boolean {
  * interrupts. `releaseTerminal` ends it when the command is done.
  */
 let swallow: ((chunk: Buffer) => void) | null = null;
+const SIGNAL_KEYS: [number, NodeJS.Signals][] = [[0x03, "SIGINT"], [0x1c, "SIGQUIT"], [0x1a, "SIGTSTP"]];
 
 function holdEchoOff(): void {
   if (swallow || !stdin.isTTY) return;
   swallow = (chunk) => {
-    if (chunk.includes(0x03)) process.kill(process.pid, "SIGINT");
+    // Raw mode turns off the terminal's own signal keys; keep Ctrl-C, Ctrl-\ and Ctrl-Z working.
+    for (const [key, signal] of SIGNAL_KEYS) if (chunk.includes(key)) process.kill(process.pid, signal);
   };
   stdin.setRawMode(true);
   stdin.on("data", swallow);

@@ -9,6 +9,7 @@ import type { Blob, CertificateRecord } from "../ledger/ledger.js";
 import type { Finding } from "./check.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
+import { shellQuote } from "./shell-quote.js";
 import { statusOf } from "./views.js";
 
 /**
@@ -42,7 +43,7 @@ export async function checkStoredKeys(core: CaCore, passphrase: string | undefin
             check: "keys",
             level: "error",
             message: `${c.name}'s key (serial ${c.serial}) does not open with the CA passphrase: it was stored under another one`,
-            fix: `give it a new key: pki renew ${c.name} (the stored one opens only with the passphrase it was stored under, e.g. openssl pkey -in ${core.home.key(c.name)})`,
+            fix: `give it a new key: pki renew ${shellQuote(c.name)} (the stored one opens only with the passphrase it was stored under, e.g. openssl pkey -in ${shellQuote(core.home.key(c.name))})`,
           });
         }
       }),
@@ -71,7 +72,7 @@ export function checkExports(core: CaCore, now: Date): Finding[] {
     const held = ext === ".p12" ? heldByPkcs12(readFileSync(path), candidates) : heldByMobileconfig(readFileSync(path, "utf8"), candidates);
     const current = candidates.find((c) => c.kind !== "root" && c.state === "active" && statusOf(c, now) === "valid");
     if (held && current && held.serial === current.serial) continue;
-    const again = current ? `export it again: pki ${command} ${name} (overwrites it)` : `${name} has no valid certificate: delete it (rm ${path}), or pki renew ${name} and export again`;
+    const again = current ? `export it again: pki ${command} ${shellQuote(name)} (overwrites it)` : `${name} has no valid certificate: delete it (rm ${shellQuote(path)}), or pki renew ${shellQuote(name)} and export again`;
     const message = !held
       ? `${path} holds no certificate of "${name}" that the ledger knows`
       : `${path} holds serial ${held.serial} of "${name}", which is ${describe(held, now)}, not its current certificate`;

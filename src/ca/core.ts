@@ -6,6 +6,7 @@ import { normalizeSerial, randomSerial } from "../crypto/serial.js";
 import type { CertificateRecord, Ledger, NewEvent } from "../ledger/ledger.js";
 import { PkiError, shown } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
+import { shellQuote } from "./shell-quote.js";
 import { didYouMean } from "./suggest.js";
 import { readFileSync } from "node:fs";
 
@@ -108,7 +109,7 @@ export class CaCore {
       throw new PkiError(
         "secret",
         `${shown(owner.name)}'s key (serial ${owner.serial}) does not open with the CA passphrase: it was stored under another one`,
-        `pki check lists such keys; give it a new key with: pki renew ${shown(owner.name)}`,
+        `pki check lists such keys; give it a new key with: pki renew ${shellQuote(owner.name)}`,
         "KEY_UNREADABLE",
       );
     }

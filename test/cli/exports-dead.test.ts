@@ -37,6 +37,20 @@ test("revoked certificates: every export refuses without --force (exit 6) and ch
   assert.equal(openssl(["pkey", "-in", join(work.dir, "gone.key"), "-noout"]).status, 0);
 });
 
+test("the refusal's hint quotes the name for the shell, its date is the human one, and --json reports the code", () => {
+  pkiJson(home, ["issue-client", "eve smith"]);
+  pkiJson(home, ["revoke", "eve smith"]);
+  const r = pki(home, ["export-p12", "eve smith"], P12);
+  assert.equal(r.status, 6, r.stderr);
+  assert.match(r.stderr, /was revoked on \d{4}-\d\d-\d\d \d\d:\d\d UTC: servers refuse it; issue a new one with: pki renew 'eve smith' \(or export it anyway with --force\)\n$/);
+  const j = pki(home, ["--json", "export-p12", "eve smith"], P12);
+  assert.equal(j.status, 6);
+  const { error } = JSON.parse(j.stdout) as { error: { code: string; exitCode: number; hint: string } };
+  assert.equal(error.code, "CERTIFICATE_REVOKED");
+  assert.equal(error.exitCode, 6);
+  assert.match(error.hint, /pki renew 'eve smith'/);
+});
+
 test("expired certificates are refused like revoked ones, with their own error code", async () => {
   pkiJson(home, ["issue-client", "old"]);
   const inTwoYears = new Date(Date.now() + 2 * 365 * 86_400_000);

@@ -149,6 +149,11 @@ test("a broken or missing better-sqlite3 addon: one line with the fix, exit 7, b
     const listed = run(process.execPath, [bin, "list"], { env: { PATH: process.env.PATH, PKI_HOME: home } });
     assert.equal(listed.status, 7, listed.stderr);
     assert.match(listed.stderr, /^pki: list: the SQLite module cannot be loaded \([^\n]*\); run: npm rebuild better-sqlite3\n$/);
+    const json = run(process.execPath, [bin, "--json", "list"], { env: { PATH: process.env.PATH, PKI_HOME: home } });
+    assert.equal(json.status, 7, json.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(json.stdout).error), ["code", "message", "hint", "exitCode"]);
+    assert.equal(JSON.parse(json.stdout).error.code, "SQLITE_MODULE_BROKEN");
+    assert.equal(JSON.parse(json.stdout).error.hint, "run: npm rebuild better-sqlite3");
     // init-root without --cn asks for the name on a terminal: the module is checked first.
     const init = onTerminal(["init-root"], [], { home: join(work.dir, "new-home"), bin });
     assert.equal(init.status, 7, init.output);

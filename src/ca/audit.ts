@@ -1,5 +1,6 @@
 import { allPages, type EventRecord, eventHash, GENESIS_HASH, type LedgerReader } from "../ledger/ledger.js";
 import { fingerprint } from "./records.js";
+import { when } from "./views.js";
 
 export interface AuditReport {
   ok: boolean;
@@ -27,7 +28,7 @@ export async function verifyAudit(r: LedgerReader): Promise<AuditReport> {
     if (e.id <= lastId) problems.push(`event ${e.id} is out of order`);
     if (e.prevHash !== prev) problems.push(`event ${e.id} does not follow event ${lastId || "(start)"}: an event was removed or reordered before it`);
     const expected = eventHash(e.prevHash, e.at, e.actor, e.action, e.serial, JSON.stringify(e.details));
-    if (e.hash !== expected) problems.push(`event ${e.id} (${e.action} at ${e.at}) was edited: its hash does not match its content`);
+    if (e.hash !== expected) problems.push(`event ${e.id} (${e.action} at ${when(e.at)}) was edited: its hash does not match its content`);
     prev = e.hash;
     lastId = e.id;
     if ((e.action === "ca-created" || e.action === "issued" || e.action === "renewed") && e.serial) created.set(e.serial, e);

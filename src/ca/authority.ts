@@ -1,23 +1,26 @@
 // The facade the CLI talks to. Every operation module is imported when first used, so
 // that `pki list` or `pki --help` never loads @peculiar/x509 and WebCrypto (about 200 ms
 // of start-up on this class of machine); see `npm run bench`.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import type { CrlReason } from "../crypto/crl-reason.js";
-import type { x509 } from "../crypto/provider.js";
+import type { CertificateDetails } from "../crypto/describe.js";
 import { toPem } from "../crypto/pem.js";
 import { type CertificateQuery, collect, type EventRecord } from "../ledger/ledger.js";
-import { openLedger } from "../ledger/open.js";
+import { checkSqliteModule, openLedger } from "../ledger/open.js";
 import type { AuditReport } from "./audit.js";
+import type { BackupResult } from "./backup.js";
 import type { BatchParams, BatchResult } from "./batch.js";
 import type { Finding } from "./check.js";
 import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
-import type { ExportKeyParams, ExportParams } from "./export.js";
+import { fileError } from "./home.js";
+import type { ExportFormat, ExportKeyParams, ExportParams } from "./export.js";
 import { crlHook, setCrlHook } from "./hooks.js";
 import type { InitRootParams, InitRootResult } from "./init.js";
 import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issuance.js";
 import type { MobileconfigParams } from "./mobileconfig.js";
+import type { NewPassphraseSource, PassphraseChangeResult, PassphraseProgress } from "./passphrase.js";
 import type { CrlResult, RevokeResult } from "./revocation.js";
 import type { ServerConfigParams } from "./server-config.js";
 import type { ServingAuthority } from "./serving.js";
@@ -27,6 +30,7 @@ import { type CertificateStatus, type CertificateView, viewOf } from "./views.js
 export type { AuthorityOptions } from "./core.js";
 export type { Context } from "./context.js";
 export type { IssueResult } from "./issuance.js";
+export type { CertificateDetails } from "../crypto/describe.js";
 
 export interface ListFilter {
   status?: CertificateStatus;
@@ -38,12 +42,21 @@ export interface ListFilter {
 export class Authority {
   private constructor(private readonly core: CaCore) {}
 
-  /** Opens the CA in `options.home`; fails with "not-found" when there is none. */
-  static async open(options: AuthorityOptions): Promise<Authority> {
+  /**
+   * Opens the CA in `options.home`; fails with "not-found" when there is none. With
+   * `access: "read"` every change fails, and a home on a read-only mount opens.
+   */
+  static async open(options: AuthorityOptions, access: "read" | "write" = "write"): Promise<Authority> {
     if (!options.home.exists()) {
+      try {
+        statSync(options.home.ledger);
+      } catch (e) {
+        // existsSync says false for "permission denied" too: that is not "no CA".
+        if ((e as NodeJS.ErrnoException).code === "EACCES") throw fileError(options.home.dir, e);
+      }
       throw new PkiError("not-found", `no CA in ${options.home.dir}`, "create one with: pki init-root --cn NAME, or point --home / PKI_HOME at an existing one");
     }
-    const ledger = await openLedger(options.home.ledger);
+    const ledger = await openLedger(options.home.ledger, { readOnly: access === "read", ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}) });
     const root = await ledger.read((r) => r.activeRoot());
     if (!root) {
       await ledger.close();
@@ -52,12 +65,17 @@ export class Authority {
     return new Authority(new CaCore(options, ledger, root));
   }
 
+  /** Throws a LedgerError "native-module" when SQLite's compiled module cannot load (call before asking for secrets). */
+  static checkStorageModule(): void {
+    checkSqliteModule();
+  }
+
   static async initRoot(options: AuthorityOptions, ctx: Context, params: InitRootParams): Promise<InitRootResult> {
     return (await import("./init.js")).initRoot(options, ctx, params);
   }
 
-  static async restore(options: AuthorityOptions, ctx: Context, file: string): Promise<{ findings: Finding[]; certificates: number }> {
-    return (await import("./backup.js")).restore(options, ctx, file);
+  static async restore(options: AuthorityOptions, ctx: Context, file: string, onProgress?: (done: number, total: number) => void): Promise<{ findings: Finding[]; certificates: number }> {
+    return (await import("./backup.js")).restore(options, ctx, file, onProgress);
   }
 
   close(): Promise<void> {
@@ -89,6 +107,16 @@ export class Authority {
     return (await import("./revocation.js")).generateCrl(this.core, ctx, params);
   }
 
+  /** Checks the CA passphrase now (asking for it if needed), so that later steps do not ask. */
+  async unlock(): Promise<void> {
+    await this.core.verifyPassphrase();
+  }
+
+  /** What an export of `target` would hand out, and the warnings to show, before any secret is asked; throws when it is refused. */
+  async exportCandidate(ctx: Context, target: string, format: ExportFormat, force: boolean): Promise<{ view: CertificateView; warnings: string[] }> {
+    return (await import("./export.js")).exportCandidate(this.core, ctx, target, format, force);
+  }
+
   async exportPkcs12(ctx: Context, params: ExportParams): Promise<{ view: CertificateView; file: string }> {
     this.core.unlockEarly(await this.storedKey(params.target));
     return (await import("./export.js")).exportPkcs12(this.core, ctx, params);
@@ -118,8 +146,9 @@ export class Authority {
     return (await import("./server-config.js")).renderServerConfig(this.core, ctx, params);
   }
 
-  async check(ctx: Context, repair: boolean): Promise<Finding[]> {
-    return (await import("./check.js")).checkHome(this.core, ctx, repair);
+  /** With `passphrase`, also proves that every stored key of a current certificate opens with it. */
+  async check(ctx: Context, repair: boolean, passphrase?: string): Promise<Finding[]> {
+    return (await import("./check.js")).checkHome(this.core, ctx, repair, passphrase);
   }
 
   async verifyAudit(): Promise<AuditReport> {
@@ -127,11 +156,11 @@ export class Authority {
     return this.core.ledger.read((r) => verifyAudit(r));
   }
 
-  async backup(ctx: Context, file: string): Promise<{ file: string; sha256: string; certificates: number }> {
-    return (await import("./backup.js")).backup(this.core, ctx, file);
+  async backup(ctx: Context, file: string, onProgress?: (done: number, total: number) => void): Promise<BackupResult> {
+    return (await import("./backup.js")).backup(this.core, ctx, file, onProgress);
   }
 
-  async changePassphrase(ctx: Context, next: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
+  async changePassphrase(ctx: Context, next: NewPassphraseSource, onProgress?: PassphraseProgress): Promise<PassphraseChangeResult> {
     this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./passphrase.js")).changePassphrase(this.core, ctx, next, onProgress);
   }
@@ -189,10 +218,10 @@ export class Authority {
     return views(q);
   }
 
-  /** One certificate by name or serial: its view and PEM, plus the parsed certificate when `parse` is set. */
-  async show(ctx: Context, target: string, parse = false): Promise<{ view: CertificateView; pem: string; certificate: x509.X509Certificate | null }> {
+  /** One certificate by name or serial: its view and PEM, plus issuer and extensions when `parse` is set. */
+  async show(ctx: Context, target: string, parse = false): Promise<{ view: CertificateView; pem: string; details: CertificateDetails | null }> {
     const rec = await this.core.ledger.read((r) => this.core.find(r, target));
-    const certificate = parse ? new (await import("../crypto/provider.js")).x509.X509Certificate(rec.der) : null;
-    return { view: viewOf(rec, ctx.now), pem: toPem(rec.der, "CERTIFICATE"), certificate };
+    const details = parse ? (await import("../crypto/describe.js")).describeCertificate(rec.der) : null;
+    return { view: viewOf(rec, ctx.now), pem: toPem(rec.der, "CERTIFICATE"), details };
   }
 }

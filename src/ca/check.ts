@@ -7,12 +7,14 @@ import { toPem } from "../crypto/pem.js";
 import { x509 } from "../crypto/provider.js";
 import { verifyAudit } from "./audit.js";
 import { allPages } from "../ledger/ledger.js";
+import { checkExports, checkStoredKeys } from "./check-secrets.js";
 import type { Context } from "./context.js";
 import { type CaCore, DAY_MS } from "./core.js";
 import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, TEMP_FILE } from "./home.js";
+import { when } from "./views.js";
 
 export interface Finding {
-  /** Short name of what was checked: "ledger", "chain", "files", "crl", "root", "permissions", "audit", "keys". */
+  /** Short name of what was checked: "ledger", "chain", "files", "crl", "root", "permissions", "audit", "keys", "exports". */
   check: string;
   level: "ok" | "warning" | "error";
   message: string;
@@ -32,7 +34,7 @@ const ROOT_WARN_DAYS = 90;
  * about to expire, permissions are tight, and the event log is intact. With `repair`,
  * rewrites outputs from the ledger and tightens modes (never touches the ledger itself).
  */
-export async function checkHome(core: CaCore, ctx: Context, repair: boolean): Promise<Finding[]> {
+export async function checkHome(core: CaCore, ctx: Context, repair: boolean, passphrase?: string): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
   const now = ctx.now;
@@ -64,18 +66,18 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean): Pr
   if (bad === 0) add({ check: "chain", level: "ok", message: `all ${total} certificates are signed by the root` });
 
   const rootDaysLeft = (Date.parse(core.root.notAfter) - now.getTime()) / DAY_MS;
-  if (rootDaysLeft < 0) add({ check: "root", level: "error", message: `the root CA expired on ${core.root.notAfter}: no client certificate verifies`, fix: "create a new CA (pki init-root in a new home) and roll it out" });
-  else if (rootDaysLeft < ROOT_WARN_DAYS) add({ check: "root", level: "warning", message: `the root CA expires in ${Math.floor(rootDaysLeft)} days (${core.root.notAfter})`, fix: "plan a new root now: servers must trust both during the change-over" });
-  else add({ check: "root", level: "ok", message: `the root CA is valid until ${core.root.notAfter}` });
+  if (rootDaysLeft < 0) add({ check: "root", level: "error", message: `the root CA expired on ${when(core.root.notAfter)}: no client certificate verifies`, fix: "create a new CA (pki init-root in a new home) and roll it out" });
+  else if (rootDaysLeft < ROOT_WARN_DAYS) add({ check: "root", level: "warning", message: `the root CA expires in ${Math.floor(rootDaysLeft)} days (${when(core.root.notAfter)})`, fix: "plan a new root now: servers must trust both during the change-over" });
+  else add({ check: "root", level: "ok", message: `the root CA is valid until ${when(core.root.notAfter)}` });
 
   const crlInfo = crl && (await readVerifiedCrl(crl.der, rootCert));
   if (!crl || !crlInfo) {
     add({ check: "crl", level: "error", message: "the ledger holds no valid CRL signed by the root", fix: "run: pki crl" });
   } else {
     const daysLeft = ((crlInfo.nextUpdate?.getTime() ?? 0) - now.getTime()) / DAY_MS;
-    if (daysLeft < 0) add({ check: "crl", level: "error", message: `CRL #${crl.number} expired at ${crl.nextUpdate}: nginx now refuses every client certificate`, fix: "run: pki crl && nginx -s reload" });
-    else if (daysLeft < CRL_WARN_DAYS) add({ check: "crl", level: "warning", message: `CRL #${crl.number} expires in ${daysLeft.toFixed(1)} days (${crl.nextUpdate})`, fix: "run: pki crl && nginx -s reload (and schedule it weekly)" });
-    else add({ check: "crl", level: "ok", message: `CRL #${crl.number} is signed and valid until ${crl.nextUpdate}` });
+    if (daysLeft < 0) add({ check: "crl", level: "error", message: `CRL #${crl.number} expired at ${when(crl.nextUpdate)}: nginx now refuses every client certificate`, fix: "run: pki crl && nginx -s reload" });
+    else if (daysLeft < CRL_WARN_DAYS) add({ check: "crl", level: "warning", message: `CRL #${crl.number} expires in ${daysLeft.toFixed(1)} days (${when(crl.nextUpdate)})`, fix: "run: pki crl && nginx -s reload (and schedule it weekly)" });
+    else add({ check: "crl", level: "ok", message: `CRL #${crl.number} is signed and valid until ${when(crl.nextUpdate)}` });
   }
 
   // Outputs: what should be on disk, derived from the ledger.
@@ -89,7 +91,7 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean): Pr
     mismatched++;
     const what = actual === null ? "is missing" : "differs from the ledger";
     if (repair) files.stage(e.path, e.content, e.mode);
-    add({ check: "files", level: "error", message: `${e.path} ${what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired: repair });
+    add({ check: "files", level: "error", message: repair ? `rewrote ${e.path} from the ledger (it ${what})` : `${e.path} ${what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired: repair });
   }
   if (repair && mismatched > 0) await core.ledger.write((tx) => files.commit(tx));
   if (mismatched === 0) add({ check: "files", level: "ok", message: `${expected.length} output files match the ledger` });
@@ -97,7 +99,7 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean): Pr
   const stray = listTree(home.dir).filter((p) => TEMP_FILE.test(p));
   for (const p of stray) {
     if (repair) unlinkSync(p);
-    add({ check: "files", level: "warning", message: `${p} is left over from an interrupted pki process`, fix: "run: pki check --repair", repaired: repair });
+    add({ check: "files", level: "warning", message: repair ? `removed ${p}, left over from an interrupted pki process` : `${p} is left over from an interrupted pki process`, fix: "run: pki check --repair", repaired: repair });
   }
 
   let loose = 0;
@@ -109,7 +111,7 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean): Pr
     if (want === null || (m & ~want) === 0) continue;
     loose++;
     if (repair) chmodSync(p, want);
-    add({ check: "permissions", level: "error", message: `${p} has mode ${m.toString(8)}; it must be ${want.toString(8)}`, fix: `chmod ${want.toString(8)} ${p} (or pki check --repair)`, repaired: repair });
+    add({ check: "permissions", level: "error", message: repair ? `changed the mode of ${p} from ${m.toString(8)} to ${want.toString(8)}` : `${p} has mode ${m.toString(8)}; it must be ${want.toString(8)}`, fix: `chmod ${want.toString(8)} ${p} (or pki check --repair)`, repaired: repair });
   }
   if (loose === 0) add({ check: "permissions", level: "ok", message: "directories are 0700, keys and the ledger 0600" });
 
@@ -117,6 +119,8 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean): Pr
   if (rootIterations !== null && rootIterations < KEY_PBKDF2_ITERATIONS) {
     add({ check: "keys", level: "warning", message: `the CA key is protected by ${rootIterations} PBKDF2 iterations (pki uses ${KEY_PBKDF2_ITERATIONS})`, fix: "re-encrypt every key: pki passphrase change" });
   } else add({ check: "keys", level: "ok", message: `the CA key is encrypted (PBES2, ${rootIterations} PBKDF2-SHA256 iterations)` });
+  findings.push(...(await checkStoredKeys(core, passphrase)));
+  findings.push(...(await checkExports(core, now)));
 
   const audit = await ledger.read((r) => verifyAudit(r));
   if (audit.ok) add({ check: "audit", level: "ok", message: `the event log's ${audit.events} events are intact (head ${audit.head.slice(0, 16)}…)` });

@@ -9,6 +9,8 @@ import type { Context } from "./context.js";
 import { crashPoint } from "./crash-point.js";
 import { PkiError, shown } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
+import { shellQuote } from "./shell-quote.js";
+import { didYouMean } from "./suggest.js";
 
 export const DAY_MS = 86_400_000;
 
@@ -25,6 +27,14 @@ export interface AuthorityOptions {
    * derivation while an operation's code loads, instead of after.
    */
   unlockEarly?: boolean;
+  /**
+   * Called when the passphrase does not open the CA key: `retry` asks `passphrase` again (a
+   * terminal prompt allows three tries), `hint` says where to fix it (the prompt, the
+   * environment variable or the file it came from).
+   */
+  wrongPassphrase?: () => { retry: boolean; hint: string };
+  /** Told once when a change has waited about a second for another process's write lock. */
+  onLockWait?: () => void;
 }
 
 /** State shared by the authority's operations: the ledger, the root, the home. */
@@ -57,20 +67,81 @@ export class CaCore {
     void this.keyring().then((k) => k.unseal(encrypted)).catch(() => {});
   }
 
-  /** The root's signer: its key is unlocked once for the life of this authority. */
-  async rootSigner(): Promise<Signer> {
-    const keyring = await this.keyring();
-    return keyring.signer(this.root.der, this.root.keyEncrypted!).catch(wrongPassphrase);
+  /** The root key (as stored) that the passphrase was verified against; see assertPassphraseCurrent. */
+  private verified: Promise<{ record: CertificateRecord }> | undefined;
+
+  /**
+   * Checks the passphrase against the root key as the ledger holds it now (a passphrase change
+   * may have committed since open), asking again while `wrongPassphrase` allows (three tries at
+   * a terminal); a wrong one is a "secret" error, BAD_PASSPHRASE. Decrypts only: no signer is
+   * made, so exports never unlock the root for signing.
+   */
+  verifyPassphrase(): Promise<{ record: CertificateRecord }> {
+    this.verified ??= this.openRootKey().catch((e: unknown) => {
+      this.verified = undefined;
+      throw e;
+    });
+    return this.verified;
   }
 
-  /** A stored private key, decrypted (without unlocking the root). */
-  async unsealKey(encrypted: Uint8Array): Promise<Uint8Array> {
-    return (await this.keyring()).unseal(encrypted).catch(wrongPassphrase);
+  private async openRootKey(): Promise<{ record: CertificateRecord }> {
+    const keyring = await this.keyring();
+    const record = (await this.ledger.read((r) => r.activeRoot())) ?? this.root;
+    for (;;) {
+      try {
+        await keyring.unseal(record.keyEncrypted!);
+        return { record };
+      } catch (e) {
+        if (!(e instanceof CryptoError && e.code === "bad-passphrase")) throw e;
+        const wrong = this.options.wrongPassphrase?.();
+        if (wrong?.retry) {
+          await keyring.forgetPassphrase();
+          continue;
+        }
+        throw new PkiError("secret", "wrong passphrase for the CA key", wrong?.hint ?? "check PKI_PASSPHRASE or --passphrase-file", "BAD_PASSPHRASE");
+      }
+    }
+  }
+
+  /** The root's signer: its key is unlocked once for the life of this authority. */
+  async rootSigner(): Promise<Signer> {
+    const { record } = await this.verifyPassphrase();
+    const keyring = await this.keyring();
+    return keyring.signer(record.der, record.keyEncrypted!).catch(wrongPassphrase);
+  }
+
+  /**
+   * A stored private key, decrypted (without unlocking the root for signing). A key that is not
+   * the root's and does not open with a passphrase that opened the root was stored under another
+   * passphrase: KEY_UNREADABLE, naming whose it is.
+   */
+  async unsealKey(encrypted: Uint8Array, owner?: CertificateRecord): Promise<Uint8Array> {
+    await this.verifyPassphrase();
+    try {
+      return await (await this.keyring()).unseal(encrypted);
+    } catch (e) {
+      if (!(e instanceof CryptoError && e.code === "bad-passphrase")) throw e;
+      if (!owner || owner.kind === "root") wrongPassphrase(e);
+      throw keyUnreadable(owner);
+    }
   }
 
   /** Encrypts a new private key under the CA passphrase; call after rootSigner or unsealKey has verified it. */
   async sealKey(pkcs8: Uint8Array): Promise<Uint8Array> {
     return (await this.keyring()).seal(pkcs8);
+  }
+
+  /**
+   * Call inside the transaction of a change that stores keys encrypted under the passphrase
+   * verified: if a `pki passphrase change` committed since, those keys would open with neither
+   * passphrase, so the change is refused.
+   */
+  async assertPassphraseCurrent(tx: LedgerReader): Promise<void> {
+    const current = (await tx.activeRoot())?.keyEncrypted;
+    const verified = this.verified && (await this.verified.catch(() => undefined))?.record.keyEncrypted;
+    if (!current || !verified || Buffer.compare(current, verified) !== 0) {
+      throw new PkiError("conflict", "the CA passphrase was changed by another pki process while this command ran; nothing was changed", "run the command again with the new passphrase", "PASSPHRASE_CHANGED");
+    }
   }
 
   /**
@@ -133,7 +204,10 @@ export class CaCore {
   async find(r: LedgerReader, target: string): Promise<CertificateRecord> {
     const serial = normalizeSerial(target);
     const rec = (serial && (await r.bySerial(serial))) || (await this.findByName(r, target.normalize("NFC")));
-    if (!rec) throw new PkiError("not-found", `no certificate with name or serial "${shown(target)}"`, "pki list shows names and serials");
+    if (!rec) {
+      const near = didYouMean(target.normalize("NFC"), await r.names());
+      throw new PkiError("not-found", `no certificate with name or serial "${shown(target)}"`, near ? `did you mean "${shown(near)}"? (pki list shows names and serials)` : "pki list shows names and serials", "NOT_FOUND");
+    }
     return rec;
   }
 
@@ -154,6 +228,16 @@ function wrongPassphrase(e: unknown): never {
     throw new PkiError("secret", "wrong passphrase for the CA key", "check PKI_PASSPHRASE or --passphrase-file", "BAD_PASSPHRASE");
   }
   throw e;
+}
+
+/** A stored key that the CA passphrase does not open: it was stored under another one. */
+export function keyUnreadable(owner: CertificateRecord): PkiError {
+  return new PkiError(
+    "secret",
+    `${shown(owner.name)}'s key (serial ${owner.serial}) does not open with the CA passphrase: it was stored under another one`,
+    `pki check lists such keys; give it a new key with: pki renew ${shellQuote(owner.name)}`,
+    "KEY_UNREADABLE",
+  );
 }
 
 export function checkDays(days: number, flag: string): number {

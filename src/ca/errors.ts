@@ -1,6 +1,3 @@
-import { CryptoError, type CryptoErrorCode } from "../crypto/errors.js";
-import { LedgerError, type LedgerErrorCode } from "../ledger/errors.js";
-
 /** What kind of failure; the CLI maps each kind to one documented exit code. */
 export type PkiErrorKind =
   | "usage" // the request itself is malformed (bad flag value, bad name)
@@ -49,40 +46,4 @@ export function shown(input: string, max = 100): string {
   const visible = input.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
   const chars = [...visible];
   return chars.length > max ? chars.slice(0, max - 1).join("") + "…" : visible;
-}
-
-const LEDGER_CODES: Record<Exclude<LedgerErrorCode, "nested">, [PkiErrorKind, string]> = {
-  missing: ["not-found", "LEDGER_MISSING"],
-  "permission-denied": ["storage", "LEDGER_PERMISSION_DENIED"],
-  locked: ["storage", "LEDGER_LOCKED"],
-  corrupt: ["storage", "LEDGER_CORRUPT"],
-  "newer-schema": ["storage", "LEDGER_NEWER_SCHEMA"],
-  "read-only": ["storage", "LEDGER_READ_ONLY"],
-  full: ["storage", "DISK_FULL"],
-  conflict: ["conflict", "LEDGER_CONFLICT"],
-  io: ["storage", "LEDGER_IO"],
-};
-
-const CRYPTO_CODES: Record<CryptoErrorCode, [PkiErrorKind, string]> = {
-  "bad-passphrase": ["secret", "BAD_PASSPHRASE"],
-  malformed: ["invalid", "MALFORMED_INPUT"],
-  unsupported: ["invalid", "UNSUPPORTED_ALGORITHM"],
-  "bad-signature": ["invalid", "BAD_SIGNATURE"],
-};
-
-/**
- * The typed errors of the layers below as PkiErrors with their stable codes, for the front
- * doors' one error boundary; null for anything unexpected (a bug, reported as internal).
- */
-export function asPkiError(e: unknown): PkiError | null {
-  if (e instanceof PkiError) return e;
-  if (e instanceof LedgerError && e.code !== "nested") {
-    const [kind, code] = LEDGER_CODES[e.code];
-    return new PkiError(kind, e.message, undefined, code);
-  }
-  if (e instanceof CryptoError) {
-    const [kind, code] = CRYPTO_CODES[e.code];
-    return new PkiError(kind, e.message, undefined, code);
-  }
-  return null;
 }

@@ -165,5 +165,6 @@ export function fileError(path: string, e: unknown): PkiError {
     ENOENT: "no such file or directory",
     ENOTDIR: "a parent is not a directory",
   };
-  return new PkiError(code === "ENOENT" ? "not-found" : "storage", `${path}: ${why[code ?? ""] ?? (e as Error).message}`);
+  const stable: Record<string, string> = { EACCES: "PERMISSION_DENIED", EPERM: "PERMISSION_DENIED", EROFS: "READ_ONLY", ENOSPC: "DISK_FULL" };
+  return new PkiError(code === "ENOENT" ? "not-found" : "storage", `${path}: ${why[code ?? ""] ?? (e as Error).message}`, undefined, stable[code ?? ""]);
 }

@@ -58,7 +58,7 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
 
   const keyring = options.keyring ?? new Keyring(options.passphrase, true);
   const passphrase = await keyring.passphrase();
-  if (passphrase.length < MIN_PASSPHRASE_LENGTH) throw new PkiError("secret", `the CA passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`);
+  if (passphrase.length < MIN_PASSPHRASE_LENGTH) throw new PkiError("secret", `the CA passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`, undefined, "WEAK_PASSPHRASE");
   const subject: NameAttribute[] = [
     ...(params.country ? [{ type: "C", value: params.country }] : []),
     ...(org ? [{ type: "O", value: org }] : []),

@@ -10,8 +10,9 @@ import { PkiError } from "./errors.js";
 import { validateName } from "./names.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import type { CrlResult } from "./revocation.js";
+import { shellQuote } from "./shell-quote.js";
 import { type LeafKind, type LeafRequest, newKey, signLeaves } from "./sign-leaves.js";
-import { type CertificateView, statusOf, viewOf } from "./views.js";
+import { type CertificateView, statusOf, viewOf, when } from "./views.js";
 
 export { BACKDATE_MS, type LeafKind } from "./sign-leaves.js";
 
@@ -32,8 +33,12 @@ export interface IssueParams {
   keyType?: KeyType;
   /** A PKCS#10 request made elsewhere: only its public key is used, after its signature verifies. */
   csr?: Uint8Array;
-  /** Also write a PKCS#12 (one step instead of issue + export-p12). Not with `csr`. */
-  pkcs12?: { password: string; legacy?: boolean; out?: string };
+  /**
+   * Also write a PKCS#12 (one step instead of issue + export-p12). Not with `csr`. A password
+   * function is called after the request is checked and the CA key opened, so a bad name
+   * is refused before anyone types a secret.
+   */
+  pkcs12?: { password: string | (() => Promise<string>); legacy?: boolean; out?: string };
 }
 
 export interface IssueResult {
@@ -68,7 +73,7 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   const now = ctx.now;
   const existing = await core.ledger.read((r) => r.activeByName(name, params.kind));
   if (existing && statusOf(existing, now) === "valid") {
-    throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${existing.notAfter})`, `to replace it run: pki renew ${name}`, "NAME_TAKEN");
+    throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${when(existing.notAfter)})`, `to replace it run: pki renew ${shellQuote(name)}`, "NAME_TAKEN");
   }
   const email = params.email === undefined ? undefined : checkEmail(params.email);
   const profile = loadProfile(params.profile ?? join(core.options.templatesDir, "profiles", `${params.kind}.ini`), { PKI_NAME: name, ...(email ? { PKI_EMAIL: email } : {}) });
@@ -76,11 +81,16 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   checkLeafProfile(profile, extensions);
   const notAfter = leafNotAfter(core, now, params.days);
   if (params.pkcs12 && params.csr) throw new PkiError("usage", "--p12 needs the key, and with --csr the key stays with the requester");
-  if (params.pkcs12 && params.pkcs12.password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password");
   const signer = await core.rootSigner();
+  let pkcs12: LeafRequest["pkcs12"];
+  if (params.pkcs12) {
+    const password = typeof params.pkcs12.password === "string" ? params.pkcs12.password : await params.pkcs12.password();
+    if (password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password", "EMPTY_SECRET");
+    pkcs12 = { ...params.pkcs12, password };
+  }
 
   let request: LeafRequest;
-  const common = { name, kind: params.kind, subject: profile.subject, extensions, notAfter, action: "issued" as const, ...(params.pkcs12 ? { pkcs12: params.pkcs12 } : {}) };
+  const common = { name, kind: params.kind, subject: profile.subject, extensions, notAfter, action: "issued" as const, ...(pkcs12 ? { pkcs12 } : {}) };
   if (params.csr) {
     const csr = await readVerifiedCsr(params.csr).catch((e: unknown) => {
       if (e instanceof CryptoError) throw new PkiError("invalid", `the CSR was refused: ${e.message}`);
@@ -102,7 +112,7 @@ export async function renew(core: CaCore, ctx: Context, params: RenewParams): Pr
   const now = ctx.now;
   const old = await core.ledger.read((r) => core.findByName(r, name));
   if (!old) throw new PkiError("not-found", `no certificate named "${name}"`, "pki list shows the names");
-  if (old.kind === "root") throw new PkiError("usage", "the root CA cannot be renewed with renew");
+  if (old.kind === "root") throw new PkiError("invalid", "the root CA cannot be renewed with renew", "to replace it, create a new CA in a new home", "ROOT_REFUSED");
   if (old.state === "superseded") throw new PkiError("conflict", `"${name}" (serial ${old.serial}) was already superseded by ${old.supersededBy}`);
   if (!old.keyEncrypted) {
     throw new PkiError("invalid", `"${name}" was issued from a CSR: pki does not hold its key`, "have the holder send a new CSR and use: pki issue-client NAME --csr FILE");
@@ -121,7 +131,7 @@ export async function renew(core: CaCore, ctx: Context, params: RenewParams): Pr
   let keyPkcs8: Uint8Array;
   let publicKey: x509.PublicKey;
   if (params.reuseKey) {
-    keyPkcs8 = await core.unsealKey(old.keyEncrypted);
+    keyPkcs8 = await core.unsealKey(old.keyEncrypted, old);
     publicKey = oldCert.publicKey;
   } else {
     // The old key's type is in its certificate: no need to decrypt the key to learn it.
@@ -144,7 +154,7 @@ export function leafNotAfter(core: CaCore, now: Date, days: number | undefined):
   if (notAfter.toISOString() > core.root.notAfter) {
     const max = Math.floor((Date.parse(core.root.notAfter) - now.getTime()) / DAY_MS);
     // Refused rather than clamped: a certificate silently shorter than asked for surprises people.
-    throw new PkiError("invalid", `a ${d}-day certificate would outlive the root CA, which expires ${core.root.notAfter}`, `use --days ${max} or less`);
+    throw new PkiError("invalid", `a ${d}-day certificate would outlive the root CA, which expires ${when(core.root.notAfter)}`, `use --days ${max} or less`);
   }
   return notAfter;
 }

@@ -4,7 +4,7 @@ import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
-import { decryptedKey, exportable, refuseRevoked } from "./export.js";
+import { decryptedKey, exportCandidate } from "./export.js";
 import { type CertificateView, viewOf } from "./views.js";
 
 export interface MobileconfigParams {
@@ -15,6 +15,8 @@ export interface MobileconfigParams {
   modern?: boolean;
   /** Default: HOME/private/NAME.mobileconfig. */
   out?: string;
+  /** Export a revoked or expired certificate too. */
+  force?: boolean;
 }
 
 /**
@@ -25,13 +27,10 @@ export interface MobileconfigParams {
  */
 export async function exportMobileconfig(core: CaCore, ctx: Context, p: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
   const now = ctx.now;
-  const rec = await core.ledger.read((r) => core.find(r, p.target));
-  if (rec.kind !== "client") throw new PkiError("usage", `"${rec.name}" is a ${rec.kind} certificate; a phone profile holds a client certificate`);
-  const holder = exportable(rec);
-  if (p.password.length === 0) throw new PkiError("secret", "the password is empty", "iOS cannot import a PKCS#12 with an empty password");
-  refuseRevoked(rec, now);
+  const { rec } = await exportCandidate(core, ctx, p.target, "mobileconfig", p.force ?? false);
+  if (p.password.length === 0) throw new PkiError("secret", "the password is empty", "iOS cannot import a PKCS#12 with an empty password", "EMPTY_SECRET");
   const p12 = await createPkcs12({
-    privateKey: await decryptedKey(core, holder),
+    privateKey: await decryptedKey(core, rec),
     certificate: rec.der,
     caCertificates: [core.root.der],
     password: p.password,

@@ -7,7 +7,7 @@ import { PkiError } from "./errors.js";
 import { type FileBatch, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
 import { durationSetting } from "./settings.js";
-import { viewOf, type CertificateView } from "./views.js";
+import { viewOf, type CertificateView, when } from "./views.js";
 
 export { DEFAULT_CRL_DAYS } from "./settings.js";
 
@@ -52,8 +52,8 @@ export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, sig
 export async function revoke(core: CaCore, ctx: Context, target: string, reason: CrlReason): Promise<RevokeResult> {
   const now = ctx.now;
   const rec = await core.ledger.read((r) => core.find(r, target));
-  if (rec.kind === "root") throw new PkiError("usage", "the root CA cannot revoke itself", "to retire it, create a new CA in a new home");
-  if (rec.state === "revoked") throw new PkiError("conflict", `serial ${rec.serial} ("${rec.name}") is already revoked (${rec.revokedAt})`);
+  if (rec.kind === "root") throw new PkiError("invalid", "the root CA cannot revoke itself", "to retire it, create a new CA in a new home", "ROOT_REFUSED");
+  if (rec.state === "revoked") throw new PkiError("conflict", `serial ${rec.serial} ("${rec.name}") is already revoked (${when(rec.revokedAt!)})`);
   if (reason === CrlReason.removeFromCRL) throw new PkiError("usage", "removeFromCRL is only meaningful in delta CRLs");
   const signer = await core.rootSigner();
   const { crl, view } = await core.change(ctx, async (tx, files) => {

@@ -63,6 +63,8 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
   return core.change(
     ctx,
     async (tx, files) => {
+      // Keys sealed under a passphrase that another process has since changed would open with neither.
+      if (requests.some((r) => r.keyEncrypted)) await core.assertPassphraseCurrent(tx);
       const leaves: SignedLeaf[] = [];
       let revoked = false;
       for (const p of requests) {

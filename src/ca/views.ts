@@ -41,4 +41,12 @@ export function viewOf(rec: CertificateRecord | CertificateSummary, now: Date): 
   };
 }
 
+/** The one date format of human output and messages, "2027-12-01 14:03 UTC"; JSON keeps ISO 8601. */
+export function when(iso: string): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const s = t.toISOString();
+  return `${s.slice(0, 10)} ${s.slice(11, 16)} UTC`;
+}
+
 export const REVOCATION_REASONS = Object.keys(CrlReason).filter((k) => Number.isNaN(Number(k))) as (keyof typeof CrlReason)[];

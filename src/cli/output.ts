@@ -18,13 +18,13 @@ export function print(line = ""): void {
   stdout.write(line + "\n");
 }
 
-/** A plain aligned table; the last column is not padded. */
+/** A plain aligned table, columns measured in terminal cells; the last column is not padded. */
 export function printTable(headers: string[], rows: string[][], colourOf?: (row: string[], col: number, text: string) => string): void {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => [...(r[i] ?? "")].length)));
+  const widths = headers.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ""))));
   const line = (cells: string[], row?: string[]) =>
     cells
       .map((c, i) => {
-        const padded = i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - [...c].length);
+        const padded = i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - displayWidth(c));
         return row && colourOf ? colourOf(row, i, padded) : padded;
       })
       .join("  ")
@@ -33,7 +33,37 @@ export function printTable(headers: string[], rows: string[][], colourOf?: (row:
   for (const r of rows) print(line(r, r));
 }
 
-/** "2027-11-23" from an ISO timestamp: what people want to read in a table. */
-export function day(iso: string): string {
-  return iso.slice(0, 10);
+export { when } from "../ca/views.js";
+
+/** "1 certificate", "2 certificates"; `many` for irregular plurals. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
+
+const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" });
+
+/**
+ * How many terminal cells `text` takes: East Asian wide and fullwidth characters and emoji
+ * take two, combining marks and other zero-width characters none (they join the character
+ * before them in one grapheme), everything else one. What wcwidth(3) does, for the
+ * characters names may hold.
+ */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const { segment } of graphemes.segment(text)) width += graphemeWidth(segment);
+  return width;
+}
+
+function graphemeWidth(g: string): number {
+  if (/\p{Emoji_Presentation}|\p{Extended_Pictographic}\uFE0F/u.test(g)) return 2;
+  const cp = g.codePointAt(0)!;
+  if (/^[\p{Mn}\p{Me}\p{Cf}\p{Cc}]/u.test(g)) return 0;
+  return WIDE.some(([from, to]) => cp >= from && cp <= to) ? 2 : 1;
+}
+
+/** East Asian Wide (W) and Fullwidth (F) blocks, per Unicode's EastAsianWidth.txt. */
+const WIDE: readonly [number, number][] = [
+  [0x1100, 0x115f], [0x2e80, 0x303e], [0x3041, 0x33ff], [0x3400, 0x4dbf], [0x4e00, 0x9fff],
+  [0xa000, 0xa4cf], [0xa960, 0xa97f], [0xac00, 0xd7a3], [0xf900, 0xfaff], [0xfe10, 0xfe19],
+  [0xfe30, 0xfe6f], [0xff00, 0xff60], [0xffe0, 0xffe6], [0x1f200, 0x1f2ff], [0x20000, 0x2fffd], [0x30000, 0x3fffd],
+];

@@ -33,7 +33,8 @@ Examples:
 Secrets: the CA passphrase comes from --passphrase-file FILE, $PKI_PASSPHRASE, or a prompt.
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 conflict, 5 passphrase/password,
             6 invalid input or policy refusal, 7 ledger or file-system error,
-            8 check, audit --verify or doctor found a problem, 9 done but the CRL hook failed.
+            8 check, audit --verify or doctor found a problem, 9 done but the CRL hook failed,
+            130 interrupted (Ctrl-C). With --json, errors are {"error": {code, message, hint, exitCode}} on stdout.
 `;
 
 /** The commander program. `onCommand` learns which command runs, for error messages. */
@@ -47,7 +48,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     .addHelpText("after", EXAMPLES)
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ writeErr: () => {} });
+    .configureOutput({ outputError: () => {} });
   program.hook("preAction", (_root, action) => {
     const names: string[] = [];
     for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name());
@@ -62,7 +63,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
         onCommand(cmd.name());
         throw err;
       })
-      .configureOutput({ writeErr: () => {} });
+      .configureOutput({ outputError: () => {} });
   }
   return program;
 }

@@ -84,6 +84,11 @@ export class Keyring {
     return signer;
   }
 
+  /** Forgets a passphrase that proved wrong, so the next use asks for it again. */
+  async forgetPassphrase(): Promise<void> {
+    await this.lock();
+  }
+
   /** Forgets the passphrase and everything derived from it. */
   async lock(): Promise<void> {
     for (const key of this.derived.values()) (await key.catch(() => null))?.fill(0);

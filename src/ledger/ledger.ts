@@ -22,7 +22,7 @@ export interface Ledger {
    * An online, consistent copy into a new file at `path` (safe while other processes write);
    * returns how many certificates the copy holds (others may have issued since).
    */
-  backupTo(path: string): Promise<{ certificates: number }>;
+  backupTo(path: string, onProgress?: (done: number, total: number) => void): Promise<{ certificates: number }>;
   close(): Promise<void>;
 }
 
@@ -129,6 +129,8 @@ export interface LedgerReader {
   activeByName(name: string, kind: CertificateKind): Promise<CertificateRecord | undefined>;
   /** The active certificate of that name, else the newest one. */
   latestByName(name: string): Promise<CertificateRecord | undefined>;
+  /** Every certificate name, once each (for "did you mean"). */
+  names(): Promise<string[]>;
   certificates(q: CertificateQuery, page?: PageRequest): Promise<Page<CertificateRecord>>;
   summaries(q: CertificateQuery, page?: PageRequest): Promise<Page<CertificateSummary>>;
   count(q: CertificateQuery): Promise<number>;

@@ -1,4 +1,6 @@
+import Database from "better-sqlite3";
 import type { Ledger } from "./ledger.js";
+import { toLedgerError } from "./sqlite/errors.js";
 import { SqliteLedger, type SqliteOptions } from "./sqlite/engine.js";
 
 export type OpenOptions = SqliteOptions;
@@ -6,4 +8,13 @@ export type OpenOptions = SqliteOptions;
 /** The one place a ledger is opened (and migrated); the engine is chosen here. */
 export async function openLedger(path: string, options: OpenOptions = {}): Promise<Ledger> {
   return SqliteLedger.open(path, options);
+}
+
+/** Loads SQLite's native module now, so that a missing or broken build is reported before anything else happens. */
+export function checkSqliteModule(): void {
+  try {
+    new Database(":memory:").close();
+  } catch (e) {
+    throw toLedgerError(e);
+  }
 }

@@ -46,7 +46,7 @@ test("list prints a readable table without colour when not on a terminal", () =>
   assert.equal(r.status, 0);
   const lines = r.stdout.trim().split("\n");
   assert.match(lines[0]!, /^NAME\s+KIND\s+STATUS\s+EXPIRES\s+SERIAL\s+SUBJECT$/);
-  assert.match(r.stdout, new RegExp(`alice\\s+client\\s+valid\\s+\\d{4}-\\d\\d-\\d\\d\\s+${alice.serial}\\s+CN=alice`));
+  assert.match(r.stdout, new RegExp(`alice\\s+client\\s+valid\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+${alice.serial}\\s+CN=alice`));
   assert.doesNotMatch(r.stdout, /\x1b\[/);
 });
 
@@ -54,7 +54,7 @@ test("show by name and by serial; --pem is the certificate; --json includes the 
   const byName = pki(home, ["show", "alice"]);
   assert.equal(byName.status, 0);
   assert.match(byName.stdout, /status:\s+valid/);
-  assert.match(byName.stdout, /Email: alice@example.com/);
+  assert.match(byName.stdout, /subjectAltName:\s+email:alice@example.com/);
   const bySerial = pkiJson(home, ["show", bob.serial]);
   assert.equal(bySerial.name, "bob");
   const pem = pki(home, ["show", "alice", "--pem"]).stdout;

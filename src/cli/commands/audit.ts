@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { EXIT } from "../errors.js";
-import { print, printJson, printTable } from "../output.js";
+import { plural, print, printJson, printTable, when } from "../output.js";
 import { withAuthority } from "./shared.js";
 
 export function register(program: Command): Command {
@@ -26,7 +26,7 @@ shows a different history before it proves the log was rewritten.`,
           if (opts.json) printJson(r);
           else {
             for (const p of r.problems) print(`FAIL  ${p}`);
-            print(r.ok ? `The event log is intact: ${r.events} events, head ${r.head}` : `The event log was tampered with (${r.problems.length} problem(s)).`);
+            print(r.ok ? `The event log is intact: ${plural(r.events, "event")}, head ${r.head}` : `The event log was tampered with (${plural(r.problems.length, "problem")}).`);
           }
           if (!r.ok) process.exitCode = EXIT.problems;
           return;
@@ -38,15 +38,17 @@ shows a different history before it proves the log was rewritten.`,
         }
         printTable(
           ["#", "WHEN", "WHO", "WHAT", "SERIAL", "DETAILS"],
-          events.map((e) => [String(e.id), e.at.replace(/\.\d+Z$/, "Z"), e.actor, e.action, e.serial ?? "", summary(e.details)]),
+          events.map((e) => [String(e.id), when(e.at), e.actor, e.action, e.serial ?? "", summary(e.details)]),
         );
-      });
+      }, "read");
     });
 }
+
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 function summary(details: Record<string, unknown>): string {
   return Object.entries(details)
     .filter(([k]) => k !== "sha256" && k !== "subject")
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${typeof v !== "string" ? JSON.stringify(v) : ISO_TIME.test(v) ? when(v) : v}`)
     .join(" ");
 }

@@ -2,7 +2,8 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { authorityOptions, commandContext, globals } from "../context.js";
 import { EXIT } from "../errors.js";
-import { print, printJson } from "../output.js";
+import { plural, print, printJson } from "../output.js";
+import { delayedProgress } from "../progress.js";
 import { withAuthority } from "./shared.js";
 
 export function registerBackup(program: Command): Command {
@@ -22,10 +23,12 @@ CA passphrase; keep the passphrase somewhere else than the backup.`,
     )
     .action(async (file: string, _flags: unknown, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts, ctx) => {
-        const r = await authority.backup(ctx, resolve(file));
-        if (opts.json) printJson(r);
-        else print(`Backed up ${r.certificates} certificates to ${r.file} (sha256 ${r.sha256}).`);
-      });
+        const progress = delayedProgress("backing up");
+        const r = await authority.backup(ctx, resolve(file), progress.update).finally(progress.end);
+        if (!r.recorded) process.stderr.write("pki: backup: warning: the home cannot be written, so the event log does not record this backup\n");
+        if (opts.json) printJson({ file: r.file, sha256: r.sha256, certificates: r.certificates, recorded: r.recorded });
+        else print(`Backed up ${plural(r.certificates, "certificate")} to ${r.file} (sha256 ${r.sha256}).`);
+      }, "write-if-possible");
     });
 }
 
@@ -45,11 +48,12 @@ Examples:
       const opts = globals(cmd);
       const { Authority } = await import("../../ca/authority.js");
       const options = authorityOptions(opts);
-      const r = await Authority.restore(options, commandContext(), resolve(file));
+      const progress = delayedProgress("restoring");
+      const r = await Authority.restore(options, commandContext(), resolve(file), progress.update).finally(progress.end);
       const failed = r.findings.some((f) => f.level === "error" && !f.repaired);
       if (opts.json) printJson({ home: options.home.dir, certificates: r.certificates, ok: !failed, findings: r.findings });
       else {
-        print(`Restored ${r.certificates} certificates into ${options.home.dir}; ca.pem, crl.pem, certs/ and private/ rewritten.`);
+        print(`Restored ${plural(r.certificates, "certificate")} into ${options.home.dir}; ca.pem, crl.pem, certs/ and private/ rewritten.`);
         for (const f of r.findings.filter((f) => f.level !== "ok" && !f.repaired)) print(`  ${f.level}: ${f.message}${f.fix ? ` → ${f.fix}` : ""}`);
       }
       if (failed) process.exitCode = EXIT.problems;

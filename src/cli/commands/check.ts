@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import type { Finding } from "../../ca/check.js";
 import { EXIT } from "../errors.js";
-import { paint, print, printJson } from "../output.js";
+import { paint, plural, print, printJson } from "../output.js";
+import { readSecret } from "../secrets.js";
 import { withAuthority } from "./shared.js";
 
 const MARK: Record<Finding["level"], string> = { ok: "ok  ", warning: "warn", error: "FAIL" };
@@ -19,22 +20,28 @@ Examples:
   $ pki check
   $ pki check --repair
   $ pki check --json | jq '.findings[] | select(.level != "ok")'
+  $ pki --passphrase-file /etc/pki-clients/passphrase check   # also opens every stored key
 
 Exit 0 when nothing is wrong (warnings allowed), 8 when a problem remains.`,
     )
     .action(async (flags: { repair?: boolean }, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts, ctx) => {
-        const findings = await authority.check(ctx, flags.repair ?? false);
+        // Only a passphrase given by file or environment: check runs from cron and never prompts.
+        const given = opts.passphraseFile !== undefined || Boolean(process.env.PKI_PASSPHRASE);
+        const passphrase = given ? await readSecret({ what: "CA passphrase", file: opts.passphraseFile, flag: "--passphrase-file", envVar: "PKI_PASSPHRASE", confirm: false }) : undefined;
+        const findings = await authority.check(ctx, flags.repair ?? false, passphrase);
         const failed = findings.some((f) => f.level === "error" && !f.repaired);
         if (opts.json) printJson({ ok: !failed, findings });
         else {
           for (const f of findings) {
             const mark = f.repaired ? paint("green", "fixd") : paint(COLOUR[f.level], MARK[f.level]);
-            print(`${mark}  ${f.check.padEnd(11)} ${f.message}${f.repaired ? " (repaired)" : f.fix && f.level !== "ok" ? ` → ${f.fix}` : ""}`);
+            print(`${mark}  ${f.check.padEnd(11)} ${f.message}${!f.repaired && f.fix && f.level !== "ok" ? ` → ${f.fix}` : ""}`);
           }
+          const repaired = findings.filter((f) => f.repaired).length;
+          if (repaired > 0) print(`Repaired ${plural(repaired, "problem")}.`);
           print(failed ? "Problems found." : "The home is sound.");
         }
         if (failed) process.exitCode = EXIT.problems;
-      });
+      }, flags.repair ? "write" : "read");
     });
 }

@@ -26,7 +26,7 @@ Durations: 90s, 15m, 12h, 7d. Every change is recorded in the audit log.`,
         const settings = await authority.settings();
         if (opts.json) return printJson(settings.map(({ key, value, isDefault }) => ({ key, value, isDefault })));
         printTable(["SETTING", "VALUE", "ABOUT"], settings.map((s) => [s.key, s.value === null ? "(not set)" : s.isDefault ? `${s.value} (default)` : s.value, s.description]));
-      });
+      }, "read");
     });
   config
     .command("get")
@@ -39,7 +39,7 @@ Durations: 90s, 15m, 12h, 7d. Every change is recorded in the audit log.`,
         const s = (await authority.settings()).find((v) => v.key === k)!;
         if (opts.json) printJson({ key: s.key, value: s.value, isDefault: s.isDefault });
         else print(s.value ?? "");
-      });
+      }, "read");
     });
   config
     .command("set")

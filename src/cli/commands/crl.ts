@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { print, printJson } from "../output.js";
+import { plural, print, printJson, when } from "../output.js";
 import { parseDays, withAuthority } from "./shared.js";
 import { homeOf } from "../context.js";
 import { runCrlHook } from "../hooks.js";
@@ -30,8 +30,8 @@ passed ("CRL has expired"). Regenerate well before then, e.g. weekly from a time
         if (opts.json) {
           printJson({ crl: r.path, number: r.number, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, revoked: r.revoked, ...(flags.out ? { out: resolve(flags.out) } : {}) });
         } else {
-          print(`CRL #${r.number} with ${r.revoked} revoked certificate(s): ${r.path}${flags.out ? ` and ${resolve(flags.out)}` : ""}`);
-          print(`It expires ${r.nextUpdate}; after that nginx refuses every client. Run "pki crl" again before then.`);
+          print(`CRL #${r.number} with ${plural(r.revoked, "revoked certificate")}: ${r.path}${flags.out ? ` and ${resolve(flags.out)}` : ""}`);
+          print(`It expires ${when(r.nextUpdate)}; after that nginx refuses every client. Run "pki crl" again before then.`);
         }
         runCrlHook(r, homeOf(opts).dir, "crl");
       });

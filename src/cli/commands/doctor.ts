@@ -76,7 +76,7 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
       if (flags.key) keyPem = await readKey(flags.key);
       if (home.exists()) {
         const { Authority } = await import("../../ca/authority.js");
-        const authority = await Authority.open(authorityOptions(opts));
+        const authority = await Authority.open(authorityOptions(opts), "read");
         try {
           if (flags.cert && !certificatePem) {
             const { view, pem } = await authority.show(commandContext(), flags.cert);

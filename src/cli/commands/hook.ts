@@ -51,7 +51,7 @@ If it fails, the change stands and pki exits 9.`,
         const crl = await authority.crlHook();
         if (opts.json) printJson({ crl });
         else print(crl ? `crl: ${crl}` : "crl: (none)");
-      });
+      }, "read");
     });
   return hook;
 }

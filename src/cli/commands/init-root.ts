@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import type { KeyType } from "../../crypto/keys.js";
 import { authorityOptions, commandContext, globals } from "../context.js";
-import { day, print, printJson } from "../output.js";
+import { print, printJson, when } from "../output.js";
 import { askText, canPrompt } from "../prompts.js";
 import { KEY_CHOICES, parseDays } from "./shared.js";
 
@@ -66,9 +66,9 @@ Writes ca.pem (nginx ssl_client_certificate) and crl.pem (nginx ssl_crl) into th
         });
         return;
       }
-      print(`Created the root CA "${result.view.subject}" (serial ${result.view.serial}), valid until ${day(result.view.notAfter)}.`);
+      print(`Created the root CA "${result.view.subject}" (serial ${result.view.serial}), valid until ${when(result.view.notAfter)}.`);
       print(`  ${result.certificatePath}   ← nginx ssl_client_certificate`);
-      print(`  ${result.crl.path}  ← nginx ssl_crl; expires ${day(result.crl.nextUpdate)}: run "pki crl" before then`);
+      print(`  ${result.crl.path}  ← nginx ssl_crl; expires ${when(result.crl.nextUpdate)}: run "pki crl" before then`);
       print(`Next: pki issue-client NAME`);
     });
 }

@@ -5,8 +5,9 @@ import type { IssueResult } from "../../ca/authority.js";
 import { PkiError } from "../../ca/errors.js";
 import type { KeyType } from "../../crypto/keys.js";
 import { globals, homeOf } from "../context.js";
-import { day, print, printJson } from "../output.js";
-import { readSecret, warnNonAsciiPassword } from "../secrets.js";
+import { plural, print, printJson, when } from "../output.js";
+import { readPkcs12Password } from "../secrets.js";
+import { shellQuote } from "../../ca/shell-quote.js";
 import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
 
 interface Flags {
@@ -58,12 +59,10 @@ Hand the holder a .p12 made with: pki export-p12 NAME`,
       if (name === undefined) throw new PkiError("usage", "missing NAME (or --from FILE)", "for example: pki issue-client alice");
       const csr = flags.csr === undefined ? undefined : readCsr(flags.csr);
       await withAuthority(cmd, async (authority, opts, ctx) => {
-        let pkcs12: { password: string; legacy: boolean; out?: string } | undefined;
-        if (flags.p12 !== undefined) {
-          const password = await readSecret({ what: "password for the .p12", ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}), flag: "--password-file", envVar: "PKI_P12_PASSWORD", confirm: true });
-          warnNonAsciiPassword(password);
-          pkcs12 = { password, legacy: flags.legacy ?? false, ...(typeof flags.p12 === "string" ? { out: resolve(flags.p12) } : {}) };
-        }
+        const pkcs12 =
+          flags.p12 === undefined
+            ? undefined
+            : { password: () => readPkcs12Password(flags.passwordFile), legacy: flags.legacy ?? false, ...(typeof flags.p12 === "string" ? { out: resolve(flags.p12) } : {}) };
         const result = await authority.issue(ctx, {
           name,
           kind: "client",
@@ -105,7 +104,7 @@ async function issueFromFile(file: string, flags: Flags, cmd: Command): Promise<
     const rate = r.issued / Math.max(r.seconds, 1e-6);
     const certs = join(homeOf(globals(cmd)).dir, "certs");
     if (opts.json) printJson({ issued: r.issued, seconds: r.seconds, perSecond: Math.round(rate), certificates: certs });
-    else print(`Issued ${r.issued} certificates in ${r.seconds.toFixed(1)} s (${Math.round(rate)}/s): ${certs}/NAME.pem, keys in ../private/.`);
+    else print(`Issued ${plural(r.issued, "certificate")} in ${r.seconds.toFixed(1)} s (${Math.round(rate)}/s): ${certs}/NAME.pem, keys in ../private/.`);
   });
 }
 
@@ -133,10 +132,11 @@ export function issuedJson(r: IssueResult) {
 }
 
 export function printIssued(r: IssueResult, verb: string): void {
-  print(`${verb} "${r.view.subject}" (serial ${r.view.serial}), valid until ${day(r.view.notAfter)}.`);
+  print(`${verb} "${r.view.subject}" (serial ${r.view.serial}), valid until ${when(r.view.notAfter)}.`);
   print(`  certificate: ${r.certificatePath}`);
   if (r.keyPath) print(`  key:         ${r.keyPath} (encrypted with the CA passphrase)`);
   else print(`  key:         kept by the requester (signed from a CSR)`);
-  if (r.keyPath && r.view.kind === "client") print(`Give it to its holder as a PKCS#12: pki export-p12 ${r.view.name}`);
-  if (r.keyPath && r.view.kind === "server") print(`For the server: pki export-key ${r.view.name} --unencrypted --out /etc/ssl/private/${r.view.name}.key`);
+  const name = shellQuote(r.view.name);
+  if (r.keyPath && r.view.kind === "client" && !r.pkcs12Path) print(`Give it to its holder as a PKCS#12: pki export-p12 ${name}`);
+  if (r.keyPath && r.view.kind === "server") print(`For the server: pki export-key ${name} --unencrypted --out ${shellQuote(`/etc/ssl/private/${r.view.name}.key`)}`);
 }

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { CertificateStatus, CertificateView } from "../../ca/views.js";
-import { day, paint, print, printJson, printTable } from "../output.js";
+import { paint, print, printJson, printTable, when } from "../output.js";
 import { withAuthority } from "./shared.js";
 
 const STATUS_COLOUR: Record<CertificateStatus, "green" | "red" | "yellow" | "dim"> = { valid: "green", revoked: "red", expired: "yellow", superseded: "dim" };
@@ -38,9 +38,9 @@ Examples:
         }
         printTable(
           ["NAME", "KIND", "STATUS", "EXPIRES", "SERIAL", "SUBJECT"],
-          views.map((v: CertificateView) => [v.name, v.kind, v.status, day(v.notAfter), v.serial, v.subject]),
+          views.map((v: CertificateView) => [v.name, v.kind, v.status, when(v.notAfter), v.serial, v.subject]),
           (row, col, text) => (col === 2 ? paint(STATUS_COLOUR[row[2] as CertificateStatus], text) : text),
         );
-      });
+      }, "read");
     });
 }

@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import type { KeyType } from "../../crypto/keys.js";
-import { day, print, printJson } from "../output.js";
+import { print, printJson, when } from "../output.js";
 import { issuedJson, printIssued } from "./issue-client.js";
 import { KEY_CHOICES, parseDays, withAuthority } from "./shared.js";
 import { homeOf } from "../context.js";
@@ -49,7 +49,7 @@ Without --revoke-old the old certificate keeps working until it expires.`,
         } else {
           printIssued(r, "Renewed");
           print(`  replaces serial ${r.previous.serial} (now ${r.previous.status})`);
-          if (r.crl) print(`  CRL regenerated: ${r.crl.path}, expires ${day(r.crl.nextUpdate)}${r.crl.hook ? "" : "; reload your servers"}`);
+          if (r.crl) print(`  CRL regenerated: ${r.crl.path}, expires ${when(r.crl.nextUpdate)}${r.crl.hook ? "" : "; reload your servers"}`);
         }
         if (r.crl) runCrlHook(r.crl, homeOf(opts).dir, `renew ${name}`);
       });

@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import { REVOCATION_REASONS } from "../../ca/views.js";
-import { day, print, printJson } from "../output.js";
+import { plural, print, printJson, when } from "../output.js";
 import { withAuthority } from "./shared.js";
 import { homeOf } from "../context.js";
 import { runCrlHook } from "../hooks.js";
@@ -27,7 +27,7 @@ Examples:
           printJson({ serial: r.view.serial, name: r.view.name, reason: flags.reason, crl: r.crl.path, crlNumber: r.crl.number, crlNextUpdate: r.crl.nextUpdate });
         } else {
           print(`Revoked "${r.view.subject}" (serial ${r.view.serial}, reason ${flags.reason}).`);
-          print(`  CRL #${r.crl.number}: ${r.crl.path}, ${r.crl.revoked} revoked, expires ${day(r.crl.nextUpdate)}`);
+          print(`  CRL #${r.crl.number}: ${r.crl.path}, ${plural(r.crl.revoked, "certificate")} revoked, expires ${when(r.crl.nextUpdate)}`);
           print(r.crl.hook ? `Running the CRL hook: ${r.crl.hook}` : `Reload the servers that use it (nginx -s reload): they read the CRL only at start.`);
         }
         runCrlHook(r.crl, homeOf(opts).dir, `revoke ${target}`);

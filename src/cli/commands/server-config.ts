@@ -26,7 +26,7 @@ export function register(program: Command): Command {
     .option("--files-dir <dir>", "postgresql, mosquitto, openvpn, lighttpd, caddy, redis: where the server reads its copies of ca.pem, crl.pem, its certificate and key (default: under /etc/SERVER/)")
     .option("--server-name <name>", "server_name / ServerName (default: the server certificate's name)")
     .addOption(new Option("--verify <mode>", "on: refuse clients without a valid certificate; optional: let them in, unverified").choices(["on", "optional"]).default("on"))
-    .option("--depth <n>", "ssl_verify_depth (default 1: client certificates come straight from the root)", (v) => {
+    .option("--depth <n>", "ssl_verify_depth; 1 when client certificates come straight from the root", (v) => {
       if (!/^\d$/.test(v)) throw new InvalidArgumentError("expected 1 to 9");
       return Number(v);
     }, 1)
@@ -74,6 +74,6 @@ Caddy and Redis do not check CRLs: their output says what to do instead.`,
             ...(flags.timerPassphraseFile !== undefined ? { passphraseFile: resolve(flags.timerPassphraseFile) } : {}),
           }),
         );
-      });
+      }, "read");
     });
 }

@@ -2,18 +2,47 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { PkiError } from "../../ca/errors.js";
 import type { Authority, Context } from "../../ca/authority.js";
+import type { ExportFormat } from "../../ca/export.js";
 import { authorityOptions, commandContext, globals, type GlobalOptions } from "../context.js";
 
+/**
+ * How a command uses the ledger: "read" opens it read-only (so it works on a read-only mount);
+ * "write-if-possible" falls back to that when the home cannot be written (backup records an
+ * event when it can).
+ */
+export type LedgerAccess = "read" | "write" | "write-if-possible";
+
 /** Opens the home's authority (loaded lazily: --help never pays for crypto), runs `fn`, closes. */
-export async function withAuthority<T>(cmd: Command, fn: (authority: Authority, opts: GlobalOptions, ctx: Context) => Promise<T>): Promise<T> {
+export async function withAuthority<T>(cmd: Command, fn: (authority: Authority, opts: GlobalOptions, ctx: Context) => Promise<T>, access: LedgerAccess = "write"): Promise<T> {
   const opts = globals(cmd);
   const { Authority } = await import("../../ca/authority.js");
-  const authority = await Authority.open(authorityOptions(opts));
+  const open = (mode: "read" | "write") => Authority.open(authorityOptions(opts), mode);
+  let authority: Authority;
+  if (access === "write-if-possible") {
+    try {
+      authority = await open("write");
+    } catch (e) {
+      const code = (e as { name?: string; code?: string }).name === "LedgerError" ? (e as { code: string }).code : "";
+      if (code !== "read-only" && code !== "permission") throw e;
+      authority = await open("read");
+    }
+  } else authority = await open(access);
   try {
     return await fn(authority, opts, commandContext());
   } finally {
     await authority.close();
   }
+}
+
+/**
+ * Before any secret is asked: the name exists and may be exported (warnings on stderr),
+ * then the CA passphrase is checked, so that the export's own password comes last, right
+ * before the work.
+ */
+export async function exportPreflight(authority: Authority, ctx: Context, target: string, format: ExportFormat, force: boolean | undefined): Promise<void> {
+  const { warnings } = await authority.exportCandidate(ctx, target, format, force ?? false);
+  for (const w of warnings) process.stderr.write(`pki: warning: ${w}\n`);
+  await authority.unlock();
 }
 
 export function parseDays(value: string): number {

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { closeSync, fchmodSync, openSync } from "node:fs";
+import { closeSync, fchmodSync, openSync, readFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { LedgerError } from "../errors.js";
@@ -10,14 +10,26 @@ import {
 } from "../ledger.js";
 import { Mutex } from "../mutex.js";
 import { MIGRATIONS } from "./migrations.js";
-import { toLedgerError } from "./errors.js";
+import { isBusy, toLedgerError } from "./errors.js";
 
 export interface SqliteOptions {
   /** Create the database when missing. Default false: a missing ledger is an error. */
   create?: boolean;
   /** How long a write waits for another process's write lock, in ms. Default 15000. */
   busyTimeoutMs?: number;
+  /**
+   * Open for reading only: no write connection, every write fails with "read-only"; works on a
+   * read-only mount (a snapshot, a mounted backup) and in a folder this user may not write.
+   */
+  readOnly?: boolean;
+  /** Called once when a write has waited about a second for another process's write lock. */
+  onLockWait?: () => void;
 }
+
+/** How long a write waits for the write lock before `onLockWait` is told. */
+const LOCK_WAIT_NOTICE_MS = 1000;
+/** better-sqlite3's default step; between steps other connections may write, and progress is reported. */
+const BACKUP_PAGES_PER_STEP = 100;
 
 /** Mode of ledger.db; SQLite gives its -wal and -shm files the database file's mode. */
 const LEDGER_MODE = 0o600;
@@ -37,6 +49,8 @@ export class SqliteLedger implements Ledger {
   /** Set while a callback runs, to refuse re-entry rather than deadlock on the mutex. */
   private readonly inside = new AsyncLocalStorage<true>();
   private readonly busyTimeoutMs: number;
+  private readonly readOnly: boolean;
+  private readonly onLockWait: (() => void) | undefined;
 
   static open(path: string, options: SqliteOptions = {}): SqliteLedger {
     try {
@@ -52,6 +66,19 @@ export class SqliteLedger implements Ledger {
     options: SqliteOptions,
   ) {
     this.busyTimeoutMs = options.busyTimeoutMs ?? 15000;
+    this.readOnly = options.readOnly ?? false;
+    this.onLockWait = options.onLockWait;
+    if (this.readOnly) {
+      const db = this.openForReading();
+      try {
+        this.checkSchema(db);
+      } catch (e) {
+        db.close();
+        throw e;
+      }
+      this.reader = { db, handle: new Handle(db, path), mutex: new Mutex() };
+      return;
+    }
     const db = this.connect();
     try {
       // WAL lets readers (list, show) run while another process issues.
@@ -102,12 +129,48 @@ export class SqliteLedger implements Ledger {
     return this.writer;
   }
 
-  private migrate(db: Database.Database): void {
+  /**
+   * A WAL database can be read without write access only if its -wal and -shm files exist
+   * or can be created (https://sqlite.org/wal.html#readonly). On a read-only mount of a cleanly
+   * closed home, or in a folder this user may read but not write, they do not, and
+   * better-sqlite3 is built without URI filenames, so `immutable=1` is out of reach: we read the
+   * file into memory instead, marked as a rollback-journal database (header bytes 18-19), which
+   * holds everything committed, since a clean close checkpoints the WAL into the main file. A
+   * non-empty -wal that we cannot open would make that copy stale, so that case is refused.
+   */
+  private openForReading(): Database.Database {
+    const db = new Database(this.path, { readonly: true, fileMustExist: true });
+    try {
+      db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      db.pragma("user_version"); // the first read opens the WAL files: fails here if it cannot
+      return db;
+    } catch (e) {
+      db.close();
+      // CANTOPEN on a read-only file system; READONLY_DIRECTORY (and kin) when this user may not write the folder.
+      const code = (e as { code?: string }).code ?? "";
+      if (code !== "SQLITE_CANTOPEN" && !code.startsWith("SQLITE_READONLY")) throw e;
+    }
+    if (sizeOf(`${this.path}-wal`) > 0) {
+      throw new LedgerError("read-only", `${this.path}-wal holds changes not yet merged into ${this.path}, and the home cannot be written`, "copy the home to a writable place (all three ledger.db* files) and run pki there");
+    }
+    const image = readFileSync(this.path);
+    if (image.length >= 20 && image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
+    return new Database(image, { readonly: true });
+  }
+
+  /** The schema version: refuses a newer one; true when migrations are due. */
+  private checkSchema(db: Database.Database): boolean {
     const version = db.pragma("user_version", { simple: true }) as number;
     if (version > MIGRATIONS.length) {
       throw new LedgerError("newer-schema", `ledger schema version ${version} is newer than this pki understands (${MIGRATIONS.length})`);
     }
-    if (version === MIGRATIONS.length) return;
+    if (version === MIGRATIONS.length) return false;
+    if (this.readOnly) throw new LedgerError("read-only", `${this.path} has schema version ${version} and needs an upgrade to ${MIGRATIONS.length}, which needs write access`, "run any pki command on a writable copy of the home first");
+    return true;
+  }
+
+  private migrate(db: Database.Database): void {
+    if (!this.checkSchema(db)) return;
     db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     db.transaction(() => {
       // Another process may have migrated while we waited for the lock.
@@ -136,6 +199,10 @@ export class SqliteLedger implements Ledger {
   }
 
   write<T>(fn: (tx: LedgerWriter) => Promise<T>): Promise<T> {
+    if (this.readOnly && !this.inside.getStore()) {
+      // What SQLite says of a write on a read-only connection, told apart by the file system (read-only mount, permissions).
+      return Promise.reject(toLedgerError(Object.assign(new Error("attempt to write a readonly database"), { code: "SQLITE_READONLY" }), this.path));
+    }
     return this.exclusive(async () => {
       await this.beginImmediate();
       try {
@@ -154,17 +221,26 @@ export class SqliteLedger implements Ledger {
     return this.mutex.run(fn);
   }
 
-  /** Takes the write lock, retrying while another process holds it, up to the busy timeout. */
+  /**
+   * Takes the write lock, retrying while another process holds it, up to the busy timeout;
+   * after about a second of waiting `onLockWait` is told once, so the user learns why nothing happens.
+   */
   private async beginImmediate(): Promise<void> {
-    const deadline = performance.now() + this.busyTimeoutMs;
+    const start = performance.now();
+    const deadline = start + this.busyTimeoutMs;
+    let told = false;
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       try {
         this.db.pragma("busy_timeout = 0");
         this.db.exec("BEGIN IMMEDIATE");
         return;
       } catch (e) {
-        const code = (e as { code?: string }).code ?? "";
-        if (!code.startsWith("SQLITE_BUSY") || performance.now() >= deadline) throw toLedgerError(e, this.path);
+        const now = performance.now();
+        if (!isBusy(e) || now >= deadline) throw toLedgerError(e, this.path);
+        if (!told && now - start >= LOCK_WAIT_NOTICE_MS) {
+          told = true;
+          this.onLockWait?.();
+        }
       } finally {
         this.db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, 1000)}`);
       }
@@ -197,10 +273,17 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  backupTo(path: string): Promise<{ certificates: number }> {
+  backupTo(path: string, onProgress?: (done: number, total: number) => void): Promise<{ certificates: number }> {
     return this.reading(async (db) => {
       try {
-        await db.backup(path);
+        // better-sqlite3 reports before each step, so the last report is one step short of the end.
+        const { totalPages } = await db.backup(path, {
+          progress: ({ totalPages, remainingPages }) => {
+            onProgress?.(totalPages - remainingPages, totalPages);
+            return BACKUP_PAGES_PER_STEP;
+          },
+        });
+        onProgress?.(totalPages, totalPages);
         const copy = new Database(path, { readonly: true, fileMustExist: true });
         try {
           return { certificates: (copy.prepare("SELECT COUNT(*) AS n FROM certificates").get() as { n: number }).n };
@@ -219,6 +302,14 @@ export class SqliteLedger implements Ledger {
     await this.mutex.run(async () => {
       if (this.writer?.db.open) this.writer.db.close();
     });
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }
 
@@ -301,6 +392,14 @@ class Handle implements LedgerWriter {
 
   async latestByName(name: string): Promise<CertificateRecord | undefined> {
     return this.one("SELECT * FROM certificates WHERE name = ? ORDER BY state = 'active' DESC, created_at DESC, rowid DESC LIMIT 1", name);
+  }
+
+  async names(): Promise<string[]> {
+    try {
+      return this.stmt("SELECT DISTINCT name FROM certificates").pluck().all() as string[];
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
   }
 
   async certificates(q: CertificateQuery, page: PageRequest = {}): Promise<Page<CertificateRecord>> {

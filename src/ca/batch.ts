@@ -6,13 +6,13 @@ import { deriveKeyEncryptionKey, encryptedKeyPem, encryptPrivateKey, type KeyTyp
 import { toPem } from "../crypto/pem.js";
 import { x509 } from "../crypto/provider.js";
 import type { CaCore } from "./core.js";
-import { PkiError } from "./errors.js";
+import { PkiError, shown } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
 import { BACKDATE_MS, checkLeafProfile, leafNotAfter } from "./issuance.js";
-import { validateName } from "./names.js";
+import { claimName } from "./name-claims.js";
+import { nameKey, validateName } from "./names.js";
 import { loadProfile } from "./profiles.js";
 import { recordOf } from "./records.js";
-import { statusOf } from "./views.js";
 
 const generateNodeKeyPairAsync = promisify(generateNodeKeyPair);
 
@@ -50,12 +50,21 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
       throw new PkiError("usage", `line ${i + 1}: ${(e as Error).message}`);
     }
   });
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (const [i, n] of names.entries()) {
-    if (seen.has(n)) throw new PkiError("usage", `line ${i + 1}: "${n}" appears twice`);
-    seen.add(n);
-    const existing = core.ledger.activeByName(n, "client");
-    if (existing && statusOf(existing, now) === "valid") throw new PkiError("conflict", `line ${i + 1}: "${n}" already has a valid certificate`, "remove it from the list, or renew it with pki renew");
+    const key = nameKey(n);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      const same = names[first] === n ? `"${shown(n)}" appears twice` : `"${shown(n)}" is the same name as "${shown(names[first]!)}"`;
+      throw new PkiError("usage", `line ${i + 1}: ${same} (line ${first + 1})`, undefined, "DUPLICATE_NAME");
+    }
+    seen.set(key, i);
+    try {
+      claimName(core, n, now);
+    } catch (e) {
+      if (e instanceof PkiError) throw new PkiError(e.kind, `line ${i + 1}: ${e.message}`, "remove it from the list, or renew it with pki renew", e.code);
+      throw e;
+    }
   }
   const keyType = p.keyType ?? "ec-p256";
   const notAfter = leafNotAfter(core, now, p.days);
@@ -87,8 +96,7 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
     await core.change(
       async (files) => {
         for (const item of prepared) {
-          const current = core.ledger.activeByName(item.name, "client");
-          if (current && statusOf(current, now) === "valid") throw new PkiError("conflict", `"${item.name}" was issued by another pki process meanwhile`);
+          const expiredHolders = claimName(core, item.name, now);
           const serial = core.freshSerial();
           const cert = await createLeafCertificate({
             serial,
@@ -103,9 +111,10 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
             crypto: native,
           });
           const record = recordOf(cert, "client", item.name, item.keyEncrypted, null, now);
-          if (current) core.ledger.markSuperseded(current.serial, record.serial);
+          for (const h of expiredHolders) core.ledger.markSuperseded(h.serial, record.serial);
           core.ledger.insertCertificate(record);
-          core.ledger.appendEvent(core.event(now, "issued", record.serial, { name: item.name, kind: "client", subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: false, batch: true }));
+          core.ledger.appendEvent(core.event(now, "issued", record.serial, { name: item.name, kind: "client", subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: false, batch: true,
+            ...(expiredHolders.length > 0 ? { replaces: expiredHolders[0]!.serial } : {}), ...(expiredHolders.length > 1 ? { alsoReplaces: expiredHolders.slice(1).map((h) => h.serial) } : {}) }));
           files.stage(core.home.certificate(item.name), toPem(record.der, "CERTIFICATE"), PUBLIC_MODE);
           files.stage(core.home.key(item.name), encryptedKeyPem(item.keyEncrypted), SECRET_MODE);
           firstSerial ??= record.serial;

@@ -6,6 +6,7 @@ import { normalizeSerial, randomSerial } from "../crypto/serial.js";
 import type { CertificateRecord, Ledger, NewEvent } from "../ledger/ledger.js";
 import { PkiError } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
+import { notFound } from "./suggest.js";
 import { readFileSync } from "node:fs";
 
 export const DAY_MS = 86_400_000;
@@ -131,7 +132,7 @@ export class CaCore {
   find(target: string): CertificateRecord {
     const serial = normalizeSerial(target);
     const rec = (serial && this.ledger.bySerial(serial)) || this.findByName(target.normalize("NFC"));
-    if (!rec) throw new PkiError("not-found", `no certificate with name or serial "${target}"`, "pki list shows names and serials");
+    if (!rec) throw notFound(this, target);
     return rec;
   }
 

@@ -10,12 +10,13 @@ import type { CertificateKind, CertificateRecord } from "../ledger/ledger.js";
 import { type CaCore, checkDays, DAY_MS, type UnlockedRoot } from "./core.js";
 import { PkiError } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
+import { notFound } from "./suggest.js";
+import { claimName } from "./name-claims.js";
 import { validateName } from "./names.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
 import { recordOf } from "./records.js";
-import { shellQuote } from "./shell-quote.js";
-import { type CertificateView, statusOf, viewOf, when } from "./views.js";
+import { type CertificateView, viewOf, when } from "./views.js";
 
 /** Clients get a year by default, so a lost laptop's certificate dies on its own. */
 export const DEFAULT_LEAF_DAYS = 365;
@@ -73,10 +74,7 @@ export interface RenewResult extends IssueResult {
 export async function issue(core: CaCore, params: IssueParams): Promise<IssueResult> {
   const name = validateName(params.name);
   const now = core.now();
-  const existing = core.ledger.activeByName(name, params.kind);
-  if (existing && statusOf(existing, now) === "valid") {
-    throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${when(existing.notAfter)})`, `to replace it run: pki renew ${shellQuote(name)}`);
-  }
+  claimName(core, name, now);
   const email = params.email === undefined ? undefined : checkEmail(params.email);
   const profile = loadProfile(params.profile ?? join(core.options.templatesDir, "profiles", `${params.kind}.ini`), { PKI_NAME: name, ...(email ? { PKI_EMAIL: email } : {}) });
   const extensions = withAltNames(profile.extensions, [...(email ? [{ type: "email" as const, value: email }] : []), ...(params.altNames ?? [])]);
@@ -106,7 +104,7 @@ export async function issue(core: CaCore, params: IssueParams): Promise<IssueRes
     keyPkcs8 = await exportPkcs8(keys.privateKey);
   }
   const { crl: _crl, ...result } = await signAndRecord(core, {
-    name, kind: params.kind, subject: profile.subject, extensions, publicKey, keyPkcs8, csrDer, notAfter, root, now, action: "issued", supersede: existing,
+    name, kind: params.kind, subject: profile.subject, extensions, publicKey, keyPkcs8, csrDer, notAfter, root, now, action: "issued", supersede: undefined,
     ...(params.pkcs12 ? { pkcs12: params.pkcs12 } : {}),
   });
   return result;
@@ -117,12 +115,13 @@ export async function renew(core: CaCore, params: RenewParams): Promise<RenewRes
   const name = validateName(params.name);
   const now = core.now();
   const old = core.findByName(name);
-  if (!old) throw new PkiError("not-found", `no certificate named "${name}"`, "pki list shows the names");
+  if (!old) throw notFound(core, name);
   if (old.kind === "root") throw new PkiError("invalid", "the root CA cannot be renewed with renew", "to replace it, create a new CA in a new home", "ROOT_REFUSED");
   if (old.state === "superseded") throw new PkiError("conflict", `"${name}" (serial ${old.serial}) was already superseded by ${old.supersededBy}`);
   if (!old.keyEncrypted) {
     throw new PkiError("invalid", `"${name}" was issued from a CSR: pki does not hold its key`, "have the holder send a new CSR and use: pki issue-client NAME --csr FILE");
   }
+  claimName(core, name, now, old.serial);
   const notAfter = leafNotAfter(core, now, params.days);
   const oldCert = new x509.X509Certificate(old.der);
   let subject: NameAttribute[] | x509.Name = oldCert.subjectName;
@@ -187,10 +186,12 @@ async function signAndRecord(core: CaCore, p: SignParams): Promise<IssueResult &
   const certificatePath = core.home.certificate(p.name);
   const keyPath = keyEncrypted ? core.home.key(p.name) : null;
   return core.change(async (files) => {
-    const current = core.ledger.activeByName(p.name, p.kind);
-    if (current && current.serial !== p.supersede?.serial) {
-      throw new PkiError("conflict", `"${p.name}" was issued by another pki process meanwhile (serial ${current.serial})`);
+    if (p.supersede && core.ledger.bySerial(p.supersede.serial)?.state !== "active") {
+      throw new PkiError("conflict", `"${p.name}" (serial ${p.supersede.serial}) was renewed or revoked by another pki process meanwhile`);
     }
+    // Under the write lock: what decides. Expired holders of the name make way for the new certificate.
+    const expiredHolders = claimName(core, p.name, p.now, p.supersede?.serial);
+    const replaced = [...(p.supersede ? [p.supersede.serial] : []), ...expiredHolders.map((h) => h.serial)];
     const serial = core.freshSerial();
     const cert = await createLeafCertificate({
       serial,
@@ -215,11 +216,13 @@ async function signAndRecord(core: CaCore, p: SignParams): Promise<IssueResult &
       }
       core.ledger.markSuperseded(p.supersede.serial, record.serial);
     }
+    for (const h of expiredHolders) core.ledger.markSuperseded(h.serial, record.serial);
     core.ledger.insertCertificate(record);
     core.ledger.appendEvent(
       core.event(p.now, p.action, record.serial, {
         name: p.name, kind: p.kind, subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: p.keyPkcs8 === null,
-        ...(p.supersede ? { replaces: p.supersede.serial } : {}),
+        ...(replaced.length > 0 ? { replaces: replaced[0] } : {}),
+        ...(replaced.length > 1 ? { alsoReplaces: replaced.slice(1) } : {}),
       }),
     );
     let pkcs12Path: string | null = null;

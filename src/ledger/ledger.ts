@@ -3,6 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { isBusy, LedgerError, toLedgerError } from "./errors.js";
 import { MIGRATIONS } from "./migrations.js";
+import { nameKey } from "./name-key.js";
 
 /** Binary columns come back as plain-ArrayBuffer bytes, which parsers downstream require. */
 export type Blob = Uint8Array<ArrayBuffer>;
@@ -94,6 +95,16 @@ export interface Ledger {
   bySerial(serial: string): CertificateRecord | undefined;
   activeByName(name: string, kind: CertificateKind): CertificateRecord | undefined;
   latestByName(name: string): CertificateRecord | undefined;
+  /** Active certificates of any kind whose name equals `name` after case folding (see nameKey). */
+  activeSharingName(name: string): CertificateSummary[];
+  /** Certificates named exactly `name` that are not revoked (active or superseded, expired or not), oldest first. */
+  unrevokedByName(name: string): CertificateSummary[];
+  /** Active certificates that share their folded name with another active one, grouped by name, oldest first. */
+  activeNameClashes(): CertificateSummary[];
+  /** Distinct folded names (nameKey) from `minLength` to `maxLength` characters, read from their index alone. */
+  nameKeys(minLength: number, maxLength: number): string[];
+  /** A certificate name whose folded form is `key`, the newest. */
+  nameWithKey(key: string): string | undefined;
   query(q: CertificateQuery): CertificateRecord[];
   /** Like `query`, without the DER, key and CSR blobs (indexed; no full scans). */
   summaries(q: CertificateQuery): CertificateSummary[];
@@ -143,6 +154,9 @@ const LOCK_WAIT_SLICE_MS = 1000;
 const GENESIS_HASH = "0".repeat(64);
 /** better-sqlite3's default step; between steps other connections may write, and progress is reported. */
 const BACKUP_PAGES_PER_STEP = 100;
+
+const SUMMARY_COLUMNS = `serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
+  key_encrypted IS NOT NULL AS has_key`;
 
 /** Opens (and migrates) the SQLite ledger at `path`. */
 export function openLedger(path: string, options: OpenOptions = {}): Ledger {
@@ -225,6 +239,8 @@ class SqliteLedger implements Ledger {
   ) {
     this.busyTimeoutMs = options.busyTimeoutMs ?? 15000;
     try {
+      // Used by the migration that adds name_key; deterministic, so SQLite may use it in indexes.
+      this.db.function("pki_name_key", { deterministic: true }, (name: unknown) => nameKey(String(name)));
       this.migrate();
     } catch (e) {
       this.db.close();
@@ -316,9 +332,9 @@ class SqliteLedger implements Ledger {
 
   insertCertificate(c: NewCertificate): void {
     this.run(
-      `INSERT INTO certificates (serial, name, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      c.serial, c.name, c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt,
+      `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      c.serial, c.name, nameKey(c.name), c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt,
     );
   }
 
@@ -337,6 +353,38 @@ class SqliteLedger implements Ledger {
     )[0];
   }
 
+  activeSharingName(name: string): CertificateSummary[] {
+    return this.summaryRows(`SELECT ${SUMMARY_COLUMNS} FROM certificates WHERE name_key = ? AND state = 'active' ORDER BY created_at, rowid`, nameKey(name));
+  }
+
+  unrevokedByName(name: string): CertificateSummary[] {
+    return this.summaryRows(`SELECT ${SUMMARY_COLUMNS} FROM certificates WHERE name = ? AND state <> 'revoked' ORDER BY created_at, rowid`, name);
+  }
+
+  activeNameClashes(): CertificateSummary[] {
+    return this.summaryRows(
+      `SELECT ${SUMMARY_COLUMNS} FROM certificates WHERE state = 'active' AND name_key IN
+         (SELECT name_key FROM certificates WHERE state = 'active' GROUP BY name_key HAVING count(*) > 1)
+       ORDER BY name_key, created_at, rowid`,
+    );
+  }
+
+  nameKeys(minLength: number, maxLength: number): string[] {
+    try {
+      return this.stmt("SELECT DISTINCT name_key FROM certificates WHERE length(name_key) BETWEEN ? AND ?").pluck().all(minLength, maxLength) as string[];
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
+  nameWithKey(key: string): string | undefined {
+    try {
+      return this.stmt("SELECT name FROM certificates WHERE name_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1").pluck().get(key) as string | undefined;
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
   query(q: CertificateQuery): CertificateRecord[] {
     const [where, params] = this.filter(q);
     return this.all(`SELECT * FROM certificates ${where} ORDER BY created_at, rowid`, ...params);
@@ -344,8 +392,10 @@ class SqliteLedger implements Ledger {
 
   summaries(q: CertificateQuery): CertificateSummary[] {
     const [where, params] = this.filter(q);
-    const sql = `SELECT serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
-                 key_encrypted IS NOT NULL AS has_key FROM certificates ${where} ORDER BY created_at, rowid`;
+    return this.summaryRows(`SELECT ${SUMMARY_COLUMNS} FROM certificates ${where} ORDER BY created_at, rowid`, ...params);
+  }
+
+  private summaryRows(sql: string, ...params: unknown[]): CertificateSummary[] {
     try {
       return (this.stmt(sql).all(...params) as (Omit<Row, "der" | "key_encrypted" | "csr"> & { has_key: number })[]).map((r) => ({
         serial: r.serial, name: r.name, kind: r.kind, subject: r.subject, notBefore: r.not_before, notAfter: r.not_after, state: r.state,

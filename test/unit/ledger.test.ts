@@ -120,3 +120,25 @@ test("a file that is not a database, a missing ledger and a newer schema are typ
     cleanup();
   }
 });
+
+test("one active certificate per folded name across kinds; old pairs survive, new ones are refused", () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const l = openLedger(join(dir, "l.db"), { create: true });
+    l.transaction(() => l.insertCertificate(cert("01", "bob")));
+    for (const [serial, name, kind] of [["02", "BOB", "client"], ["03", "bob", "server"]] as const) {
+      assert.throws(() => l.transaction(() => l.insertCertificate({ ...cert(serial, name), kind })), (e: unknown) => e instanceof LedgerError && e.code === "conflict");
+    }
+    assert.deepEqual(l.activeSharingName("Bob").map((c) => c.serial), ["01"]);
+    l.transaction(() => {
+      l.insertCertificate({ ...cert("04", "BOBBY"), createdAt: "2026-01-01T00:00:00.000Z" });
+      l.markSuperseded("01", "04");
+    });
+    assert.deepEqual(l.activeNameClashes(), []);
+    assert.deepEqual(l.nameKeys(3, 5).sort(), ["bob", "bobby"]);
+    assert.equal(l.nameWithKey("bobby"), "BOBBY");
+    l.close();
+  } finally {
+    cleanup();
+  }
+});

@@ -9,6 +9,7 @@ import type { CaCore } from "./core.js";
 import { PkiError, shown } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
 import { BACKDATE_MS, checkLeafProfile, leafNotAfter } from "./issuance.js";
+import { usagesForKey } from "./key-usage.js";
 import { claimName } from "./name-claims.js";
 import { nameKey, validateName } from "./names.js";
 import { loadProfile } from "./profiles.js";
@@ -88,7 +89,8 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
     // Keys and profiles first, outside the write lock: this is where the time goes.
     const prepared = await Promise.all(
       chunk.map(async (name) => {
-        const profile = loadProfile(profileFile, { PKI_NAME: name });
+        const loaded = loadProfile(profileFile, { PKI_NAME: name });
+        const profile = { ...loaded, extensions: usagesForKey(loaded.extensions, keyType) };
         const { publicKey, pkcs8 } = await newKey(keyType, native);
         return { name, profile, publicKey, pkcs8, keyEncrypted: await encryptPrivateKey(pkcs8, kek) };
       }),

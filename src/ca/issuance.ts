@@ -10,6 +10,7 @@ import type { CertificateKind, CertificateRecord } from "../ledger/ledger.js";
 import { type CaCore, checkDays, DAY_MS, type UnlockedRoot } from "./core.js";
 import { PkiError } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
+import { usagesForKey } from "./key-usage.js";
 import { notFound } from "./suggest.js";
 import { claimName } from "./name-claims.js";
 import { validateName } from "./names.js";
@@ -77,7 +78,7 @@ export async function issue(core: CaCore, params: IssueParams): Promise<IssueRes
   claimName(core, name, now);
   const email = params.email === undefined ? undefined : checkEmail(params.email);
   const profile = loadProfile(params.profile ?? join(core.options.templatesDir, "profiles", `${params.kind}.ini`), { PKI_NAME: name, ...(email ? { PKI_EMAIL: email } : {}) });
-  const extensions = withAltNames(profile.extensions, [...(email ? [{ type: "email" as const, value: email }] : []), ...(params.altNames ?? [])]);
+  let extensions = withAltNames(profile.extensions, [...(email ? [{ type: "email" as const, value: email }] : []), ...(params.altNames ?? [])]);
   checkLeafProfile(profile, extensions);
   const notAfter = leafNotAfter(core, now, params.days);
   if (params.pkcs12 && params.csr) throw new PkiError("usage", "--p12 needs the key, and with --csr the key stays with the requester");
@@ -93,10 +94,12 @@ export async function issue(core: CaCore, params: IssueParams): Promise<IssueRes
       throw e;
     });
     checkCsrAgainstProfile(csr, extensions);
+    extensions = usagesForKey(extensions, publicKeyType(csr.publicKey)!);
     publicKey = csr.publicKey;
     csrDer = new Uint8Array(csr.rawData);
   } else {
     const keyType = params.keyType ?? "ec-p256";
+    extensions = usagesForKey(extensions, keyType);
     const keys = await generateKeyPair(keyType);
     const csr = await createCsr({ subject: profile.subject, keys, keyType, extensions });
     publicKey = csr.publicKey;
@@ -135,12 +138,15 @@ export async function renew(core: CaCore, params: RenewParams): Promise<RenewRes
   const root = await core.unlockRoot();
   let keyPkcs8: Uint8Array;
   let publicKey: x509.PublicKey;
+  // The old key's type is in its certificate: no need to decrypt the key to learn it.
+  const oldKeyType = publicKeyType(oldCert.publicKey) ?? "ec-p256";
   if (params.reuseKey) {
     keyPkcs8 = await core.decryptKey(old.keyEncrypted, root.passphrase);
     publicKey = oldCert.publicKey;
+    extensions = usagesForKey(extensions, oldKeyType);
   } else {
-    // The old key's type is in its certificate: no need to decrypt the key to learn it.
-    const keyType = params.keyType ?? publicKeyType(oldCert.publicKey) ?? "ec-p256";
+    const keyType = params.keyType ?? oldKeyType;
+    extensions = usagesForKey(extensions, keyType);
     const keys = await generateKeyPair(keyType);
     keyPkcs8 = await exportPkcs8(keys.privateKey);
     publicKey = await x509.PublicKey.create(keys.publicKey);

@@ -18,7 +18,7 @@ import { crlHook, setCrlHook } from "./hooks.js";
 import type { InitRootParams, InitRootResult } from "./init.js";
 import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issuance.js";
 import type { MobileconfigParams } from "./mobileconfig.js";
-import type { CrlResult, RevokeResult } from "./revocation.js";
+import type { CrlResult, RevokeOptions, RevokeResult } from "./revocation.js";
 import type { ServerConfigParams } from "./server-config.js";
 import type { ServingAuthority } from "./serving.js";
 import { listSettings, setSetting, settingKey, type SettingView } from "./settings.js";
@@ -85,8 +85,8 @@ export class Authority {
     return (await import("./issuance.js")).renew(this.core, params);
   }
 
-  async revoke(target: string, reason: CrlReason): Promise<RevokeResult> {
-    return (await import("./revocation.js")).revoke(this.core, target, reason);
+  async revoke(target: string, reason: CrlReason, options: RevokeOptions = {}): Promise<RevokeResult> {
+    return (await import("./revocation.js")).revoke(this.core, target, reason, options);
   }
 
   async generateCrl(params: { days?: number; out?: string } = {}): Promise<CrlResult> {

@@ -23,3 +23,9 @@ export async function askText(message: string, options: { required: boolean; val
     validate: (v) => (options.required && v.trim() === "" ? "required" : (options.validate?.(v) ?? true)),
   });
 }
+
+/** A yes/no question on stderr (stdout stays clean for --json), answered "no" unless told otherwise. */
+export async function askConfirm(message: string): Promise<boolean> {
+  const { confirm } = await import("@inquirer/prompts");
+  return confirm({ message, default: false }, { output: process.stderr });
+}

@@ -118,7 +118,7 @@ export async function renew(core: CaCore, params: RenewParams): Promise<RenewRes
   const name = validateName(params.name);
   const now = core.now();
   const old = core.findByName(name);
-  if (!old) throw notFound(core, name);
+  if (!old) throw notFound(core, name, "name");
   if (old.kind === "root") throw new PkiError("invalid", "the root CA cannot be renewed with renew", "to replace it, create a new CA in a new home", "ROOT_REFUSED");
   if (old.state === "superseded") throw new PkiError("conflict", `"${name}" (serial ${old.serial}) was already superseded by ${old.supersededBy}`);
   if (!old.keyEncrypted) {

@@ -3,11 +3,12 @@ import type { CaCore } from "./core.js";
 import { PkiError, shown } from "./errors.js";
 import { nameKey } from "./names.js";
 
-/** The not-found error for a name or serial, with a near name when there is one. */
-export function notFound(core: CaCore, target: string): PkiError {
+/** The not-found error for a name (or a name or serial), with a near name when there is one. */
+export function notFound(core: CaCore, target: string, what: "name" | "name or serial" = "name or serial"): PkiError {
   const near = nearestName(core.ledger, target);
-  const hint = near === null ? "pki list shows names and serials" : `did you mean "${near}"? (pki list shows names and serials)`;
-  return new PkiError("not-found", `no certificate with name or serial "${shown(target)}"`, hint, "NOT_FOUND");
+  const listing = what === "name" ? "pki list shows the names" : "pki list shows names and serials";
+  const message = what === "name" ? `no certificate named "${shown(target)}"` : `no certificate with name or serial "${shown(target)}"`;
+  return new PkiError("not-found", message, near === null ? listing : `did you mean "${near}"? (${listing})`, "NOT_FOUND");
 }
 
 /**

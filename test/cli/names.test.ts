@@ -81,7 +81,5 @@ test("not found: did you mean a near name (typo, transposition, case)", () => {
   const far = pki(home, ["revoke", "zzzzzz"]);
   assert.equal(far.status, 3);
   assert.doesNotMatch(far.stderr, /did you mean/);
-  assert.match(pki(home, ["renew", "nobdy"]).stderr, /did you mean "nobody"/);
-  const j = pki(home, ["--json", "show", "nobdy"]);
-  assert.equal(j.status, 3);
+  assert.match(pki(home, ["renew", "nobdy"]).stderr, /no certificate named "nobdy"; did you mean "nobody"/);
 });

@@ -1,6 +1,5 @@
 import { type Command, Option } from "commander";
-import type { CertificateView } from "../../ca/views.js";
-import { REVOCATION_REASONS } from "../../ca/views.js";
+import { type CertificateView, REVOCATION_REASONS } from "../../ca/views.js";
 import { PkiError } from "../../ca/errors.js";
 import { plural, print, printJson, when } from "../output.js";
 import { askConfirm, canPrompt } from "../prompts.js";

@@ -1,6 +1,7 @@
 import type { CertificateSummary } from "../ledger/ledger.js";
 import type { CaCore } from "./core.js";
 import { PkiError, shown } from "./errors.js";
+import { shellQuote } from "./shell-quote.js";
 import { statusOf } from "./views.js";
 
 /**
@@ -26,5 +27,5 @@ function nameTaken(name: string, holder: CertificateSummary, renewing: boolean):
     : `"${shown(name)}" is the same name as "${shown(holder.name)}" (names differ only in case or Unicode form), which has ${what}`;
   if (holder.kind === "root") return new PkiError("conflict", message, "choose another name", "NAME_TAKEN");
   if (renewing) return new PkiError("conflict", `${message}: a name must identify one certificate`, "resolve it with: pki check --repair", "NAME_TAKEN");
-  return new PkiError("conflict", message, `to replace it run: pki renew ${holder.name}`, "NAME_TAKEN");
+  return new PkiError("conflict", message, `to replace it run: pki renew ${shellQuote(holder.name)}`, "NAME_TAKEN");
 }

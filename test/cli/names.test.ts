@@ -83,3 +83,8 @@ test("not found: did you mean a near name (typo, transposition, case)", () => {
   assert.doesNotMatch(far.stderr, /did you mean/);
   assert.match(pki(home, ["renew", "nobdy"]).stderr, /no certificate named "nobdy"; did you mean "nobody"/);
 });
+
+test("the hint names the holder as the shell needs it", () => {
+  pkiJson(home, ["issue-client", "Jean Dupont"]);
+  refused(["issue-client", "JEAN DUPONT"], /to replace it run: pki renew 'Jean Dupont'$/m);
+});

@@ -2,7 +2,7 @@ import type { CertificateSummary } from "../ledger/ledger.js";
 import type { CaCore } from "./core.js";
 import { PkiError, shown } from "./errors.js";
 import { shellQuote } from "./shell-quote.js";
-import { statusOf } from "./views.js";
+import { statusOf, when } from "./views.js";
 
 /**
  * The one-name rule: a name has at most one valid certificate, whatever its kind, because
@@ -21,7 +21,7 @@ export function claimName(core: CaCore, name: string, now: Date, replacing?: str
 }
 
 function nameTaken(name: string, holder: CertificateSummary, renewing: boolean): PkiError {
-  const what = `a valid ${holder.kind === "root" ? "root CA" : holder.kind} certificate (serial ${holder.serial}, until ${holder.notAfter})`;
+  const what = `a valid ${holder.kind === "root" ? "root CA" : holder.kind} certificate (serial ${holder.serial}, until ${when(holder.notAfter)})`;
   const message = holder.name === name
     ? `"${shown(name)}" already has ${what}`
     : `"${shown(name)}" is the same name as "${shown(holder.name)}" (names differ only in case or Unicode form), which has ${what}`;

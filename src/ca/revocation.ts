@@ -67,7 +67,7 @@ export async function revoke(core: CaCore, target: string, reason: CrlReason, op
   if (reason === CrlReason.removeFromCRL) throw new PkiError("usage", "removeFromCRL is only meaningful in delta CRLs");
   const planned = planRevocation(core, target, now, options.serialOnly ?? false);
   const before = planned.map((r) => viewOf(r, now));
-  if (options.confirm && !(await options.confirm(before))) throw new PkiError("usage", "not confirmed; nothing was revoked", undefined, "CANCELLED");
+  if (options.confirm && !(await options.confirm(before))) throw new PkiError("usage", "not confirmed; nothing was revoked", undefined, "NOT_CONFIRMED");
   const root = await core.unlockRoot();
   const crl = await core.change(async (files) => {
     const again = planRevocation(core, target, now, options.serialOnly ?? false).map((r) => r.serial);
@@ -111,7 +111,7 @@ function planRevocation(core: CaCore, target: string, now: Date, serialOnly: boo
     throw new PkiError("conflict", `every unrevoked certificate of "${name}" has expired (the newest, serial ${newest.serial}, on ${when(newest.notAfter)})`, `to revoke one anyway: pki revoke --serial ${newest.serial}`, "NOTHING_TO_REVOKE");
   }
   const any = core.ledger.latestByName(name);
-  if (any) throw new PkiError("conflict", `every certificate of "${name}" is already revoked (the newest, serial ${any.serial}, at ${when(any.revokedAt!)})`, undefined, "ALREADY_REVOKED");
+  if (any) throw new PkiError("conflict", `every certificate of "${name}" is already revoked (${when(any.revokedAt!)}); the newest is serial ${any.serial}`, undefined, "ALREADY_REVOKED");
   throw notFound(core, target);
 }
 

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import type { CrlReason } from "../crypto/crl-reason.js";
 import type { CertificateDetails } from "../crypto/describe.js";
 import { toPem } from "../crypto/pem.js";
-import { type EventRecord, openLedger } from "../ledger/ledger.js";
+import { checkSqliteModule, type EventRecord, openLedger } from "../ledger/ledger.js";
 import type { AuditReport } from "./audit.js";
 import type { BackupResult } from "./backup.js";
 import type { BatchParams, BatchResult } from "./batch.js";
@@ -13,11 +13,12 @@ import type { Finding } from "./check.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
 import { fileError } from "./home.js";
-import type { ExportKeyParams, ExportParams } from "./export.js";
+import type { ExportFormat, ExportKeyParams, ExportParams } from "./export.js";
 import { crlHook, setCrlHook } from "./hooks.js";
 import type { InitRootParams, InitRootResult } from "./init.js";
 import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issuance.js";
 import type { MobileconfigParams } from "./mobileconfig.js";
+import type { NewPassphraseSource, PassphraseChangeResult, PassphraseProgress } from "./passphrase.js";
 import type { CrlResult, RevokeOptions, RevokeResult } from "./revocation.js";
 import type { ServerConfigParams } from "./server-config.js";
 import type { ServingAuthority } from "./serving.js";
@@ -61,6 +62,11 @@ export class Authority {
     return new Authority(new CaCore(options, ledger, root));
   }
 
+  /** Throws a LedgerError "native-module" when SQLite's compiled module cannot load (call before asking for secrets). */
+  static checkStorageModule(): void {
+    checkSqliteModule();
+  }
+
   static async initRoot(options: AuthorityOptions, params: InitRootParams): Promise<InitRootResult> {
     return (await import("./init.js")).initRoot(options, params);
   }
@@ -93,6 +99,16 @@ export class Authority {
     return (await import("./revocation.js")).generateCrl(this.core, params);
   }
 
+  /** Opens the CA key now (asking for the passphrase if needed), so that later steps do not ask. */
+  async unlock(): Promise<void> {
+    await this.core.unlockRoot();
+  }
+
+  /** What an export of `target` would hand out, and the warnings to show, before any secret is asked; throws when it is refused. */
+  async exportCandidate(target: string, format: ExportFormat, force: boolean): Promise<{ view: CertificateView; warnings: string[] }> {
+    return (await import("./export.js")).exportCandidate(this.core, target, format, force);
+  }
+
   async exportPkcs12(params: ExportParams): Promise<{ view: CertificateView; file: string }> {
     return (await import("./export.js")).exportPkcs12(this.core, params);
   }
@@ -113,8 +129,9 @@ export class Authority {
     return (await import("./server-config.js")).renderServerConfig(this.core, params);
   }
 
-  async check(repair: boolean): Promise<Finding[]> {
-    return (await import("./check.js")).checkHome(this.core, repair);
+  /** With `passphrase`, also proves that every stored key of a current certificate opens with it. */
+  async check(repair: boolean, passphrase?: string): Promise<Finding[]> {
+    return (await import("./check.js")).checkHome(this.core, repair, passphrase);
   }
 
   async verifyAudit(): Promise<AuditReport> {
@@ -125,7 +142,7 @@ export class Authority {
     return (await import("./backup.js")).backup(this.core, file, onProgress);
   }
 
-  async changePassphrase(next: () => Promise<string>, onProgress?: (done: number, total: number) => void): Promise<{ keys: number }> {
+  async changePassphrase(next: NewPassphraseSource, onProgress?: PassphraseProgress): Promise<PassphraseChangeResult> {
     return (await import("./passphrase.js")).changePassphrase(this.core, next, onProgress);
   }
 

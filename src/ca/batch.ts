@@ -97,6 +97,7 @@ export async function issueBatch(core: CaCore, p: BatchParams): Promise<BatchRes
     );
     await core.change(
       async (files) => {
+        core.assertPassphraseCurrent(root);
         for (const item of prepared) {
           const expiredHolders = claimName(core, item.name, now);
           const serial = core.freshSerial();

@@ -7,12 +7,13 @@ import { toPem } from "../crypto/pem.js";
 import { x509 } from "../crypto/provider.js";
 import { verifyAudit } from "./audit.js";
 import { checkNameClaims } from "./check-names.js";
+import { checkExports, checkStoredKeys } from "./check-secrets.js";
 import { type CaCore, DAY_MS } from "./core.js";
 import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, TEMP_FILE } from "./home.js";
 import { when } from "./views.js";
 
 export interface Finding {
-  /** Short name of what was checked: "ledger", "names", "chain", "files", "crl", "root", "permissions", "audit", "keys". */
+  /** Short name of what was checked: "ledger", "names", "chain", "files", "crl", "root", "permissions", "audit", "keys", "exports". */
   check: string;
   level: "ok" | "warning" | "error";
   message: string;
@@ -33,7 +34,7 @@ const ROOT_WARN_DAYS = 90;
  * rewrites outputs from the ledger and tightens modes; the only ledger change it makes is
  * resolving a name claimed by two current certificates (see checkNameClaims).
  */
-export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[]> {
+export async function checkHome(core: CaCore, repair: boolean, passphrase?: string): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
   const now = core.now();
@@ -119,6 +120,8 @@ export async function checkHome(core: CaCore, repair: boolean): Promise<Finding[
   if (rootIterations !== null && rootIterations < KEY_PBKDF2_ITERATIONS) {
     add({ check: "keys", level: "warning", message: `the CA key is protected by ${rootIterations} PBKDF2 iterations (pki uses ${KEY_PBKDF2_ITERATIONS})`, fix: "re-encrypt every key: pki passphrase change" });
   } else add({ check: "keys", level: "ok", message: `the CA key is encrypted (PBES2, ${rootIterations} PBKDF2-SHA256 iterations)` });
+  findings.push(...(await checkStoredKeys(core, passphrase)));
+  findings.push(...checkExports(core, now));
 
   const audit = verifyAudit(ledger);
   if (audit.ok) add({ check: "audit", level: "ok", message: `the event log's ${audit.events} events are intact (head ${audit.head.slice(0, 16)}…)` });

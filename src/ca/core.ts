@@ -1,12 +1,13 @@
 import { CryptoError } from "../crypto/errors.js";
-import type { KeyType } from "../crypto/keys.js";
+import type { KdfCache, KeyType } from "../crypto/keys.js";
 import type { x509 } from "../crypto/provider.js";
 import { crlPem } from "../crypto/pem.js";
 import { normalizeSerial, randomSerial } from "../crypto/serial.js";
 import type { CertificateRecord, Ledger, NewEvent } from "../ledger/ledger.js";
-import { PkiError } from "./errors.js";
+import { PkiError, shown } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
 import { notFound } from "./suggest.js";
+import { shellQuote } from "./shell-quote.js";
 import { readFileSync } from "node:fs";
 
 export const DAY_MS = 86_400_000;
@@ -19,6 +20,12 @@ export interface AuthorityOptions {
   actor: string;
   /** Supplies the CA passphrase, only when a private key must be used. */
   passphrase: () => Promise<string>;
+  /**
+   * Called when the passphrase does not open the CA key: `retry` asks `passphrase` again (a
+   * terminal prompt allows three tries), `hint` says where to fix it (the prompt, the
+   * environment variable or the file it came from).
+   */
+  wrongPassphrase?: () => { retry: boolean; hint: string };
   /** The clock; tests move it. Default: the system clock. */
   now?: () => Date;
   /** Told once when a change has waited about a second for another process's write lock. */
@@ -56,25 +63,67 @@ export class CaCore {
     return { at: at.toISOString(), actor: this.options.actor, action, serial, details };
   }
 
-  /** Decrypts the root key with the passphrase; a wrong passphrase is a "secret" error. */
-  async unlockRoot(): Promise<UnlockedRoot> {
-    const passphrase = await this.options.passphrase();
-    const pkcs8 = await this.decryptKey(this.root.keyEncrypted!, passphrase);
-    // Loaded here, not at the top: list and show never pay for @peculiar/x509 and WebCrypto.
-    const [{ importPkcs8 }, { x509 }] = await Promise.all([import("../crypto/keys.js"), import("../crypto/provider.js")]);
-    const { key, type } = await importPkcs8(pkcs8);
-    return { record: this.root, cert: new x509.X509Certificate(this.root.der), key, keyType: type, passphrase, pkcs8 };
+  private unlocked: Promise<UnlockedRoot> | undefined;
+
+  /** Opens the root key with the passphrase (asked once per process); a wrong passphrase is a "secret" error, BAD_PASSPHRASE. */
+  unlockRoot(): Promise<UnlockedRoot> {
+    this.unlocked ??= this.openRoot().catch((e: unknown) => {
+      this.unlocked = undefined;
+      throw e;
+    });
+    return this.unlocked;
   }
 
-  async decryptKey(encrypted: Uint8Array, passphrase: string): Promise<Uint8Array> {
+  private async openRoot(): Promise<UnlockedRoot> {
+    // The ledger's root as it is now, not as it was at open: a passphrase change may have committed since.
+    const record = this.ledger.activeRoot() ?? this.root;
+    for (;;) {
+      const passphrase = await this.options.passphrase();
+      let pkcs8: Uint8Array;
+      try {
+        pkcs8 = await this.decryptKey(record.keyEncrypted!, passphrase);
+      } catch (e) {
+        if (!(e instanceof PkiError && e.code === "BAD_PASSPHRASE")) throw e;
+        const wrong = this.options.wrongPassphrase?.();
+        if (wrong?.retry) continue;
+        throw new PkiError("secret", e.message, wrong?.hint ?? e.hint, e.code);
+      }
+      // Loaded here, not at the top: list and show never pay for @peculiar/x509 and WebCrypto.
+      const [{ importPkcs8 }, { x509 }] = await Promise.all([import("../crypto/keys.js"), import("../crypto/provider.js")]);
+      const { key, type } = await importPkcs8(pkcs8);
+      return { record, cert: new x509.X509Certificate(record.der), key, keyType: type, passphrase, pkcs8 };
+    }
+  }
+
+  /**
+   * Decrypts a stored key. A key that is not the root's and does not open with a passphrase
+   * that opened the root was stored under another passphrase: KEY_UNREADABLE, naming whose it is.
+   */
+  async decryptKey(encrypted: Uint8Array, passphrase: string, owner?: CertificateRecord, cache?: KdfCache): Promise<Uint8Array> {
     const { decryptPrivateKey } = await import("../crypto/keys.js");
     try {
-      return await decryptPrivateKey(encrypted, passphrase);
+      return await decryptPrivateKey(encrypted, passphrase, cache);
     } catch (e) {
-      if (e instanceof CryptoError && e.code === "bad-passphrase") {
-        throw new PkiError("secret", "wrong passphrase for the CA key", "check PKI_PASSPHRASE or --passphrase-file");
-      }
-      throw e;
+      if (!(e instanceof CryptoError && e.code === "bad-passphrase")) throw e;
+      if (!owner || owner.kind === "root") throw new PkiError("secret", "wrong passphrase for the CA key", "check PKI_PASSPHRASE or --passphrase-file", "BAD_PASSPHRASE");
+      throw new PkiError(
+        "secret",
+        `${shown(owner.name)}'s key (serial ${owner.serial}) does not open with the CA passphrase: it was stored under another one`,
+        `pki check lists such keys; give it a new key with: pki renew ${shellQuote(owner.name)}`,
+        "KEY_UNREADABLE",
+      );
+    }
+  }
+
+  /**
+   * Call inside the transaction of a change that stores keys encrypted under `root.passphrase`:
+   * if a `pki passphrase change` committed since the root was unlocked, those keys would open
+   * with neither passphrase, so the change is refused.
+   */
+  assertPassphraseCurrent(root: UnlockedRoot): void {
+    const current = this.ledger.activeRoot()?.keyEncrypted;
+    if (!current || Buffer.compare(current, root.record.keyEncrypted!) !== 0) {
+      throw new PkiError("conflict", "the CA passphrase was changed by another pki process while this command ran; nothing was changed", "run the command again with the new passphrase", "PASSPHRASE_CHANGED");
     }
   }
 

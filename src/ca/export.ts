@@ -6,7 +6,7 @@ import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
 import { shellQuote } from "./shell-quote.js";
-import { type CertificateView, statusOf, viewOf } from "./views.js";
+import { type CertificateView, statusOf, viewOf, when } from "./views.js";
 
 /** The certificate `target` names, if pki holds a key it may hand out: the refusals every export shares. */
 export function exportable(core: CaCore, target: string): CertificateRecord & { keyEncrypted: Blob } {
@@ -16,15 +16,36 @@ export function exportable(core: CaCore, target: string): CertificateRecord & { 
   return rec as CertificateRecord & { keyEncrypted: Blob };
 }
 
-/** Identity files are not made for revoked certificates: the holder would install something that cannot work. */
-export function refuseRevoked(rec: CertificateRecord, now: Date): void {
-  if (statusOf(rec, now) === "revoked") throw new PkiError("conflict", `"${rec.name}" (serial ${rec.serial}) is revoked`, `issue a new one with: pki renew ${shellQuote(rec.name)}`);
+export type ExportFormat = "pkcs12" | "key" | "mobileconfig";
+
+/**
+ * The certificate an export would hand out, checked before any secret is asked. Revoked and
+ * expired certificates are refused without `force` (servers refuse them: the holder would
+ * install something that cannot work); a superseded one is exported with a warning, since
+ * its successor is what should be handed out.
+ */
+export function exportCandidate(core: CaCore, target: string, format: ExportFormat, force: boolean): { rec: CertificateRecord & { keyEncrypted: Blob }; view: CertificateView; warnings: string[] } {
+  const now = core.now();
+  const rec = exportable(core, target);
+  if (format === "mobileconfig" && rec.kind !== "client") throw new PkiError("usage", `"${rec.name}" is a ${rec.kind} certificate; a phone profile holds a client certificate`);
+  const status = statusOf(rec, now);
+  const warnings: string[] = [];
+  if (status === "revoked" || status === "expired") {
+    const what = status === "revoked" ? `was revoked on ${when(rec.revokedAt!)}` : `expired on ${when(rec.notAfter)}`;
+    if (!force) {
+      throw new PkiError("invalid", `"${rec.name}" (serial ${rec.serial}) ${what}: servers refuse it`, `issue a new one with: pki renew ${shellQuote(rec.name)} (or export it anyway with --force)`, status === "revoked" ? "CERTIFICATE_REVOKED" : "CERTIFICATE_EXPIRED");
+    }
+    warnings.push(`"${rec.name}" (serial ${rec.serial}) ${what}; exporting it anyway (--force): servers refuse it`);
+  } else if (status === "superseded") {
+    warnings.push(`serial ${rec.serial} of "${rec.name}" is superseded by ${rec.supersededBy}; "pki ${format === "pkcs12" ? "export-p12" : format === "key" ? "export-key" : "export-mobileconfig"} ${shellQuote(rec.name)}" exports the current one`);
+  }
+  return { rec, view: viewOf(rec, now), warnings };
 }
 
 /** The private key of an exportable certificate, decrypted with the CA passphrase. */
 export async function decryptedKey(core: CaCore, rec: CertificateRecord & { keyEncrypted: Blob }): Promise<Uint8Array> {
   const root = await core.unlockRoot();
-  return core.decryptKey(rec.keyEncrypted, root.passphrase);
+  return core.decryptKey(rec.keyEncrypted, root.passphrase, rec);
 }
 
 export interface ExportParams {
@@ -33,14 +54,15 @@ export interface ExportParams {
   legacy?: boolean;
   /** Default: HOME/private/NAME.p12. */
   out?: string;
+  /** Export a revoked or expired certificate too. */
+  force?: boolean;
 }
 
 /** Writes a PKCS#12 with the key, the certificate and the root, protected by `password`. */
 export async function exportPkcs12(core: CaCore, params: ExportParams): Promise<{ view: CertificateView; file: string }> {
   const now = core.now();
-  const rec = exportable(core, params.target);
-  if (params.password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password");
-  refuseRevoked(rec, now);
+  const { rec } = exportCandidate(core, params.target, "pkcs12", params.force ?? false);
+  if (params.password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password", "EMPTY_SECRET");
   const keyPkcs8 = await decryptedKey(core, rec);
   const der = await createPkcs12({
     privateKey: keyPkcs8,
@@ -65,13 +87,15 @@ export interface ExportKeyParams {
   password: string | null;
   /** Put the certificate before the key in the same file (HAProxy's `crt` format). */
   withCertificate?: boolean;
+  /** Export the key of a revoked or expired certificate too. */
+  force?: boolean;
 }
 
 /** Writes a certificate's private key for a server that needs it as a file (mode 0600). */
 export async function exportKey(core: CaCore, params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
   const now = core.now();
-  const rec = exportable(core, params.target);
-  if (params.password !== null && params.password.length === 0) throw new PkiError("secret", "the key password is empty", "use --unencrypted to write the key in the clear, deliberately");
+  const { rec } = exportCandidate(core, params.target, "key", params.force ?? false);
+  if (params.password !== null && params.password.length === 0) throw new PkiError("secret", "the key password is empty", "use --unencrypted to write the key in the clear, deliberately", "EMPTY_SECRET");
   const pkcs8 = await decryptedKey(core, rec);
   const keyPem = params.password === null ? toPem(pkcs8, "PRIVATE KEY") : encryptedKeyPem(await encryptPrivateKey(pkcs8, params.password));
   const content = (params.withCertificate ? toPem(rec.der, "CERTIFICATE") : "") + keyPem;
@@ -87,5 +111,5 @@ export async function privateKeyPem(core: CaCore, target: string): Promise<strin
   const rec = core.find(target);
   if (rec.kind === "root" || !rec.keyEncrypted) return null;
   const root = await core.unlockRoot();
-  return toPem(await core.decryptKey(rec.keyEncrypted, root.passphrase), "PRIVATE KEY");
+  return toPem(await core.decryptKey(rec.keyEncrypted, root.passphrase, rec), "PRIVATE KEY");
 }

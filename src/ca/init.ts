@@ -54,7 +54,7 @@ export async function initRoot(options: AuthorityOptions, params: InitRootParams
   if (!profile.extensions.basicConstraints?.ca) throw new PkiError("invalid", `${profile.file}: a root profile needs basicConstraints = critical, CA:true`);
 
   const passphrase = await options.passphrase();
-  if (passphrase.length < MIN_PASSPHRASE_LENGTH) throw new PkiError("secret", `the CA passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`);
+  if (passphrase.length < MIN_PASSPHRASE_LENGTH) throw new PkiError("secret", `the CA passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`, undefined, "WEAK_PASSPHRASE");
   const subject: NameAttribute[] = [
     ...(params.country ? [{ type: "C", value: params.country }] : []),
     ...(org ? [{ type: "O", value: org }] : []),

@@ -41,8 +41,12 @@ export interface IssueParams {
   keyType?: KeyType;
   /** A PKCS#10 request made elsewhere: only its public key is used, after its signature verifies. */
   csr?: Uint8Array;
-  /** Also write a PKCS#12 (one step instead of issue + export-p12). Not with `csr`. */
-  pkcs12?: { password: string; legacy?: boolean; out?: string };
+  /**
+   * Also write a PKCS#12 (one step instead of issue + export-p12). Not with `csr`. A password
+   * function is called after the request is checked and the CA key opened, so a bad name
+   * is refused before anyone types a secret.
+   */
+  pkcs12?: { password: string | (() => Promise<string>); legacy?: boolean; out?: string };
 }
 
 export interface IssueResult {
@@ -82,8 +86,13 @@ export async function issue(core: CaCore, params: IssueParams): Promise<IssueRes
   checkLeafProfile(profile, extensions);
   const notAfter = leafNotAfter(core, now, params.days);
   if (params.pkcs12 && params.csr) throw new PkiError("usage", "--p12 needs the key, and with --csr the key stays with the requester");
-  if (params.pkcs12 && params.pkcs12.password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password");
   const root = await core.unlockRoot();
+  let pkcs12: SignParams["pkcs12"];
+  if (params.pkcs12) {
+    const password = typeof params.pkcs12.password === "string" ? params.pkcs12.password : await params.pkcs12.password();
+    if (password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password", "EMPTY_SECRET");
+    pkcs12 = { ...params.pkcs12, password };
+  }
 
   let publicKey: x509.PublicKey;
   let keyPkcs8: Uint8Array | null = null;
@@ -108,7 +117,7 @@ export async function issue(core: CaCore, params: IssueParams): Promise<IssueRes
   }
   const { crl: _crl, ...result } = await signAndRecord(core, {
     name, kind: params.kind, subject: profile.subject, extensions, publicKey, keyPkcs8, csrDer, notAfter, root, now, action: "issued", supersede: undefined,
-    ...(params.pkcs12 ? { pkcs12: params.pkcs12 } : {}),
+    ...(pkcs12 ? { pkcs12 } : {}),
   });
   return result;
 }
@@ -141,7 +150,7 @@ export async function renew(core: CaCore, params: RenewParams): Promise<RenewRes
   // The old key's type is in its certificate: no need to decrypt the key to learn it.
   const oldKeyType = publicKeyType(oldCert.publicKey) ?? "ec-p256";
   if (params.reuseKey) {
-    keyPkcs8 = await core.decryptKey(old.keyEncrypted, root.passphrase);
+    keyPkcs8 = await core.decryptKey(old.keyEncrypted, root.passphrase, old);
     publicKey = oldCert.publicKey;
     extensions = usagesForKey(extensions, oldKeyType);
   } else {
@@ -192,6 +201,7 @@ async function signAndRecord(core: CaCore, p: SignParams): Promise<IssueResult &
   const certificatePath = core.home.certificate(p.name);
   const keyPath = keyEncrypted ? core.home.key(p.name) : null;
   return core.change(async (files) => {
+    if (keyEncrypted) core.assertPassphraseCurrent(p.root);
     if (p.supersede && core.ledger.bySerial(p.supersede.serial)?.state !== "active") {
       throw new PkiError("conflict", `"${p.name}" (serial ${p.supersede.serial}) was renewed or revoked by another pki process meanwhile`);
     }

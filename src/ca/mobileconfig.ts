@@ -3,7 +3,7 @@ import { createPkcs12 } from "../crypto/pkcs12.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
-import { decryptedKey, exportable, refuseRevoked } from "./export.js";
+import { decryptedKey, exportCandidate } from "./export.js";
 import { type CertificateView, viewOf } from "./views.js";
 
 export interface MobileconfigParams {
@@ -14,6 +14,8 @@ export interface MobileconfigParams {
   modern?: boolean;
   /** Default: HOME/private/NAME.mobileconfig. */
   out?: string;
+  /** Export a revoked or expired certificate too. */
+  force?: boolean;
 }
 
 /**
@@ -24,13 +26,10 @@ export interface MobileconfigParams {
  */
 export async function exportMobileconfig(core: CaCore, p: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {
   const now = core.now();
-  const rec = core.find(p.target);
-  if (rec.kind !== "client") throw new PkiError("usage", `"${rec.name}" is a ${rec.kind} certificate; a phone profile holds a client certificate`);
-  const holder = exportable(core, p.target);
-  if (p.password.length === 0) throw new PkiError("secret", "the password is empty", "iOS cannot import a PKCS#12 with an empty password");
-  refuseRevoked(rec, now);
+  const { rec } = exportCandidate(core, p.target, "mobileconfig", p.force ?? false);
+  if (p.password.length === 0) throw new PkiError("secret", "the password is empty", "iOS cannot import a PKCS#12 with an empty password", "EMPTY_SECRET");
   const p12 = await createPkcs12({
-    privateKey: await decryptedKey(core, holder),
+    privateKey: await decryptedKey(core, rec),
     certificate: rec.der,
     caCertificates: [core.root.der],
     password: p.password,

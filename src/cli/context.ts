@@ -5,7 +5,12 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { AuthorityOptions } from "../ca/authority.js";
 import { Home } from "../ca/home.js";
-import { readSecret } from "./secrets.js";
+import { shellQuote } from "../ca/shell-quote.js";
+import { plural } from "./output.js";
+import { readSecretWithOrigin, type SecretOrigin } from "./secrets.js";
+
+/** Wrong CA passphrases a terminal user may type before the command gives up. */
+export const PASSPHRASE_TRIES = 3;
 
 export interface GlobalOptions {
   home?: string;
@@ -42,19 +47,49 @@ function actor(): string {
 
 /** Everything the authority needs from the outside world, gathered in one place. */
 export function authorityOptions(opts: GlobalOptions, newPassphrase = false): AuthorityOptions {
-  let cached: Promise<string> | undefined;
+  let cached: Promise<{ value: string; origin: SecretOrigin }> | undefined;
+  let origin: SecretOrigin | undefined;
+  let tries = 0;
+  const read = async () => {
+    const problem = newPassphrase ? await newPassphraseProblem() : undefined;
+    const secret = await readSecretWithOrigin({
+      what: newPassphrase ? "new CA passphrase" : "CA passphrase",
+      file: opts.passphraseFile,
+      flag: "--passphrase-file",
+      envVar: "PKI_PASSPHRASE",
+      confirm: newPassphrase,
+      ...(problem ? { problem } : {}),
+    });
+    origin = secret.origin;
+    return secret;
+  };
   return {
     home: homeOf(opts),
     templatesDir: TEMPLATES_DIR,
     actor: actor(),
     onLockWait: () => process.stderr.write("pki: waiting for another pki command on this home...\n"),
-    passphrase: () =>
-      (cached ??= readSecret({
-        what: newPassphrase ? "new CA passphrase" : "CA passphrase",
-        file: opts.passphraseFile,
-        flag: "--passphrase-file",
-        envVar: "PKI_PASSPHRASE",
-        confirm: newPassphrase,
-      })),
+    passphrase: async () => (await (cached ??= read())).value,
+    wrongPassphrase: () => {
+      tries++;
+      if (origin === "prompt" && tries < PASSPHRASE_TRIES) {
+        const left = PASSPHRASE_TRIES - tries;
+        process.stderr.write(`Wrong passphrase for the CA key; try again (${plural(left, "try", "tries")} left).\n`);
+        cached = undefined;
+        return { retry: true, hint: "" };
+      }
+      return { retry: false, hint: wrongPassphraseHint(origin, opts.passphraseFile) };
+    },
   };
+}
+
+/** Where to look after a wrong CA passphrase: the place it actually came from. */
+function wrongPassphraseHint(origin: SecretOrigin | undefined, file: string | undefined): string {
+  if (origin === "file") return `check --passphrase-file ${shellQuote(file ?? "")} (its first line is the passphrase)`;
+  if (origin === "env") return "check PKI_PASSPHRASE";
+  return `${PASSPHRASE_TRIES} wrong tries; it is the passphrase set by pki init-root or by the last pki passphrase change`;
+}
+
+async function newPassphraseProblem(): Promise<(candidate: string) => string | null> {
+  const { MIN_PASSPHRASE_LENGTH } = await import("../ca/init.js");
+  return (candidate) => (candidate.length < MIN_PASSPHRASE_LENGTH ? `at least ${MIN_PASSPHRASE_LENGTH} characters` : null);
 }

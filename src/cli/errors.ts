@@ -47,6 +47,7 @@ const LEDGER_CODES: Record<string, [string, number]> = {
   full: ["DISK_FULL", EXIT.storage],
   io: ["LEDGER_IO", EXIT.storage],
   conflict: ["LEDGER_CONFLICT", EXIT.conflict],
+  "native-module": ["SQLITE_MODULE_BROKEN", EXIT.storage],
 };
 const CRYPTO_CODES: Record<string, [string, number]> = {
   "bad-passphrase": ["BAD_PASSPHRASE", EXIT.secret],

@@ -2,6 +2,7 @@ import { CommanderError } from "commander";
 import { shown } from "../ca/errors.js";
 import { EXIT, type ErrorReport, reportOf } from "./errors.js";
 import { buildProgram } from "./program.js";
+import { releaseTerminal } from "./prompts.js";
 
 // Everything pki creates is private unless a file mode says otherwise (certificates get 0644 explicitly).
 process.umask(0o077);
@@ -27,6 +28,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   process.exitCode = report(e);
+} finally {
+  releaseTerminal();
 }
 
 /** The one error boundary: every failure becomes one line on stderr (and a JSON object with --json) and a documented exit code. */

@@ -2,9 +2,9 @@ import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { EncryptedPrivateKeyInfo, PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
 import { OID } from "./asn1.js";
 import { CryptoError } from "./errors.js";
-import { pbes2Decrypt, pbes2Derive, pbes2Encrypt, pbes2Iterations, type Pbes2Key } from "./pbe.js";
+import { type KdfCache, pbes2Decrypt, pbes2Derive, pbes2Encrypt, pbes2Iterations, type Pbes2Key } from "./pbe.js";
 
-export type { Pbes2Key } from "./pbe.js";
+export type { KdfCache, Pbes2Key } from "./pbe.js";
 import { bytes, readDerOrPem, toPem } from "./pem.js";
 import { webcrypto } from "./provider.js";
 
@@ -116,7 +116,7 @@ export async function encryptPrivateKey(pkcs8: Uint8Array, passphrase: string | 
 }
 
 /** Decrypts an EncryptedPrivateKeyInfo (DER or PEM) to PKCS#8 DER; "bad-passphrase" when the passphrase is wrong. */
-export async function decryptPrivateKey(encrypted: Uint8Array, passphrase: string): Promise<Uint8Array> {
+export async function decryptPrivateKey(encrypted: Uint8Array, passphrase: string, cache?: KdfCache): Promise<Uint8Array> {
   const der = readDerOrPem(encrypted, ["ENCRYPTED PRIVATE KEY"], "encrypted private key");
   let info: EncryptedPrivateKeyInfo;
   try {
@@ -124,7 +124,7 @@ export async function decryptPrivateKey(encrypted: Uint8Array, passphrase: strin
   } catch {
     throw new CryptoError("malformed", "not an encrypted PKCS#8 private key");
   }
-  const plain = await pbes2Decrypt(info.encryptionAlgorithm, new Uint8Array(info.encryptedData.buffer), passphrase);
+  const plain = await pbes2Decrypt(info.encryptionAlgorithm, new Uint8Array(info.encryptedData.buffer), passphrase, cache);
   try {
     // CBC padding passes by chance 1 time in 256 with a wrong key; the DER parse catches the rest.
     AsnConvert.parse(plain, PrivateKeyInfo);

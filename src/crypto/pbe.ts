@@ -84,8 +84,15 @@ export function pbes2Iterations(algorithm: AlgorithmIdentifier): number | null {
   return AsnConvert.parse(params.keyDerivationFunc.parameters, Pbkdf2Params).iterationCount;
 }
 
+/**
+ * PBKDF2 results by salt and parameters, for one password: keys encrypted together (a batch,
+ * a passphrase change) share a salt, so decrypting them all costs one derivation. Holds
+ * derived keys: keep it for one operation, never longer.
+ */
+export type KdfCache = Map<string, Promise<Buffer>>;
+
 /** Decrypts PBES2 with PBKDF2 (HMAC-SHA1/256/384/512) and AES-CBC; throws "bad-passphrase" on a wrong password. */
-export async function pbes2Decrypt(algorithm: AlgorithmIdentifier, ciphertext: Uint8Array, password: string): Promise<Uint8Array> {
+export async function pbes2Decrypt(algorithm: AlgorithmIdentifier, ciphertext: Uint8Array, password: string, cache?: KdfCache): Promise<Uint8Array> {
   if (algorithm.algorithm !== OID.pbes2 || !algorithm.parameters) {
     throw new CryptoError("unsupported", `encryption algorithm ${algorithm.algorithm} is not PBES2`);
   }
@@ -101,13 +108,15 @@ export async function pbes2Decrypt(algorithm: AlgorithmIdentifier, ciphertext: U
     throw new CryptoError("unsupported", "PBES2 with an unsupported PRF or cipher");
   }
   const iv = new Uint8Array(AsnConvert.parse(params.encryptionScheme.parameters, OctetString).buffer);
-  const key = await pbkdf2Async(
-    Buffer.from(password, "utf8"),
-    new Uint8Array(kdfParams.salt),
-    kdfParams.iterationCount,
-    aes.keyLength,
-    digest,
-  );
+  const salt = new Uint8Array(kdfParams.salt);
+  const derive = () => pbkdf2Async(Buffer.from(password, "utf8"), salt, kdfParams.iterationCount, aes.keyLength, digest);
+  let key: Buffer;
+  if (cache) {
+    const id = `${digest}:${kdfParams.iterationCount}:${aes.keyLength}:${Buffer.from(salt).toString("hex")}`;
+    let pending = cache.get(id);
+    if (!pending) cache.set(id, (pending = derive()));
+    key = await pending;
+  } else key = await derive();
   try {
     const decipher = createDecipheriv(aes.cipher, key, iv);
     return new Uint8Array(Buffer.concat([decipher.update(ciphertext), decipher.final()]));

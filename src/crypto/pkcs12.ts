@@ -140,3 +140,29 @@ function bmpString(text: string): ArrayBuffer {
   out.set(body, header.length);
   return out.buffer;
 }
+
+/**
+ * The localKeyIds a PKCS#12 shows without its password: the attributes of bags in its
+ * unencrypted `data` parts (where pki and OpenSSL put the shrouded key bag). pki and OpenSSL
+ * set the id to the SHA-1 of the certificate, so it tells which certificate the file holds.
+ * null when the file is not a PKCS#12 at all.
+ */
+export function pkcs12LocalKeyIds(der: Uint8Array): Uint8Array[] | null {
+  try {
+    const pfx = AsnConvert.parse(der, PFX);
+    const authSafe = AsnConvert.parse(AsnConvert.parse(pfx.authSafe.content, OctetString), AuthenticatedSafe);
+    const ids: Uint8Array[] = [];
+    for (const info of authSafe) {
+      if (info.contentType !== OID.data) continue;
+      for (const bag of AsnConvert.parse(AsnConvert.parse(info.content, OctetString), SafeContents)) {
+        for (const attr of bag.bagAttributes ?? []) {
+          if (attr.attrId !== OID.localKeyId) continue;
+          for (const value of attr.attrValues) ids.push(new Uint8Array(AsnConvert.parse(value, OctetString).buffer));
+        }
+      }
+    }
+    return ids;
+  } catch {
+    return null;
+  }
+}

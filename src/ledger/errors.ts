@@ -10,6 +10,7 @@ export type LedgerErrorCode =
   | "cant-open" // SQLite could not open the database or its -wal/-shm files, for no reason we can see
   | "full" // disk full
   | "conflict" // a uniqueness rule was violated (e.g. a serial already recorded)
+  | "native-module" // better-sqlite3's compiled addon is missing, broken or built for another Node
   | "io"; // anything else the database reported
 
 export class LedgerError extends Error {
@@ -41,6 +42,10 @@ export function toLedgerError(e: unknown, path?: string): unknown {
   if (e instanceof LedgerError) return e;
   const code = (e as { code?: string }).code ?? "";
   const message = (e as Error).message ?? String(e);
+  if (code === "ERR_DLOPEN_FAILED" || /Could not locate the bindings file|better_sqlite3\.node|NODE_MODULE_VERSION/.test(message)) {
+    const reason = /Could not locate the bindings file/.test(message) ? "better_sqlite3.node is missing" : message.split("\n")[0]!.slice(0, 200);
+    return new LedgerError("native-module", `the SQLite module cannot be loaded (${reason})`, "run: npm rebuild better-sqlite3");
+  }
   const ledger = path ? `the ledger ${path}` : "the ledger";
   if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") return new LedgerError("not-a-database", "file is not a pki ledger (not an SQLite database, or corrupt)");
   if (isBusy(e)) return new LedgerError("busy", `${ledger} is locked by another pki command that did not finish in time`, "try again when it is done (pki audit shows what ran)");

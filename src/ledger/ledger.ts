@@ -158,6 +158,15 @@ const BACKUP_PAGES_PER_STEP = 100;
 const SUMMARY_COLUMNS = `serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
   key_encrypted IS NOT NULL AS has_key`;
 
+/** Loads SQLite's native module now, so that a missing or broken build is reported before anything else happens. */
+export function checkSqliteModule(): void {
+  try {
+    new Database(":memory:").close();
+  } catch (e) {
+    throw toLedgerError(e);
+  }
+}
+
 /** Opens (and migrates) the SQLite ledger at `path`. */
 export function openLedger(path: string, options: OpenOptions = {}): Ledger {
   try {

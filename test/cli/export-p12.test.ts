@@ -77,7 +77,7 @@ test("refusals: empty password, no password source, unknown name, CSR-issued, wr
   writeFileSync(empty, "\n");
   const before = snapshot(home);
   const cases: [string[], Record<string, string | undefined>, number, RegExp][] = [
-    [["export-p12", "alice", "--password-file", empty], {}, 5, /the PKCS#12 password is empty; macOS and Firefox cannot import/],
+    [["export-p12", "alice", "--password-file", empty], {}, 5, /--password-file .*empty\.txt is empty; its first line must be the password for the \.p12/],
     [["export-p12", "alice"], { PKI_P12_PASSWORD: undefined }, 5, /no password for the \.p12 given; set PKI_P12_PASSWORD, use --password-file FILE/],
     [["export-p12", "nobody"], { PKI_P12_PASSWORD: "x" }, 3, /no certificate with name or serial "nobody"/],
     [["export-p12", "from-csr"], { PKI_P12_PASSWORD: "x" }, 6, /issued from a CSR: pki does not hold its key/],

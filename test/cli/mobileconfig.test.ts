@@ -72,7 +72,7 @@ test("--modern puts an AES-256 PKCS#12 inside; two exports get different UUIDs",
 test("refusals: empty password, server certificates, unknown names", () => {
   pkiJson(home, ["issue-server", "web.internal"]);
   const cases: [string[], Record<string, string>, number, RegExp][] = [
-    [["export-mobileconfig", "alice", "--password-file", "/dev/null"], {}, 5, /the password is empty; iOS cannot import/],
+    [["export-mobileconfig", "alice", "--password-file", "/dev/null"], {}, 5, /--password-file \/dev\/null is empty; its first line must be the password for the identity/],
     [["export-mobileconfig", "web.internal"], { PKI_P12_PASSWORD: "x" }, 2, /is a server certificate/],
     [["export-mobileconfig", "nobody"], { PKI_P12_PASSWORD: "x" }, 3, /no certificate with name or serial "nobody"/],
   ];

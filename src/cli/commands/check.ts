@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { Finding } from "../../ca/check.js";
 import { EXIT } from "../errors.js";
 import { paint, plural, print, printJson } from "../output.js";
+import { readSecret } from "../secrets.js";
 import { withAuthority } from "./shared.js";
 
 const MARK: Record<Finding["level"], string> = { ok: "ok  ", warning: "warn", error: "FAIL" };
@@ -19,12 +20,16 @@ Examples:
   $ pki check
   $ pki check --repair
   $ pki check --json | jq '.findings[] | select(.level != "ok")'
+  $ pki --passphrase-file /etc/pki-clients/passphrase check   # also opens every stored key
 
 Exit 0 when nothing is wrong (warnings allowed), 8 when a problem remains.`,
     )
     .action(async (flags: { repair?: boolean }, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts) => {
-        const findings = await authority.check(flags.repair ?? false);
+        // Only a passphrase given by file or environment: check runs from cron and never prompts.
+        const given = opts.passphraseFile !== undefined || Boolean(process.env.PKI_PASSPHRASE);
+        const passphrase = given ? await readSecret({ what: "CA passphrase", file: opts.passphraseFile, flag: "--passphrase-file", envVar: "PKI_PASSPHRASE", confirm: false }) : undefined;
+        const findings = await authority.check(flags.repair ?? false, passphrase);
         const failed = findings.some((f) => f.level === "error" && !f.repaired);
         if (opts.json) printJson({ ok: !failed, findings });
         else {

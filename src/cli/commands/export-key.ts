@@ -2,13 +2,14 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { print, printJson } from "../output.js";
 import { readSecret } from "../secrets.js";
-import { withAuthority } from "./shared.js";
+import { exportPreflight, withAuthority } from "./shared.js";
 
 interface Flags {
   out: string;
   unencrypted?: boolean;
   passwordFile?: string;
   withCertificate?: boolean;
+  force?: boolean;
 }
 
 export function register(program: Command): Command {
@@ -20,6 +21,7 @@ export function register(program: Command): Command {
     .option("--unencrypted", "write the key in the clear, as nginx and HAProxy read it without ssl_password_file")
     .option("--password-file <file>", "encrypt under the password in FILE (else $PKI_KEY_PASSWORD, else a prompt)")
     .option("--with-certificate", "put the certificate first in the same file (HAProxy crt)")
+    .option("--force", "export the key of a revoked or expired certificate too")
     .addHelpText(
       "after",
       `
@@ -30,10 +32,11 @@ Examples:
     )
     .action(async (name: string, flags: Flags, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts) => {
+        await exportPreflight(authority, name, "key", flags.force);
         const password = flags.unencrypted
           ? null
-          : await readSecret({ what: "password for the exported key", ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}), flag: "--password-file", envVar: "PKI_KEY_PASSWORD", confirm: true });
-        const r = await authority.exportKey({ target: name, out: resolve(flags.out), password, withCertificate: flags.withCertificate ?? false });
+          : await readSecret({ what: "password for the exported key", file: flags.passwordFile, flag: "--password-file", envVar: "PKI_KEY_PASSWORD", confirm: true, problem: (v) => (v === "" ? "must not be empty (--unencrypted writes the key in the clear)" : null) });
+        const r = await authority.exportKey({ target: name, out: resolve(flags.out), password, withCertificate: flags.withCertificate ?? false, force: flags.force ?? false });
         if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial, encrypted: r.encrypted });
         else print(`Wrote the ${r.encrypted ? "encrypted" : "UNENCRYPTED"} key of "${r.view.subject}" to ${r.file} (mode 0600).`);
       });

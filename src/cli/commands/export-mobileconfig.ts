@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { print, printJson } from "../output.js";
-import { readSecret, warnNonAsciiPassword } from "../secrets.js";
-import { withAuthority } from "./shared.js";
+import { readPkcs12Password } from "../secrets.js";
+import { exportPreflight, withAuthority } from "./shared.js";
 
 export function register(program: Command): Command {
   return program
@@ -12,6 +12,7 @@ export function register(program: Command): Command {
     .option("--out <file>", "where to write it (default HOME/private/NAME.mobileconfig)")
     .option("--password-file <file>", "password of the identity inside (else $PKI_P12_PASSWORD, else a prompt); the phone asks for it")
     .option("--modern", "AES-256 PKCS#12 inside, for iOS 17+/macOS 14+ only (default: 3DES, which every version reads)")
+    .option("--force", "export a revoked or expired certificate too (servers refuse it)")
     .addHelpText(
       "after",
       `
@@ -22,11 +23,11 @@ Examples:
 On the phone: open the file, Settings → Profile Downloaded → Install, enter the password.
 Then Settings → General → About → Certificate Trust Settings → enable the root.`,
     )
-    .action(async (name: string, flags: { out?: string; passwordFile?: string; modern?: boolean }, cmd: Command) => {
+    .action(async (name: string, flags: { out?: string; passwordFile?: string; modern?: boolean; force?: boolean }, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts) => {
-        const password = await readSecret({ what: "password for the identity", ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}), flag: "--password-file", envVar: "PKI_P12_PASSWORD", confirm: true });
-        warnNonAsciiPassword(password);
-        const r = await authority.exportMobileconfig({ target: name, password, modern: flags.modern ?? false, ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}) });
+        await exportPreflight(authority, name, "mobileconfig", flags.force);
+        const password = await readPkcs12Password(flags.passwordFile, "password for the identity");
+        const r = await authority.exportMobileconfig({ target: name, password, modern: flags.modern ?? false, force: flags.force ?? false, ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}) });
         if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial });
         else print(`Wrote ${r.file} for "${r.view.subject}": the identity and the root in one profile.`);
       });

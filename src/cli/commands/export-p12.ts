@@ -1,13 +1,14 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { print, printJson } from "../output.js";
-import { readSecret, warnNonAsciiPassword } from "../secrets.js";
-import { withAuthority } from "./shared.js";
+import { readPkcs12Password } from "../secrets.js";
+import { exportPreflight, withAuthority } from "./shared.js";
 
 interface Flags {
   out?: string;
   passwordFile?: string;
   legacy?: boolean;
+  force?: boolean;
 }
 
 export function register(program: Command): Command {
@@ -18,6 +19,7 @@ export function register(program: Command): Command {
     .option("--out <file>", "where to write it (default HOME/private/NAME.p12)")
     .option("--password-file <file>", "read the .p12 password from the first line of FILE (else $PKI_P12_PASSWORD, else a prompt)")
     .option("--legacy", "3DES + SHA-1 MAC for macOS/iOS before 2023, Android 12-13 and Windows Server 2016")
+    .option("--force", "export a revoked or expired certificate too (servers refuse it)")
     .addHelpText(
       "after",
       `
@@ -31,18 +33,13 @@ Then: curl --cert-type P12 --cert alice.p12:PASSWORD https://site/`,
     )
     .action(async (name: string, flags: Flags, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts) => {
-        const password = await readSecret({
-          what: "password for the .p12",
-          ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}),
-          flag: "--password-file",
-          envVar: "PKI_P12_PASSWORD",
-          confirm: true,
-        });
-        warnNonAsciiPassword(password);
+        await exportPreflight(authority, name, "pkcs12", flags.force);
+        const password = await readPkcs12Password(flags.passwordFile);
         const r = await authority.exportPkcs12({
           target: name,
           password,
           legacy: flags.legacy ?? false,
+          force: flags.force ?? false,
           ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}),
         });
         if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial, legacy: flags.legacy ?? false });

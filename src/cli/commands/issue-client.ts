@@ -6,7 +6,7 @@ import { PkiError } from "../../ca/errors.js";
 import type { KeyType } from "../../crypto/keys.js";
 import { globals, homeOf } from "../context.js";
 import { plural, print, printJson, when } from "../output.js";
-import { readSecret, warnNonAsciiPassword } from "../secrets.js";
+import { readPkcs12Password } from "../secrets.js";
 import { shellQuote } from "../../ca/shell-quote.js";
 import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
 
@@ -59,12 +59,10 @@ Hand the holder a .p12 made with: pki export-p12 NAME`,
       if (name === undefined) throw new PkiError("usage", "missing NAME (or --from FILE)", "for example: pki issue-client alice");
       const csr = flags.csr === undefined ? undefined : readCsr(flags.csr);
       await withAuthority(cmd, async (authority, opts) => {
-        let pkcs12: { password: string; legacy: boolean; out?: string } | undefined;
-        if (flags.p12 !== undefined) {
-          const password = await readSecret({ what: "password for the .p12", ...(flags.passwordFile !== undefined ? { file: flags.passwordFile } : {}), flag: "--password-file", envVar: "PKI_P12_PASSWORD", confirm: true });
-          warnNonAsciiPassword(password);
-          pkcs12 = { password, legacy: flags.legacy ?? false, ...(typeof flags.p12 === "string" ? { out: resolve(flags.p12) } : {}) };
-        }
+        const pkcs12 =
+          flags.p12 === undefined
+            ? undefined
+            : { password: () => readPkcs12Password(flags.passwordFile), legacy: flags.legacy ?? false, ...(typeof flags.p12 === "string" ? { out: resolve(flags.p12) } : {}) };
         const result = await authority.issue({
           name,
           kind: "client",

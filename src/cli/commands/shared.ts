@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { PkiError } from "../../ca/errors.js";
 import type { Authority } from "../../ca/authority.js";
+import type { ExportFormat } from "../../ca/export.js";
 import { authorityOptions, globals, type GlobalOptions } from "../context.js";
 
 /**
@@ -31,6 +32,17 @@ export async function withAuthority<T>(cmd: Command, fn: (authority: Authority, 
   } finally {
     authority.close();
   }
+}
+
+/**
+ * Before any secret is asked: the name exists and may be exported (warnings on stderr),
+ * then the CA passphrase is checked, so that the export's own password comes last, right
+ * before the work.
+ */
+export async function exportPreflight(authority: Authority, target: string, format: ExportFormat, force: boolean | undefined): Promise<void> {
+  const { warnings } = await authority.exportCandidate(target, format, force ?? false);
+  for (const w of warnings) process.stderr.write(`pki: warning: ${w}\n`);
+  await authority.unlock();
 }
 
 export function parseDays(value: string): number {

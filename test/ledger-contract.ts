@@ -50,11 +50,26 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
     }
   });
 
-  withLedger("one active certificate per name and kind, and a serial is never reused", async (l) => {
+  withLedger("one active certificate per name, and a serial is never reused", async (l) => {
     await l.write((tx) => tx.insertCertificate(cert("01", "alice")));
     await assert.rejects(l.write((tx) => tx.insertCertificate(cert("02", "alice"))), isLedgerError("conflict"));
     await assert.rejects(l.write((tx) => tx.insertCertificate(cert("01", "bob"))), isLedgerError("conflict"));
-    await l.write((tx) => tx.insertCertificate(cert("03", "alice", undefined, "server")));
+  });
+
+  withLedger("one active certificate per folded name across kinds; old pairs survive, new ones are refused", async (l) => {
+    await l.write((tx) => tx.insertCertificate(cert("01", "bob")));
+    for (const [serial, name, kind] of [["02", "BOB", "client"], ["03", "bob", "server"]] as const) {
+      await assert.rejects(l.write((tx) => tx.insertCertificate(cert(serial, name, undefined, kind))), isLedgerError("conflict"));
+    }
+    assert.deepEqual((await l.read((r) => r.activeSharingName("Bob"))).map((c) => c.serial), ["01"]);
+    await l.write(async (tx) => {
+      await tx.insertCertificate(cert("04", "BOBBY"));
+      await tx.markSuperseded("01", "04");
+    });
+    assert.deepEqual(await l.read((r) => r.activeNameClashes()), []);
+    assert.deepEqual((await l.read((r) => r.nameKeys(3, 5))).sort(), ["bob", "bobby"]);
+    assert.equal(await l.read((r) => r.nameWithKey("bobby")), "BOBBY");
+    assert.deepEqual((await l.read((r) => r.unrevokedByName("bob"))).map((c) => c.serial), ["01"]);
   });
 
   withLedger("a failed write leaves nothing behind", async (l) => {

@@ -21,7 +21,7 @@ import type { InitRootParams, InitRootResult } from "./init.js";
 import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issuance.js";
 import type { MobileconfigParams } from "./mobileconfig.js";
 import type { NewPassphraseSource, PassphraseChangeResult, PassphraseProgress } from "./passphrase.js";
-import type { CrlResult, RevokeResult } from "./revocation.js";
+import type { CrlResult, RevokeOptions, RevokeResult } from "./revocation.js";
 import type { ServerConfigParams } from "./server-config.js";
 import type { ServingAuthority } from "./serving.js";
 import { listSettings, setSetting, settingKey, type SettingView } from "./settings.js";
@@ -97,9 +97,9 @@ export class Authority {
     return (await import("./issuance.js")).renew(this.core, ctx, params);
   }
 
-  async revoke(ctx: Context, target: string, reason: CrlReason): Promise<RevokeResult> {
+  async revoke(ctx: Context, target: string, reason: CrlReason, options: RevokeOptions = {}): Promise<RevokeResult> {
     this.core.unlockEarly(this.core.root.keyEncrypted);
-    return (await import("./revocation.js")).revoke(this.core, ctx, target, reason);
+    return (await import("./revocation.js")).revoke(this.core, ctx, target, reason, options);
   }
 
   async generateCrl(ctx: Context, params: { days?: number; out?: string } = {}): Promise<CrlResult> {

@@ -2,12 +2,13 @@ import { join } from "node:path";
 import type { KeyType } from "../crypto/keys.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
-import { PkiError } from "./errors.js";
+import { PkiError, shown } from "./errors.js";
 import { checkLeafProfile, leafNotAfter } from "./issuance.js";
-import { validateName } from "./names.js";
+import { usagesForKey } from "./key-usage.js";
+import { claimName } from "./name-claims.js";
+import { nameKey, validateName } from "./names.js";
 import { loadProfile } from "./profiles.js";
 import { type LeafRequest, newKey, signLeaves } from "./sign-leaves.js";
-import { statusOf } from "./views.js";
 
 export interface BatchParams {
   names: readonly string[];
@@ -43,13 +44,22 @@ export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Pr
       throw new PkiError("usage", `line ${i + 1}: ${(e as Error).message}`);
     }
   });
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   await core.ledger.read(async (r) => {
     for (const [i, n] of names.entries()) {
-      if (seen.has(n)) throw new PkiError("usage", `line ${i + 1}: "${n}" appears twice`);
-      seen.add(n);
-      const existing = await r.activeByName(n, "client");
-      if (existing && statusOf(existing, now) === "valid") throw new PkiError("conflict", `line ${i + 1}: "${n}" already has a valid certificate`, "remove it from the list, or renew it with pki renew", "NAME_TAKEN");
+      const key = nameKey(n);
+      const first = seen.get(key);
+      if (first !== undefined) {
+        const same = names[first] === n ? `"${shown(n)}" appears twice` : `"${shown(n)}" is the same name as "${shown(names[first]!)}"`;
+        throw new PkiError("usage", `line ${i + 1}: ${same} (line ${first + 1})`, undefined, "DUPLICATE_NAME");
+      }
+      seen.set(key, i);
+      try {
+        await claimName(r, n, now);
+      } catch (e) {
+        if (e instanceof PkiError) throw new PkiError(e.kind, `line ${i + 1}: ${e.message}`, "remove it from the list, or renew it with pki renew", e.code);
+        throw e;
+      }
     }
   });
   const keyType = p.keyType ?? "ec-p256";
@@ -75,8 +85,8 @@ export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Pr
         const profile = profileOf(name);
         const key = await newKey(keyType);
         return {
-          name, kind: "client", subject: profile.subject, extensions: profile.extensions, publicKey: key.publicKey,
-          keyPkcs8: key.pkcs8, keyEncrypted: await core.sealKey(key.pkcs8), csrDer: null, notAfter, action: "issued",
+          name, kind: "client", subject: profile.subject, extensions: usagesForKey(profile.extensions, keyType), publicKey: key.publicKey,
+          keyPkcs8: key.pkcs8, keyEncrypted: await core.sealKey(key.pkcs8), csrDer: null, notAfter, action: "issued", batch: true,
         };
       }),
     );

@@ -7,6 +7,7 @@ import { toPem } from "../crypto/pem.js";
 import { x509 } from "../crypto/provider.js";
 import { verifyAudit } from "./audit.js";
 import { allPages } from "../ledger/ledger.js";
+import { checkNameClaims } from "./check-names.js";
 import { checkExports, checkStoredKeys } from "./check-secrets.js";
 import type { Context } from "./context.js";
 import { type CaCore, DAY_MS } from "./core.js";
@@ -14,7 +15,7 @@ import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, TEMP_FILE } from "./home
 import { when } from "./views.js";
 
 export interface Finding {
-  /** Short name of what was checked: "ledger", "chain", "files", "crl", "root", "permissions", "audit", "keys", "exports". */
+  /** Short name of what was checked: "ledger", "names", "chain", "files", "crl", "root", "permissions", "audit", "keys", "exports". */
   check: string;
   level: "ok" | "warning" | "error";
   message: string;
@@ -32,7 +33,8 @@ const ROOT_WARN_DAYS = 90;
  * Checks a home end to end: SQLite integrity, every certificate chains to the root, the
  * files on disk are what the ledger says, the CRL is signed and current, the root is not
  * about to expire, permissions are tight, and the event log is intact. With `repair`,
- * rewrites outputs from the ledger and tightens modes (never touches the ledger itself).
+ * rewrites outputs from the ledger and tightens modes; the only ledger change it makes is
+ * resolving a name claimed by two current certificates (see checkNameClaims).
  */
 export async function checkHome(core: CaCore, ctx: Context, repair: boolean, passphrase?: string): Promise<Finding[]> {
   const findings: Finding[] = [];
@@ -44,6 +46,9 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   add(integrity.length === 0
     ? { check: "ledger", level: "ok", message: "SQLite integrity check passed" }
     : { check: "ledger", level: "error", message: `SQLite integrity check failed: ${integrity.slice(0, 3).join("; ")}`, fix: "restore the latest backup: pki restore FILE --home NEWDIR" });
+
+  // Before the files check: a repair here changes which certificate the outputs come from.
+  findings.push(...(await checkNameClaims(core, ctx, repair)));
 
   const rootCert = new x509.X509Certificate(core.root.der);
   // One pass over the ledger, a page at a time: chain checks and the outputs it implies.

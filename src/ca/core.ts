@@ -9,8 +9,8 @@ import type { Context } from "./context.js";
 import { crashPoint } from "./crash-point.js";
 import { PkiError, shown } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
+import { notFound } from "./suggest.js";
 import { shellQuote } from "./shell-quote.js";
-import { didYouMean } from "./suggest.js";
 
 export const DAY_MS = 86_400_000;
 
@@ -204,10 +204,7 @@ export class CaCore {
   async find(r: LedgerReader, target: string): Promise<CertificateRecord> {
     const serial = normalizeSerial(target);
     const rec = (serial && (await r.bySerial(serial))) || (await this.findByName(r, target.normalize("NFC")));
-    if (!rec) {
-      const near = didYouMean(target.normalize("NFC"), await r.names());
-      throw new PkiError("not-found", `no certificate with name or serial "${shown(target)}"`, near ? `did you mean "${shown(near)}"? (pki list shows names and serials)` : "pki list shows names and serials", "NOT_FOUND");
-    }
+    if (!rec) throw await notFound(r, target);
     return rec;
   }
 

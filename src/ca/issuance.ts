@@ -7,12 +7,14 @@ import { x509 } from "../crypto/provider.js";
 import type { Context } from "./context.js";
 import { type CaCore, checkDays, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
+import { usagesForKey } from "./key-usage.js";
+import { claimName } from "./name-claims.js";
 import { validateName } from "./names.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import type { CrlResult } from "./revocation.js";
-import { shellQuote } from "./shell-quote.js";
 import { type LeafKind, type LeafRequest, newKey, signLeaves } from "./sign-leaves.js";
-import { type CertificateView, statusOf, viewOf, when } from "./views.js";
+import { notFound } from "./suggest.js";
+import { type CertificateView, viewOf, when } from "./views.js";
 
 export { BACKDATE_MS, type LeafKind } from "./sign-leaves.js";
 
@@ -71,13 +73,10 @@ export interface RenewResult extends IssueResult {
 export async function issue(core: CaCore, ctx: Context, params: IssueParams): Promise<IssueResult> {
   const name = validateName(params.name);
   const now = ctx.now;
-  const existing = await core.ledger.read((r) => r.activeByName(name, params.kind));
-  if (existing && statusOf(existing, now) === "valid") {
-    throw new PkiError("conflict", `"${name}" already has a valid certificate (serial ${existing.serial}, until ${when(existing.notAfter)})`, `to replace it run: pki renew ${shellQuote(name)}`, "NAME_TAKEN");
-  }
+  await core.ledger.read((r) => claimName(r, name, now));
   const email = params.email === undefined ? undefined : checkEmail(params.email);
   const profile = loadProfile(params.profile ?? join(core.options.templatesDir, "profiles", `${params.kind}.ini`), { PKI_NAME: name, ...(email ? { PKI_EMAIL: email } : {}) });
-  const extensions = withAltNames(profile.extensions, [...(email ? [{ type: "email" as const, value: email }] : []), ...(params.altNames ?? [])]);
+  let extensions = withAltNames(profile.extensions, [...(email ? [{ type: "email" as const, value: email }] : []), ...(params.altNames ?? [])]);
   checkLeafProfile(profile, extensions);
   const notAfter = leafNotAfter(core, now, params.days);
   if (params.pkcs12 && params.csr) throw new PkiError("usage", "--p12 needs the key, and with --csr the key stays with the requester");
@@ -97,10 +96,11 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
       throw e;
     });
     checkCsrAgainstProfile(csr, extensions);
-    request = { ...common, publicKey: csr.publicKey, keyPkcs8: null, keyEncrypted: null, csrDer: new Uint8Array(csr.rawData) };
+    request = { ...common, extensions: usagesForKey(extensions, publicKeyType(csr.publicKey)!), publicKey: csr.publicKey, keyPkcs8: null, keyEncrypted: null, csrDer: new Uint8Array(csr.rawData) };
   } else {
-    const key = await newKey(params.keyType ?? "ec-p256");
-    request = { ...common, publicKey: key.publicKey, keyPkcs8: key.pkcs8, keyEncrypted: await core.sealKey(key.pkcs8), csrDer: null };
+    const keyType = params.keyType ?? "ec-p256";
+    const key = await newKey(keyType);
+    request = { ...common, extensions: usagesForKey(extensions, keyType), publicKey: key.publicKey, keyPkcs8: key.pkcs8, keyEncrypted: await core.sealKey(key.pkcs8), csrDer: null };
   }
   const { leaves: [leaf] } = await signLeaves(core, ctx, signer, [request]);
   return { view: viewOf(leaf!.record, now), certificatePath: leaf!.certificatePath, keyPath: leaf!.keyPath, pkcs12Path: leaf!.pkcs12Path };
@@ -110,13 +110,13 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
 export async function renew(core: CaCore, ctx: Context, params: RenewParams): Promise<RenewResult> {
   const name = validateName(params.name);
   const now = ctx.now;
-  const old = await core.ledger.read((r) => core.findByName(r, name));
-  if (!old) throw new PkiError("not-found", `no certificate named "${name}"`, "pki list shows the names");
+  const old = await core.ledger.read(async (r) => (await core.findByName(r, name)) ?? Promise.reject(await notFound(r, name, "name")));
   if (old.kind === "root") throw new PkiError("invalid", "the root CA cannot be renewed with renew", "to replace it, create a new CA in a new home", "ROOT_REFUSED");
   if (old.state === "superseded") throw new PkiError("conflict", `"${name}" (serial ${old.serial}) was already superseded by ${old.supersededBy}`);
   if (!old.keyEncrypted) {
     throw new PkiError("invalid", `"${name}" was issued from a CSR: pki does not hold its key`, "have the holder send a new CSR and use: pki issue-client NAME --csr FILE");
   }
+  await core.ledger.read((r) => claimName(r, name, now, old.serial));
   const notAfter = leafNotAfter(core, now, params.days);
   const oldCert = new x509.X509Certificate(old.der);
   let subject: NameAttribute[] | x509.Name = oldCert.subjectName;
@@ -130,12 +130,16 @@ export async function renew(core: CaCore, ctx: Context, params: RenewParams): Pr
   const signer = await core.rootSigner();
   let keyPkcs8: Uint8Array;
   let publicKey: x509.PublicKey;
+  // The old key's type is in its certificate: no need to decrypt the key to learn it.
+  const oldKeyType = publicKeyType(oldCert.publicKey) ?? "ec-p256";
   if (params.reuseKey) {
     keyPkcs8 = await core.unsealKey(old.keyEncrypted, old);
     publicKey = oldCert.publicKey;
+    extensions = usagesForKey(extensions, oldKeyType);
   } else {
-    // The old key's type is in its certificate: no need to decrypt the key to learn it.
-    const key = await newKey(params.keyType ?? publicKeyType(oldCert.publicKey) ?? "ec-p256");
+    const keyType = params.keyType ?? oldKeyType;
+    extensions = usagesForKey(extensions, keyType);
+    const key = await newKey(keyType);
     keyPkcs8 = key.pkcs8;
     publicKey = key.publicKey;
   }

@@ -26,3 +26,5 @@ export function validateName(input: string): string {
   }
   return name;
 }
+
+export { nameKey } from "../ledger/name-key.js";

@@ -1,13 +1,15 @@
 import { createCrl, CrlReason, crlPem } from "../crypto/crl.js";
-import type { LedgerReader, LedgerWriter } from "../ledger/ledger.js";
+import { normalizeSerial } from "../crypto/serial.js";
+import type { CertificateRecord, CertificateSummary, LedgerReader, LedgerWriter } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import type { Signer } from "../crypto/signer.js";
 import { checkDays, type CaCore, DAY_MS } from "./core.js";
-import { PkiError } from "./errors.js";
+import { PkiError, shown } from "./errors.js";
 import { type FileBatch, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
 import { durationSetting } from "./settings.js";
-import { viewOf, type CertificateView, when } from "./views.js";
+import { notFound } from "./suggest.js";
+import { type CertificateStatus, viewOf, type CertificateView, when } from "./views.js";
 
 export { DEFAULT_CRL_DAYS } from "./settings.js";
 
@@ -22,8 +24,18 @@ export interface CrlResult {
 }
 
 export interface RevokeResult {
+  /** The name's current certificate (or the one serial): what `revoke` reported before it revoked them all. */
   view: CertificateView;
+  /** Every certificate revoked, with its status just before. */
+  revoked: { view: CertificateView; previousStatus: CertificateStatus }[];
   crl: CrlResult;
+}
+
+export interface RevokeOptions {
+  /** `target` must be a serial, and only that certificate is revoked. */
+  serialOnly?: boolean;
+  /** Sees what will be revoked before the passphrase is asked for; false cancels with nothing changed. */
+  confirm?: (planned: CertificateView[]) => Promise<boolean>;
 }
 
 /**
@@ -48,24 +60,69 @@ export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, sig
   return result;
 }
 
-/** Revokes by name (its current certificate) or serial, records why, and regenerates the CRL. */
-export async function revoke(core: CaCore, ctx: Context, target: string, reason: CrlReason): Promise<RevokeResult> {
+/**
+ * Revokes one certificate by serial, or by name every certificate of that name that still
+ * works (unexpired and unrevoked, superseded ones included: renewing without --revoke-old
+ * leaves the old one valid), in one transaction with one new CRL.
+ */
+export async function revoke(core: CaCore, ctx: Context, target: string, reason: CrlReason, options: RevokeOptions = {}): Promise<RevokeResult> {
   const now = ctx.now;
-  const rec = await core.ledger.read((r) => core.find(r, target));
-  if (rec.kind === "root") throw new PkiError("invalid", "the root CA cannot revoke itself", "to retire it, create a new CA in a new home", "ROOT_REFUSED");
-  if (rec.state === "revoked") throw new PkiError("conflict", `serial ${rec.serial} ("${rec.name}") is already revoked (${when(rec.revokedAt!)})`);
   if (reason === CrlReason.removeFromCRL) throw new PkiError("usage", "removeFromCRL is only meaningful in delta CRLs");
+  const planned = await core.ledger.read((r) => planRevocation(r, target, now, options.serialOnly ?? false));
+  const before = planned.map((r) => viewOf(r, now));
+  if (options.confirm && !(await options.confirm(before))) throw new PkiError("usage", "not confirmed; nothing was revoked", undefined, "NOT_CONFIRMED");
   const signer = await core.rootSigner();
-  const { crl, view } = await core.change(ctx, async (tx, files) => {
-    if ((await tx.bySerial(rec.serial))!.state === "revoked") {
-      throw new PkiError("conflict", `serial ${rec.serial} was revoked by another pki process meanwhile`);
+  const { crl, after } = await core.change(ctx, async (tx, files) => {
+    const again = (await planRevocation(tx, target, now, options.serialOnly ?? false)).map((r) => r.serial);
+    if (again.length !== planned.length || planned.some((r) => !again.includes(r.serial))) {
+      throw new PkiError("conflict", `the certificates of "${shown(target)}" changed meanwhile (another pki process); nothing was revoked`, "run the command again", "CHANGED_MEANWHILE");
     }
-    await tx.markRevoked(rec.serial, now.toISOString(), reason);
-    await tx.appendEvent(core.event(ctx, "revoked", rec.serial, { name: rec.name, reason: CrlReason[reason] }));
+    for (const r of planned) {
+      await tx.markRevoked(r.serial, now.toISOString(), reason);
+      await tx.appendEvent(core.event(ctx, "revoked", r.serial, { name: r.name, reason: CrlReason[reason] }));
+    }
     const crl = await issueCrl(core, ctx, tx, signer, files);
-    return { crl, view: viewOf((await tx.bySerial(rec.serial))!, now) };
+    const after = [];
+    for (const r of planned) after.push((await tx.bySerial(r.serial))!);
+    return { crl, after };
   });
-  return { view, crl };
+  const revoked = after.map((r, i) => ({ view: viewOf(r, now), previousStatus: before[i]!.status }));
+  const primary = revoked.find((r) => r.previousStatus === "valid") ?? revoked.at(-1)!;
+  return { view: primary.view, revoked, crl };
+}
+
+/** What `target` revokes, oldest first; throws when that is nothing. Reads no blobs for a name. */
+async function planRevocation(r: LedgerReader, target: string, now: Date, serialOnly: boolean): Promise<(CertificateSummary | CertificateRecord)[]> {
+  const serial = normalizeSerial(target);
+  const bySerial = serial ? await r.bySerial(serial) : undefined;
+  if (bySerial) {
+    refuseRoot(bySerial);
+    if (bySerial.state === "revoked") {
+      throw new PkiError("conflict", `serial ${bySerial.serial} ("${bySerial.name}") is already revoked (${when(bySerial.revokedAt!)})`, undefined, "ALREADY_REVOKED");
+    }
+    return [bySerial];
+  }
+  if (serialOnly) {
+    if (!serial) throw new PkiError("usage", `--serial "${shown(target)}" is not a serial (hex digits, colons allowed)`, "pki list shows serials");
+    throw new PkiError("not-found", `no certificate with serial ${serial}`, "pki list shows serials");
+  }
+  const name = target.normalize("NFC");
+  const unrevoked = await r.unrevokedByName(name);
+  for (const c of unrevoked) refuseRoot(c);
+  const nowIso = now.toISOString();
+  const live = unrevoked.filter((c) => c.notAfter >= nowIso);
+  if (live.length > 0) return live;
+  const newest = unrevoked.at(-1);
+  if (newest) {
+    throw new PkiError("conflict", `every unrevoked certificate of "${name}" has expired (the newest, serial ${newest.serial}, on ${when(newest.notAfter)})`, `to revoke one anyway: pki revoke --serial ${newest.serial}`, "NOTHING_TO_REVOKE");
+  }
+  const any = await r.latestByName(name);
+  if (any) throw new PkiError("conflict", `every certificate of "${name}" is already revoked (${when(any.revokedAt!)}); the newest is serial ${any.serial}`, undefined, "ALREADY_REVOKED");
+  throw await notFound(r, target);
+}
+
+function refuseRoot(rec: Pick<CertificateRecord, "kind">): void {
+  if (rec.kind === "root") throw new PkiError("invalid", "the root CA cannot revoke itself", "to retire it, create a new CA in a new home", "ROOT_REFUSED");
 }
 
 /** Signs a fresh CRL from the ledger's revocations and writes crl.pem (and `out`). */

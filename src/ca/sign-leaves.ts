@@ -15,7 +15,7 @@ import { PkiError } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
 import { recordOf } from "./records.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
-import { statusOf } from "./views.js";
+import { claimName } from "./name-claims.js";
 
 /** notBefore is set this far in the past so servers with a slightly slow clock accept new certificates. */
 export const BACKDATE_MS = 5 * 60_000;
@@ -40,6 +40,8 @@ export interface LeafRequest {
   renews?: CertificateRecord;
   /** Also revoke the predecessor (reason superseded); the CRL is then signed in the same transaction. */
   revokeRenewed?: boolean;
+  /** Issued by `pki issue-client --from` (the event says so). */
+  batch?: boolean;
   /** Also write a PKCS#12 of the new key and certificate. */
   pkcs12?: { password: string; legacy?: boolean; out?: string };
 }
@@ -68,12 +70,13 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
       const leaves: SignedLeaf[] = [];
       let revoked = false;
       for (const p of requests) {
-        const current = await tx.activeByName(p.name, p.kind);
-        // An expired certificate gives its name up to a new one; a valid one only to its renewal.
-        const replaced = p.renews ?? (current && statusOf(current, now) !== "valid" ? current : undefined);
-        if (current && current.serial !== replaced?.serial) {
-          throw new PkiError("conflict", `"${p.name}" was issued by another pki process meanwhile (serial ${current.serial})`, undefined, "NAME_TAKEN");
+        if (p.renews && (await tx.bySerial(p.renews.serial))?.state !== "active") {
+          throw new PkiError("conflict", `"${p.name}" (serial ${p.renews.serial}) was renewed or revoked by another pki process meanwhile`);
         }
+        // Under the write lock: what decides (a name has one valid certificate, whatever its kind).
+        // Expired holders of the name make way for the new certificate.
+        const expiredHolders = await claimName(tx, p.name, now, p.renews?.serial);
+        const replaces = [...(p.renews ? [p.renews.serial] : []), ...expiredHolders.map((h) => h.serial)];
         const cert = await createLeafCertificate({
           serial: await core.freshSerial(tx),
           notBefore: new Date(now.getTime() - BACKDATE_MS),
@@ -90,19 +93,22 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
         files.stage(certificatePath, toPem(record.der, "CERTIFICATE"), PUBLIC_MODE, stillCurrent);
         if (p.keyEncrypted && keyPath) files.stage(keyPath, encryptedKeyPem(p.keyEncrypted), SECRET_MODE, stillCurrent);
         // The old certificate leaves the "active" slot before the new one takes it (one active per name).
-        if (replaced) {
+        if (p.renews) {
           if (p.revokeRenewed) {
-            await tx.markRevoked(replaced.serial, now.toISOString(), CrlReason.superseded);
-            await tx.appendEvent(core.event(ctx, "revoked", replaced.serial, { name: p.name, reason: "superseded" }));
+            await tx.markRevoked(p.renews.serial, now.toISOString(), CrlReason.superseded);
+            await tx.appendEvent(core.event(ctx, "revoked", p.renews.serial, { name: p.name, reason: "superseded" }));
             revoked = true;
           }
-          await tx.markSuperseded(replaced.serial, record.serial);
+          await tx.markSuperseded(p.renews.serial, record.serial);
         }
+        for (const h of expiredHolders) await tx.markSuperseded(h.serial, record.serial);
         await tx.insertCertificate(record);
         await tx.appendEvent(
           core.event(ctx, p.action, record.serial, {
             name: p.name, kind: p.kind, subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: p.keyPkcs8 === null,
-            ...(replaced ? { replaces: replaced.serial } : {}),
+            ...(replaces.length > 0 ? { replaces: replaces[0] } : {}),
+            ...(replaces.length > 1 ? { alsoReplaces: replaces.slice(1) } : {}),
+            ...(p.batch ? { batch: true } : {}),
           }),
         );
         let pkcs12Path: string | null = null;

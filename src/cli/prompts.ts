@@ -88,3 +88,9 @@ export async function askText(message: string, options: { required: boolean; val
     ),
   );
 }
+
+/** A yes/no question on stderr (stdout stays clean for --json), answered "no" unless told otherwise. */
+export async function askConfirm(message: string): Promise<boolean> {
+  const { confirm } = await import("@inquirer/prompts");
+  return confirm({ message, default: false }, { output: process.stderr });
+}

@@ -129,8 +129,16 @@ export interface LedgerReader {
   activeByName(name: string, kind: CertificateKind): Promise<CertificateRecord | undefined>;
   /** The active certificate of that name, else the newest one. */
   latestByName(name: string): Promise<CertificateRecord | undefined>;
-  /** Every certificate name, once each (for "did you mean"). */
-  names(): Promise<string[]>;
+  /** Active certificates of any kind whose name equals `name` after case folding (see nameKey). */
+  activeSharingName(name: string): Promise<CertificateSummary[]>;
+  /** Certificates named exactly `name` that are not revoked (active or superseded, expired or not), oldest first. */
+  unrevokedByName(name: string): Promise<CertificateSummary[]>;
+  /** Active certificates that share their folded name with another active one, grouped by name, oldest first. */
+  activeNameClashes(): Promise<CertificateSummary[]>;
+  /** Distinct folded names (nameKey) from `minLength` to `maxLength` characters, read from their index alone. */
+  nameKeys(minLength: number, maxLength: number): Promise<string[]>;
+  /** A certificate name whose folded form is `key`, the newest. */
+  nameWithKey(key: string): Promise<string | undefined>;
   certificates(q: CertificateQuery, page?: PageRequest): Promise<Page<CertificateRecord>>;
   summaries(q: CertificateQuery, page?: PageRequest): Promise<Page<CertificateSummary>>;
   count(q: CertificateQuery): Promise<number>;
@@ -152,7 +160,7 @@ export interface LedgerReader {
 
 /** Changes; only inside `write`. */
 export interface LedgerWriter extends LedgerReader {
-  /** A duplicate serial, or a second active certificate for a name and kind, is a LedgerError "conflict". */
+  /** A duplicate serial, or a second active certificate for a name (after case folding, whatever its kind), is a LedgerError "conflict". */
   insertCertificate(cert: NewCertificate): Promise<void>;
   markRevoked(serial: string, at: string, reason: number): Promise<void>;
   /** Links `serial` to its successor; an active certificate becomes superseded, a revoked one stays revoked. */

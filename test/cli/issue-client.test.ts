@@ -77,7 +77,7 @@ test("a name that already has a valid certificate is refused with a hint to rene
   const before = snapshot(home);
   const r = pki(home, ["issue-client", "alice"]);
   assert.equal(r.status, 4);
-  assert.match(r.stderr, /^pki: issue-client alice: "alice" already has a valid certificate \(serial [0-9a-f]+, until .*\); to replace it run: pki renew alice\n$/);
+  assert.match(r.stderr, /^pki: issue-client alice: "alice" already has a valid client certificate \(serial [0-9a-f]+, until .*\); to replace it run: pki renew alice\n$/);
   assert.deepEqual(snapshot(home), before);
 });
 
@@ -239,7 +239,7 @@ test("--from FILE issues every name in one process; keys open with openssl; a ba
   const before = snapshot(home);
   for (const [text, code, why] of [
     ["ok-1\n../evil\n", 2, /line 2: the name "\.\.\/evil" contains a path separator/],
-    ["ok-1\nbatch-a\n", 4, /line 2: "batch-a" already has a valid certificate/],
+    ["ok-1\nbatch-a\n", 4, /line 2: "batch-a" already has a valid client certificate/],
     ["dup\ndup\n", 2, /line 2: "dup" appears twice/],
     ["# only a comment\n", 2, /holds no names/],
   ] as const) {

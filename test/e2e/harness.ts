@@ -143,8 +143,10 @@ export async function startNginx(ca: E2eCa, name: string, snippetArgs: string[],
       const before = readFileSync(join(dir, "error.log"), "utf8").length;
       const r = await exec("nginx", ["-c", conf, "-p", dir, "-s", "reload"]);
       if (r.code !== 0) throw new Error(r.stderr);
-      // The reload is done when the new worker started.
-      for (let i = 0; i < 50 && !/start worker process/.test(readFileSync(join(dir, "error.log"), "utf8").slice(before)); i++) await new Promise((r2) => setTimeout(r2, 100));
+      // The reload is done when a new worker started and the old one exited: until then the
+      // old worker, with the old CRL, may still accept connections (seen on a loaded machine).
+      const done = () => /start worker process[\s\S]*worker process \d+ exited/.test(readFileSync(join(dir, "error.log"), "utf8").slice(before));
+      for (let i = 0; i < 100 && !done(); i++) await new Promise((r2) => setTimeout(r2, 100));
     },
     stop: stopper(child),
   };

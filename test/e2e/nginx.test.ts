@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pki, pkiJson, tempDir } from "../helpers.js";
@@ -85,6 +85,26 @@ describe("nginx with ssl_verify_client on, from `pki server-config nginx`", () =
     assert.equal(r.status, 400, r.error);
     assert.match(r.body, /The SSL certificate error \(FAILED:certificate revoked\)/);
     assert.equal((await curl(ca, nginx.port, ["--cert", alice.cert, "--key", alice.key])).status, 200, "alice still gets in");
+  });
+
+  test("revoke NAME after renew without --revoke-old → the superseded certificate is rejected too, not just the new one", async () => {
+    const old = makeClient(ca, "gina");
+    const oldCert = join(ca.dir, "gina-old.pem");
+    copyFileSync(old.cert, oldCert); // renew writes the new certificate over certs/gina.pem
+    const renewed = pkiJson<{ certificate: string }>(ca.home, ["renew", "gina"]);
+    const newKey = join(ca.dir, "gina-new.key");
+    pkiJson(ca.home, ["export-key", "gina", "--unencrypted", "--out", newKey]);
+    for (const [cert, key] of [[oldCert, old.key], [renewed.certificate, newKey]]) {
+      assert.equal((await curl(ca, nginx.port, ["--cert", cert!, "--key", key!])).status, 200, "both work before");
+    }
+    const j = pkiJson<{ revoked: unknown[] }>(ca.home, ["revoke", "gina", "--reason", "affiliationChanged"]);
+    assert.equal(j.revoked.length, 2);
+    await nginx.reload();
+    for (const [cert, key] of [[oldCert, old.key], [renewed.certificate, newKey]]) {
+      const r = await curl(ca, nginx.port, ["--cert", cert!, "--key", key!]);
+      assert.equal(r.status, 400, r.error);
+      assert.match(r.body, /certificate revoked/);
+    }
   });
 
   test("pki hook set crl \"nginx … -s reload\": a revocation takes effect without a manual reload", async () => {

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { PkiError } from "../../src/ca/errors.js";
-import { MAX_NAME_LENGTH, validateName } from "../../src/ca/names.js";
+import { MAX_NAME_LENGTH, nameKey, validateName } from "../../src/ca/names.js";
+import { editDistance } from "../../src/ca/suggest.js";
 
 test("ordinary user, service and host names are accepted", () => {
   for (const n of ["alice", "Zoë", "build-bot", "api.internal", "bob@example.com", "Jean Dupont", "ci_runner+2", "Ωmega", "李雷"]) {
@@ -53,4 +54,20 @@ test("property: every accepted name is a safe single path component", () => {
     }),
     { numRuns: 2000 },
   );
+});
+
+test("nameKey: case, Unicode form and full case folding make one name; different names stay apart", () => {
+  for (const [a, b] of [["bob", "BOB"], ["Zoe\u0308", "ZOË"], ["straße", "STRASSE"], ["ΣΊΣΥΦΟΣ", "σίσυφος"]]) assert.equal(nameKey(a!), nameKey(b!), `${a} ~ ${b}`);
+  for (const [a, b] of [["bob", "bobby"], ["zoe", "zoë"], ["a-b", "a_b"]]) assert.notEqual(nameKey(a!), nameKey(b!), `${a} !~ ${b}`);
+});
+
+test("editDistance: insertions, substitutions and a transposition each count once; null past the limit", () => {
+  const d = (a: string, b: string, max = 2) => editDistance([...a], [...b], max);
+  assert.equal(d("nobdy", "nobody"), 1);
+  assert.equal(d("nobdoy", "nobody"), 1);
+  assert.equal(d("alice", "alcie"), 1);
+  assert.equal(d("alice", "alice"), 0);
+  assert.equal(d("bob", "rob"), 1);
+  assert.equal(d("alice", "bob"), null);
+  assert.equal(d("abcdef", "abcxyz"), null);
 });

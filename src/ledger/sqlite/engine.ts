@@ -9,6 +9,7 @@ import {
   type Page, PAGE_SIZE, type PageRequest, type RevokedEntry, type StateCounts,
 } from "../ledger.js";
 import { Mutex } from "../mutex.js";
+import { nameKey } from "../name-key.js";
 import { MIGRATIONS } from "./migrations.js";
 import { isBusy, toLedgerError } from "./errors.js";
 
@@ -101,6 +102,7 @@ export class SqliteLedger implements Ledger {
       // synchronous=FULL makes each committed transaction survive power loss, which a CA's record needs.
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
+      registerFunctions(db);
     } catch (e) {
       db.close();
       throw e;
@@ -143,6 +145,7 @@ export class SqliteLedger implements Ledger {
     try {
       db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
       db.pragma("user_version"); // the first read opens the WAL files: fails here if it cannot
+      registerFunctions(db);
       return db;
     } catch (e) {
       db.close();
@@ -155,7 +158,9 @@ export class SqliteLedger implements Ledger {
     }
     const image = readFileSync(this.path);
     if (image.length >= 20 && image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
-    return new Database(image, { readonly: true });
+    const copy = new Database(image, { readonly: true });
+    registerFunctions(copy);
+    return copy;
   }
 
   /** The schema version: refuses a newer one; true when migrations are due. */
@@ -305,6 +310,11 @@ export class SqliteLedger implements Ledger {
   }
 }
 
+/** Used by the migration that adds name_key; deterministic, so SQLite may use it in indexes. */
+function registerFunctions(db: Database.Database): void {
+  db.function("pki_name_key", { deterministic: true }, (name: unknown) => nameKey(String(name)));
+}
+
 function sizeOf(path: string): number {
   try {
     return statSync(path).size;
@@ -394,9 +404,33 @@ class Handle implements LedgerWriter {
     return this.one("SELECT * FROM certificates WHERE name = ? ORDER BY state = 'active' DESC, created_at DESC, rowid DESC LIMIT 1", name);
   }
 
-  async names(): Promise<string[]> {
+  async activeSharingName(name: string): Promise<CertificateSummary[]> {
+    return this.all<SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM certificates WHERE name_key = ? AND state = 'active' ORDER BY created_at, rowid`, nameKey(name)).map(fromSummaryRow);
+  }
+
+  async unrevokedByName(name: string): Promise<CertificateSummary[]> {
+    return this.all<SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM certificates WHERE name = ? AND state <> 'revoked' ORDER BY created_at, rowid`, name).map(fromSummaryRow);
+  }
+
+  async activeNameClashes(): Promise<CertificateSummary[]> {
+    return this.all<SummaryRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM certificates WHERE state = 'active' AND name_key IN
+         (SELECT name_key FROM certificates WHERE state = 'active' GROUP BY name_key HAVING count(*) > 1)
+       ORDER BY name_key, created_at, rowid`,
+    ).map(fromSummaryRow);
+  }
+
+  async nameKeys(minLength: number, maxLength: number): Promise<string[]> {
     try {
-      return this.stmt("SELECT DISTINCT name FROM certificates").pluck().all() as string[];
+      return this.stmt("SELECT DISTINCT name_key FROM certificates WHERE length(name_key) BETWEEN ? AND ?").pluck().all(minLength, maxLength) as string[];
+    } catch (e) {
+      throw toLedgerError(e, this.path);
+    }
+  }
+
+  async nameWithKey(key: string): Promise<string | undefined> {
+    try {
+      return this.stmt("SELECT name FROM certificates WHERE name_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1").pluck().get(key) as string | undefined;
     } catch (e) {
       throw toLedgerError(e, this.path);
     }
@@ -407,12 +441,7 @@ class Handle implements LedgerWriter {
   }
 
   async summaries(q: CertificateQuery, page: PageRequest = {}): Promise<Page<CertificateSummary>> {
-    const columns = `rowid AS cursor, serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
-                     key_encrypted IS NOT NULL AS has_key`;
-    return this.paged(`SELECT ${columns} FROM certificates`, q, page, (r: SummaryRow) => ({
-      serial: r.serial, name: r.name, kind: r.kind, subject: r.subject, notBefore: r.not_before, notAfter: r.not_after, state: r.state,
-      revokedAt: r.revoked_at, revocationReason: r.revocation_reason, supersededBy: r.superseded_by, createdAt: r.created_at, hasKey: r.has_key === 1,
-    }));
+    return this.paged(`SELECT rowid AS cursor, ${SUMMARY_COLUMNS} FROM certificates`, q, page, fromSummaryRow);
   }
 
   /** Keyset pages in the order recorded (rowid); without a limit, the whole listing in one query. */
@@ -483,9 +512,9 @@ class Handle implements LedgerWriter {
 
   async insertCertificate(c: NewCertificate): Promise<void> {
     this.run(
-      `INSERT INTO certificates (serial, name, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      c.serial, c.name, c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt,
+      `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      c.serial, c.name, nameKey(c.name), c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt,
     );
   }
 
@@ -549,6 +578,16 @@ interface Row {
 }
 
 type SummaryRow = Omit<Row, "der" | "key_encrypted" | "csr"> & { cursor: number; has_key: number };
+
+const SUMMARY_COLUMNS = `serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
+  key_encrypted IS NOT NULL AS has_key`;
+
+function fromSummaryRow(r: SummaryRow): CertificateSummary {
+  return {
+    serial: r.serial, name: r.name, kind: r.kind, subject: r.subject, notBefore: r.not_before, notAfter: r.not_after, state: r.state,
+    revokedAt: r.revoked_at, revocationReason: r.revocation_reason, supersededBy: r.superseded_by, createdAt: r.created_at, hasKey: r.has_key === 1,
+  };
+}
 
 function fromRow(r: Row): CertificateRecord {
   return {

@@ -58,4 +58,19 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX certificates_crl ON certificates(revoked_at, serial, revocation_reason) WHERE state = 'revoked';
   DROP INDEX certificates_revoked;
   `,
+  `
+  -- Names compare case-insensitively (name_key = nameKey(name), see name-key.ts; the
+  -- migration fills it through the pki_name_key SQL function the ledger registers).
+  -- Ledgers written before this step may hold two active certificates under one name:
+  -- they must still open, so the rule is a trigger on new rows, not a unique index, and
+  -- pki check --repair resolves the old pairs.
+  ALTER TABLE certificates ADD COLUMN name_key TEXT;
+  UPDATE certificates SET name_key = pki_name_key(name);
+  CREATE INDEX certificates_name_key ON certificates(name_key, state);
+  CREATE TRIGGER certificates_one_active_per_name BEFORE INSERT ON certificates
+  WHEN NEW.state = 'active' AND EXISTS (SELECT 1 FROM certificates WHERE name_key = NEW.name_key AND state = 'active')
+  BEGIN
+    SELECT RAISE(ABORT, 'another active certificate has this name');
+  END;
+  `,
 ];

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { nameKey } from "../../src/ledger/name-key.js";
 import { PKI_BIN } from "../helpers.js";
 import { EASYRSA } from "./environment.js";
 import type { Step } from "./measure.js";
@@ -100,8 +101,8 @@ export function fillLedger(home: string, rows: LedgerRows, opensslIndex?: string
   const db = new Database(join(home, "ledger.db"));
   const template = db.prepare("SELECT der, key_encrypted FROM certificates WHERE name = 'user0'").get() as { der: Buffer; key_encrypted: Buffer };
   const insert = db.prepare(
-    `INSERT INTO certificates (serial, name, kind, subject, not_before, not_after, der, key_encrypted, csr, state, revoked_at, revocation_reason, created_at)
-     VALUES (?, ?, 'client', ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
+    `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, state, revoked_at, revocation_reason, created_at)
+     VALUES (?, ?, ?, 'client', ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
   );
   const now = Date.now();
   const day = 86_400_000;
@@ -116,7 +117,7 @@ export function fillLedger(home: string, rows: LedgerRows, opensslIndex?: string
       const soon = !revoked && i < rows.revoked + rows.expiringSoon;
       const notAfter = now + (soon ? 1 + (i % 29) : 31 + (i % 700)) * day;
       const revokedAt = revoked ? now - ((i % 300) + 1) * 3_600_000 : null;
-      insert.run(serial, name, `CN=${name}`, iso(now - 400 * day), iso(notAfter), template.der, template.key_encrypted,
+      insert.run(serial, name, nameKey(name), `CN=${name}`, iso(now - 400 * day), iso(notAfter), template.der, template.key_encrypted,
         revoked ? "revoked" : "active", revokedAt === null ? null : iso(revokedAt), revoked ? 1 : null, iso(now - 400 * day + i));
       if (opensslIndex) {
         const status = revoked ? `R\t${utcTime(notAfter)}\t${utcTime(revokedAt!)},keyCompromise` : `V\t${utcTime(notAfter)}\t`;

@@ -51,20 +51,20 @@ export class OcspResponder {
   private readonly cache = new Map<string, Cached>();
   private generation = -1;
   private readonly issuer: OcspIssuer;
+  /** ResponderID byKey: the CA signs its own answers. */
+  private readonly responderKeyHash: Uint8Array;
 
   /**
-   * @param signer the CA key, or a delegated responder's key
-   * @param responderCertificate DER of the delegated responder certificate; default the CA's
+   * @param signer the CA key
    * @param lifetimeMs nextUpdate − thisUpdate of every answer (the `ocsp-lifetime` setting)
    */
   constructor(
     private readonly core: CaCore,
     private readonly signer: OcspSigner,
-    private readonly responderKeyHash: Uint8Array,
     private readonly lifetimeMs: number,
-    private readonly responderCertificate?: Uint8Array,
   ) {
     this.issuer = OcspIssuer.fromCertificate(core.root.der);
+    this.responderKeyHash = this.issuer.keyHash();
   }
 
   /** Answers one DER OCSPRequest; never throws for anything the client sent. */
@@ -105,7 +105,7 @@ export class OcspResponder {
       responderKeyHash: this.responderKeyHash,
       // The signer's certificate travels with every answer, the CA's own included: Apache
       // (mod_ssl passes no certificates to OCSP_basic_verify) cannot find the signer otherwise.
-      responderCertificate: this.responderCertificate ?? this.core.root.der,
+      responderCertificate: this.core.root.der,
       nonce: request.nonce,
       producedAt: now,
     });

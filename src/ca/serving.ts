@@ -3,7 +3,6 @@
 // republished before it lapses. Knows nothing of sockets: the server front door calls it.
 import { createHash } from "node:crypto";
 import { crlPem } from "../crypto/crl.js";
-import { OcspIssuer } from "../crypto/ocsp.js";
 import { toPem } from "../crypto/pem.js";
 import type { Context } from "./context.js";
 import type { Signer } from "../crypto/signer.js";
@@ -47,7 +46,7 @@ export class ServingAuthority {
   static async start(core: CaCore, ctx: Context): Promise<ServingAuthority> {
     const signer = await core.rootSigner();
     const lifetime = await core.ledger.read((r) => durationSetting(r, "ocsp-lifetime"));
-    const responder = new OcspResponder(core, signer, OcspIssuer.fromCertificate(core.root.der).keyHash(), lifetime * 1000);
+    const responder = new OcspResponder(core, signer, lifetime * 1000);
     return new ServingAuthority(core, signer, responder, ctx.actor);
   }
 

@@ -60,12 +60,6 @@ export function oid(dotted: string): Uint8Array {
   return tlv(0x06, new Uint8Array(out));
 }
 
-/** WebCrypto's ECDSA signature (r || s) as the DER SEQUENCE { r INTEGER, s INTEGER } X.509 wants. */
-export function ecdsaSignatureToDer(raw: Uint8Array): Uint8Array {
-  const half = raw.length / 2;
-  return seq(uintBytes(raw.subarray(0, half)), uintBytes(raw.subarray(half)));
-}
-
 /**
  * An append-only DER buffer for long lists (a CRL's revoked certificates): elements are written
  * in place, with lengths computed up front, so 100,000 entries cost one growing buffer instead

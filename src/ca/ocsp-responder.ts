@@ -38,6 +38,18 @@ interface Cached {
   nextUpdate: Date;
 }
 
+export { MAX_OCSP_REQUEST_BYTES } from "../crypto/ocsp.js";
+
+/** The answer to a request that does not parse (or never arrived whole). */
+export function malformedAnswer(): OcspAnswer {
+  return { der: ocspErrorResponse(OcspResponseStatus.malformedRequest), outcome: "malformed", serials: [], cached: false };
+}
+
+/** The unsigned "internalError" response, for when answering failed on the CA's side. */
+export function internalErrorResponse(): Uint8Array {
+  return ocspErrorResponse(OcspResponseStatus.internalError);
+}
+
 /** Bounds memory whatever clients ask; a CA with more live serials than this re-signs some. */
 const MAX_CACHED = 100_000;
 /**
@@ -87,7 +99,7 @@ export class OcspResponder {
     try {
       request = readOcspRequest(requestDer);
     } catch (e) {
-      if (e instanceof CryptoError) return { der: ocspErrorResponse(OcspResponseStatus.malformedRequest), outcome: "malformed", serials: [], cached: false };
+      if (e instanceof CryptoError) return malformedAnswer();
       throw e;
     }
     const serials = request.certIds.map((id) => id.serial);

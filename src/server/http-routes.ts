@@ -3,9 +3,8 @@
 // once, and renders; nothing a client sends can throw past `handle`.
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { OcspAnswer } from "../ca/ocsp-responder.js";
+import { internalErrorResponse, malformedAnswer, MAX_OCSP_REQUEST_BYTES, type OcspAnswer } from "../ca/ocsp-responder.js";
 import type { ServingAuthority } from "../ca/serving.js";
-import { MAX_OCSP_REQUEST_BYTES, ocspErrorResponse, OcspResponseStatus } from "../crypto/ocsp.js";
 import type { Metrics } from "./metrics.js";
 
 export interface RouteContext {
@@ -50,7 +49,7 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
     dispatch(ctx, req, res, path, route, notes).catch((e: unknown) => {
       if (e instanceof HttpError) return sendJsonError(res, e);
       notes.error = JSON.stringify(((e as Error)?.message ?? String(e)).slice(0, 200));
-      if (route === "/ocsp") return send(res, 500, "application/ocsp-response", ocspErrorResponse(OcspResponseStatus.internalError));
+      if (route === "/ocsp") return send(res, 500, "application/ocsp-response", internalErrorResponse());
       sendJsonError(res, new HttpError(500, "INTERNAL", "the CA could not answer; see the server's log"));
     });
   };
@@ -123,7 +122,7 @@ async function ocspGet(ctx: RouteContext, res: ServerResponse, encoded: string, 
     /* bad percent-encoding: malformed below */
   }
   const now = ctx.now();
-  const answer = der ? await timed(ctx, () => ctx.service.answerOcsp(der, now)) : malformed();
+  const answer = der ? await timed(ctx, () => ctx.service.answerOcsp(der, now)) : malformedAnswer();
   sendOcsp(res, answer, notes, true, now);
 }
 
@@ -132,10 +131,6 @@ async function timed(ctx: RouteContext, fn: () => Promise<OcspAnswer>): Promise<
   const answer = await fn();
   ctx.metrics.ocsp(answer.outcome, (performance.now() - t0) / 1000, answer.cached);
   return answer;
-}
-
-function malformed(): OcspAnswer {
-  return { der: ocspErrorResponse(OcspResponseStatus.malformedRequest), outcome: "malformed", serials: [], cached: false };
 }
 
 /** RFC 5019 section 6: max-age up to nextUpdate, ETag, Last-Modified, Expires on cacheable (GET) answers. */

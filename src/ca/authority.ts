@@ -31,6 +31,7 @@ export type { AuthorityOptions } from "./core.js";
 export type { Context } from "./context.js";
 export type { IssueResult } from "./issuance.js";
 export type { CertificateDetails } from "../crypto/describe.js";
+export type { KeyType } from "../crypto/keys.js";
 
 export interface ListFilter {
   status?: CertificateStatus;

@@ -1,6 +1,8 @@
 import type { CertificateKind, CertificateRecord, CertificateSummary } from "../ledger/ledger.js";
 import { CrlReason } from "../crypto/crl-reason.js";
 
+export { CrlReason };
+
 export type CertificateStatus = "valid" | "revoked" | "expired" | "superseded";
 
 /** What a certificate is now: revoked and superseded are recorded; expired is derived from the clock. */

@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import type { KeyType } from "../../crypto/keys.js";
+import type { KeyType } from "../../ca/authority.js";
 import { authorityOptions, commandContext, globals } from "../context.js";
 import { print, printJson, when } from "../output.js";
 import { askText, canPrompt } from "../prompts.js";

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import type { IssueResult } from "../../ca/authority.js";
 import { PkiError } from "../../ca/errors.js";
-import type { KeyType } from "../../crypto/keys.js";
+import type { KeyType } from "../../ca/authority.js";
 import { globals, homeOf } from "../context.js";
 import { plural, print, printJson, when } from "../output.js";
 import { readPkcs12Password } from "../secrets.js";

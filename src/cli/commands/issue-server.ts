@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import type { KeyType } from "../../crypto/keys.js";
+import type { KeyType } from "../../ca/authority.js";
 import { printJson } from "../output.js";
 import { issuedJson, printIssued } from "./issue-client.js";
 import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";

@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { type CertificateView, REVOCATION_REASONS } from "../../ca/views.js";
+import { type CertificateView, CrlReason, REVOCATION_REASONS } from "../../ca/views.js";
 import { PkiError } from "../../ca/errors.js";
 import { plural, print, printJson, when } from "../output.js";
 import { askConfirm, canPrompt } from "../prompts.js";
@@ -36,7 +36,6 @@ On a terminal pki lists what it will revoke and asks first; --yes (or no termina
         throw new PkiError("usage", target === undefined ? "name a certificate or give --serial" : "give a name or --serial, not both", "see pki revoke --help");
       }
       const what = (target ?? flags.serial)!;
-      const { CrlReason } = await import("../../crypto/crl.js");
       await withAuthority(cmd, async (authority, opts, ctx) => {
         const confirm = flags.yes || !canPrompt() ? undefined : (planned: CertificateView[]) => confirmRevocation(planned, flags.reason);
         const r = await authority.revoke(ctx, what, CrlReason[flags.reason], { serialOnly: flags.serial !== undefined, ...(confirm ? { confirm } : {}) });

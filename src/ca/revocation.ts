@@ -11,8 +11,6 @@ import { durationSetting } from "./settings.js";
 import { notFound } from "./suggest.js";
 import { type CertificateStatus, viewOf, type CertificateView, when } from "./views.js";
 
-export { DEFAULT_CRL_DAYS } from "./settings.js";
-
 export interface CrlResult {
   path: string;
   number: number;

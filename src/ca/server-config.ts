@@ -9,7 +9,6 @@ import { SERVERS, type ServerKind, type ServerProfile } from "./server-profiles.
 import { type ServerTarget } from "./server-targets.js";
 import { type SettingValues, settingValues } from "./settings.js";
 import { shellQuote } from "./shell-quote.js";
-export { SERVER_TARGETS, type ServerTarget } from "./server-targets.js";
 
 const TIMER_TEMPLATE = {
   "systemd-service": "timers/pki-crl.service",

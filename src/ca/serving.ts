@@ -33,6 +33,8 @@ const REPUBLISH_AT_REMAINING = 1 / 3;
 
 export class ServingAuthority {
   private crlCache: PublishedCrl | null = null;
+  /** The head event id `crlCache` was read at; -1 before the first read. */
+  private crlGeneration = -1;
 
   private constructor(
     private readonly core: CaCore,
@@ -54,10 +56,16 @@ export class ServingAuthority {
     return this.responder.answer(requestDer, now);
   }
 
-  /** The newest CRL in the ledger (re-read only when another one was stored). */
+  /**
+   * The newest CRL in the ledger. Every change appends an event, so the CRL row (megabytes at
+   * 100,000 entries) is read again only when the head event moved, not on every request.
+   */
   async currentCrl(): Promise<PublishedCrl | null> {
+    const head = await this.core.ledger.read((r) => r.headEventId());
+    if (head === this.crlGeneration) return this.crlCache;
     const latest = await this.core.ledger.read((r) => r.latestCrl());
-    if (!latest) return null;
+    this.crlGeneration = head;
+    if (!latest) return (this.crlCache = null);
     if (this.crlCache?.number !== latest.number) {
       this.crlCache = {
         der: latest.der,

@@ -5,6 +5,7 @@ import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
+import { storedKeyIs } from "./records.js";
 import { MIN_PASSPHRASE_LENGTH } from "./init.js";
 
 type WithKey = CertificateRecord & { keyEncrypted: Blob };
@@ -83,7 +84,7 @@ export async function changePassphrase(core: CaCore, ctx: Context, newPassphrase
       if (!(await tx.replaceKey(c.serial, replacement.old, replacement.next))) {
         throw new PkiError("conflict", `${c.name}'s key (serial ${c.serial}) changed while re-encrypting`, "run the command again");
       }
-      if (c.state === "active" && c.kind !== "root") files.stage(core.home.key(c.name), encryptedKeyPem(replacement.next), SECRET_MODE);
+      if (c.state === "active" && c.kind !== "root") files.stage(core.home.key(c.name), encryptedKeyPem(replacement.next), SECRET_MODE, storedKeyIs(c.serial, replacement.next));
     }
     const keys = current.length - unreadable.length;
     await tx.appendEvent(core.event(ctx, "passphrase-changed", null, { keys, addedMeanwhile, unreadable: unreadable.map((u) => u.serial) }));

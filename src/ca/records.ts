@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { x509 } from "../crypto/provider.js";
-import type { CertificateKind, CertificateRecord } from "../ledger/ledger.js";
+import type { CertificateKind, CertificateRecord, LedgerReader } from "../ledger/ledger.js";
 
 /** A ledger row for a freshly signed certificate, plus its SHA-256 fingerprint for the event log. */
 export function recordOf(
@@ -33,4 +33,17 @@ export function recordOf(
 
 export function fingerprint(der: Uint8Array): string {
   return createHash("sha256").update(der).digest("hex");
+}
+
+/**
+ * The `current` check of a staged key file: the ledger still stores exactly these bytes for
+ * the certificate. A key file is renamed into place after its transaction commits; a
+ * `pki passphrase change` that commits in between re-encrypts the key and writes its own
+ * file, which an older file must not overwrite (it would open with neither passphrase).
+ */
+export function storedKeyIs(serial: string, sealed: Uint8Array): (r: LedgerReader) => Promise<boolean> {
+  return async (r) => {
+    const stored = (await r.bySerial(serial))?.keyEncrypted;
+    return stored != null && Buffer.compare(stored, sealed) === 0;
+  };
 }

@@ -13,7 +13,7 @@ import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
-import { recordOf } from "./records.js";
+import { recordOf, storedKeyIs } from "./records.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
 import { claimName } from "./name-claims.js";
 
@@ -91,7 +91,11 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
         const keyPath = p.keyEncrypted ? core.home.key(p.name) : null;
         const stillCurrent = async (r: LedgerReader) => (await r.activeByName(p.name, p.kind))?.serial === record.serial;
         files.stage(certificatePath, toPem(record.der, "CERTIFICATE"), PUBLIC_MODE, stillCurrent);
-        if (p.keyEncrypted && keyPath) files.stage(keyPath, encryptedKeyPem(p.keyEncrypted), SECRET_MODE, stillCurrent);
+        if (p.keyEncrypted && keyPath) {
+          const sealed = p.keyEncrypted;
+          const keyCurrent = storedKeyIs(record.serial, sealed);
+          files.stage(keyPath, encryptedKeyPem(sealed), SECRET_MODE, async (r) => (await stillCurrent(r)) && (await keyCurrent(r)));
+        }
         // The old certificate leaves the "active" slot before the new one takes it (one active per name).
         if (p.renews) {
           if (p.revokeRenewed) {

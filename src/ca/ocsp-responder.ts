@@ -2,6 +2,7 @@
 // Signed answers are cached per request until the ledger changes (any event) or the answer
 // reaches half its lifetime, so a revocation shows in the very next response while a
 // server asking again and again (nginx without ssl_ocsp_cache) costs one signature.
+import { createHash } from "node:crypto";
 import { CrlReason } from "../crypto/crl-reason.js";
 import { CryptoError } from "../crypto/errors.js";
 import {
@@ -26,6 +27,8 @@ export interface OcspAnswer {
   /** Set on signed answers: the validity window, for HTTP caching headers. */
   thisUpdate?: Date;
   nextUpdate?: Date;
+  /** Set on signed answers: the HTTP entity tag of `der`, computed once per signature, not per reply. */
+  etag?: string;
   /** Answered from the cache without signing. */
   cached: boolean;
 }
@@ -36,6 +39,7 @@ interface Cached {
   serials: string[];
   thisUpdate: Date;
   nextUpdate: Date;
+  etag: string;
 }
 
 export { MAX_OCSP_REQUEST_BYTES } from "../crypto/ocsp.js";
@@ -104,13 +108,14 @@ export class OcspResponder {
     }
     const serials = request.certIds.map((id) => id.serial);
     // RFC 6960 2.3: "unauthorized" when the responder cannot answer for that CA at all.
-    if (!request.certIds.some((id) => this.issuer.issued(id))) {
+    const ours = request.certIds.map((id) => this.issuer.issued(id));
+    if (!ours.includes(true)) {
       return { der: ocspErrorResponse(OcspResponseStatus.unauthorized), outcome: "unauthorized", serials, cached: false };
     }
     const thisUpdate = new Date(now.getTime() - BACKDATE_MS);
     const nextUpdate = new Date(now.getTime() + this.lifetimeMs);
     const statuses: OcspCertStatus[] = [];
-    for (const id of request.certIds) statuses.push(this.issuer.issued(id) ? await this.statusOf(r, id.serial) : { status: "unknown" });
+    for (const [i, id] of request.certIds.entries()) statuses.push(ours[i] ? await this.statusOf(r, id.serial) : { status: "unknown" });
     const der = await createOcspResponse({
       answers: request.certIds.map((certId, i) => ({ certId, status: statuses[i]!, thisUpdate, nextUpdate })),
       signer: this.signer,
@@ -121,14 +126,15 @@ export class OcspResponder {
       nonce: request.nonce,
       producedAt: now,
     });
+    const etag = `"${createHash("sha1").update(der).digest("hex")}"`;
     const kinds = new Set(statuses.map((s) => s.status));
     const outcome: OcspOutcome = kinds.size === 1 ? statuses[0]!.status : "mixed";
     // An answer to a nonce is for that request alone.
     if (!request.nonce) {
       if (this.cache.size >= MAX_CACHED) this.cache.clear();
-      this.cache.set(key, { der, outcome, serials, thisUpdate, nextUpdate });
+      this.cache.set(key, { der, outcome, serials, thisUpdate, nextUpdate, etag });
     }
-    return { der, outcome, serials, thisUpdate, nextUpdate, cached: false };
+    return { der, outcome, serials, thisUpdate, nextUpdate, etag, cached: false };
   }
 
   /** Drops every cached answer once anything was written to the ledger, by this process or another. */

@@ -1,7 +1,6 @@
 // The plain-HTTP front door: the protocols OCSP and CRL clients speak (RFC 6960 appendix A,
 // RFC 5019), the root, /health and /metrics. Each route parses, calls the serving authority
 // once, and renders; nothing a client sends can throw past `handle`.
-import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { internalErrorResponse, malformedAnswer, MAX_OCSP_REQUEST_BYTES, type OcspAnswer } from "../ca/ocsp-responder.js";
 import type { ServingAuthority } from "../ca/serving.js";
@@ -139,13 +138,13 @@ function sendOcsp(res: ServerResponse, a: OcspAnswer, notes: Notes, cacheable: b
   if (a.serials.length) notes.serial = a.serials.map(shorten).join(",");
   if (a.cached) notes.cached = "1";
   const headers: Record<string, string> = {};
-  if (cacheable && a.thisUpdate && a.nextUpdate) {
+  if (cacheable && a.thisUpdate && a.nextUpdate && a.etag) {
     const maxAge = Math.max(0, Math.floor((a.nextUpdate.getTime() - now.getTime()) / 1000));
     Object.assign(headers, {
       "cache-control": `max-age=${maxAge}, public, no-transform, must-revalidate`,
       "last-modified": a.thisUpdate.toUTCString(),
       expires: a.nextUpdate.toUTCString(),
-      etag: `"${createHash("sha1").update(a.der).digest("hex")}"`,
+      etag: a.etag,
     });
   } else {
     headers["cache-control"] = "no-store";

@@ -10,12 +10,13 @@ import type { Ledger } from "../ledger/ledger.js";
 import { openLedger } from "../ledger/open.js";
 import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore, checkDays, DAY_MS } from "./core.js";
-import { PkiError } from "./errors.js";
+import { PkiError, shown } from "./errors.js";
 import { FileBatch, PUBLIC_MODE } from "./home.js";
 import { BACKDATE_MS } from "./issuance.js";
 import { loadProfile } from "./profiles.js";
 import { recordOf } from "./records.js";
 import { type CrlResult, issueCrl } from "./revocation.js";
+import { spoofingProblem } from "./spoofing.js";
 import { type CertificateView, viewOf } from "./views.js";
 
 export const DEFAULT_ROOT_DAYS = 3650;
@@ -51,6 +52,10 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
   }
   const org = params.organization?.normalize("NFC").trim();
   if (org !== undefined && (!org || org.length > 64 || /\p{Cc}/u.test(org))) throw new PkiError("usage", "--org must be 1 to 64 printable characters");
+  for (const [flag, value] of [["--cn", cn], ["--org", org]] as const) {
+    const spoofing = value === undefined ? null : spoofingProblem(value);
+    if (spoofing) throw new PkiError("usage", `${flag} "${shown(value!)}" ${spoofing}`, "every client and server shows the root's name to people deciding whether to trust it", "CONFUSABLE_NAME");
+  }
   const days = checkDays(params.days ?? DEFAULT_ROOT_DAYS, "--days");
   const keyType = params.keyType ?? "ec-p256";
   const profile = loadProfile(params.profile ?? join(options.templatesDir, "profiles", "root.ini"), { PKI_NAME: cn });

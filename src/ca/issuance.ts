@@ -27,6 +27,8 @@ export interface IssueParams {
   profile?: string;
   /** Default DEFAULT_LEAF_DAYS. */
   days?: number;
+  /** What profiles see as $ENV::PKI_NAME when it is not `name` (an IPv6 server's address). */
+  profileName?: string;
   /** Added to subjectAltName as an rfc822Name and visible to profiles as $ENV::PKI_EMAIL. */
   email?: string;
   /** Extra subjectAltNames (server certificates: DNS names and IP addresses). Default: none. */
@@ -75,7 +77,7 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   const now = ctx.now;
   await core.ledger.read((r) => claimName(r, name, now));
   const email = params.email === undefined ? undefined : checkEmail(params.email);
-  const profile = loadProfile(params.profile ?? join(core.options.templatesDir, "profiles", `${params.kind}.ini`), { PKI_NAME: name, ...(email ? { PKI_EMAIL: email } : {}) });
+  const profile = loadProfile(params.profile ?? join(core.options.templatesDir, "profiles", `${params.kind}.ini`), { PKI_NAME: params.profileName ?? name, ...(email ? { PKI_EMAIL: email } : {}) });
   let extensions = withAltNames(profile.extensions, [...(email ? [{ type: "email" as const, value: email }] : []), ...(params.altNames ?? [])]);
   checkLeafProfile(profile, extensions);
   const notAfter = leafNotAfter(core, now, params.days);

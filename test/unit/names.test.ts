@@ -6,7 +6,7 @@ import { MAX_NAME_LENGTH, nameKey, validateName } from "../../src/ca/names.js";
 import { editDistance } from "../../src/ca/suggest.js";
 
 test("ordinary user, service and host names are accepted", () => {
-  for (const n of ["alice", "Zoë", "build-bot", "api.internal", "bob@example.com", "Jean Dupont", "ci_runner+2", "Ωmega", "李雷"]) {
+  for (const n of ["alice", "Zoë", "build-bot", "api.internal", "bob@example.com", "Jean Dupont", "ci_runner+2", "Ωμέγα", "李雷"]) {
     assert.equal(validateName(n), n.normalize("NFC"));
   }
 });

@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import type { KeyType } from "../../ca/authority.js";
-import { printJson } from "../output.js";
+import { print, printJson } from "../output.js";
 import { issuedJson, printIssued } from "./issue-client.js";
 import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
 
@@ -27,17 +27,24 @@ Examples:
   $ pki issue-server intranet.example.com 10.0.0.5
   $ pki issue-server localhost 127.0.0.1 ::1 --days 90
   $ pki issue-server '*.apps.internal'                      # name: wildcard.apps.internal
+  $ pki issue-server 2001:db8::1                             # name: 2001-db8--1, CN and SAN 2001:db8::1
+  $ pki issue-server bücher.example                          # SAN xn--bcher-kva.example
 
 Then: pki export-key NAME --unencrypted --out /etc/ssl/private/NAME.key
       pki server-config nginx --server NAME`,
     )
     .action(async (hosts: string[], flags: Flags, cmd: Command) => {
       const csr = flags.csr === undefined ? undefined : readCsr(flags.csr);
-      const { classifyHosts, serverName } = await import("../../ca/hosts.js");
-      const altNames = classifyHosts(hosts);
+      const { classifyHosts, hostWarnings, serverName } = await import("../../ca/hosts.js");
+      const classified = classifyHosts(hosts);
+      for (const w of hostWarnings(classified)) process.stderr.write(`pki: warning: ${w}\n`);
+      const altNames = classified.map(({ type, value }) => ({ type, value }));
+      const name = serverName(altNames[0]!);
       await withAuthority(cmd, async (authority, opts, ctx) => {
         const result = await authority.issue(ctx, {
-          name: serverName(altNames[0]!),
+          name,
+          // An IPv6 address is the CN as it is; only the file name spells its colons as dashes.
+          ...(name !== altNames[0]!.value && altNames[0]!.type === "ip" ? { profileName: altNames[0]!.value } : {}),
           kind: "server",
           altNames,
           keyType: flags.key,
@@ -45,8 +52,12 @@ Then: pki export-key NAME --unencrypted --out /etc/ssl/private/NAME.key
           ...(flags.days !== undefined ? { days: flags.days } : {}),
           ...(csr ? { csr } : {}),
         });
-        if (opts.json) printJson({ ...issuedJson(result), hosts: altNames.map((h) => h.value) });
-        else printIssued(result, "Issued server certificate");
+        const international = classified.filter((h) => h.unicode);
+        if (opts.json) printJson({ ...issuedJson(result), hosts: altNames.map((h) => h.value), ...(international.length ? { unicode: Object.fromEntries(international.map((h) => [h.value, h.unicode])) } : {}) });
+        else {
+          printIssued(result, "Issued server certificate");
+          for (const h of international) print(`  ${h.unicode} is written ${h.value} in the certificate (IDNA A-label)`);
+        }
       });
     });
 }

@@ -4,6 +4,8 @@ export interface IniEntry {
   key: string;
   value: string;
   line: number;
+  /** The `$ENV::` variable whose value brought a list separator ("," or ":") into `value`, if any. */
+  listSeparatorFrom?: string;
 }
 
 /** A parsed OpenSSL configuration file: sections of ordered entries, variables already expanded. */
@@ -67,15 +69,19 @@ export function parseIni(text: string, file: string, env: Readonly<Record<string
     if (eq <= 0) throw fail(lineNo, `expected "name = value", found "${body}"`);
     const key = body.slice(0, eq).trim();
     if (!/^[A-Za-z0-9_.;,:-]+$/.test(key)) throw fail(lineNo, `invalid name "${key}"`);
+    let listSeparatorFrom: string | undefined;
     const value = expand(body.slice(eq + 1).trimStart(), (section, name) => {
-      if (section === "ENV") return env[name];
+      if (section === "ENV") {
+        if (/[,:]/.test(env[name] ?? "")) listSeparatorFrom ??= name;
+        return env[name];
+      }
       const entries = sections.get(section ?? current);
       const found = entries && [...entries].reverse().find((e) => e.key === name);
       if (found) return found.value;
       if (section === undefined) return [...sections.get(DEFAULT_SECTION)!].reverse().find((e) => e.key === name)?.value;
       return undefined;
     }, (message) => fail(lineNo, message));
-    sections.get(current)!.push({ key, value, line: lineNo });
+    sections.get(current)!.push({ key, value, line: lineNo, ...(listSeparatorFrom ? { listSeparatorFrom } : {}) });
   }
   return new IniFile(file, sections);
 }

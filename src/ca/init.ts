@@ -13,7 +13,7 @@ import { type AuthorityOptions, CaCore, checkDays, DAY_MS } from "./core.js";
 import { PkiError, shown } from "./errors.js";
 import { FileBatch, PUBLIC_MODE } from "./home.js";
 import { BACKDATE_MS } from "./issuance.js";
-import { loadProfile } from "./profiles.js";
+import { loadProfile, type Profile } from "./profiles.js";
 import { recordOf } from "./records.js";
 import { type CrlResult, issueCrl } from "./revocation.js";
 import { spoofingProblem } from "./spoofing.js";
@@ -59,7 +59,7 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
   const days = checkDays(params.days ?? DEFAULT_ROOT_DAYS, "--days");
   const keyType = params.keyType ?? "ec-p256";
   const profile = loadProfile(params.profile ?? join(options.templatesDir, "profiles", "root.ini"), { PKI_NAME: cn });
-  if (!profile.extensions.basicConstraints?.ca) throw new PkiError("invalid", `${profile.file}: a root profile needs basicConstraints = critical, CA:true`);
+  checkRootProfile(profile);
 
   const keyring = options.keyring ?? new Keyring(options.passphrase, true);
   const passphrase = await keyring.passphrase();
@@ -110,6 +110,22 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
     throw e;
   }
   return { view: viewOf(record, now), certificatePath: home.caCertificate, crl };
+}
+
+/**
+ * What a root profile must keep, whatever its file says: the root signs leaves only (pathlen:0,
+ * so no certificate it signs can act as a CA even if a leaf profile slipped), and the
+ * constraints are critical so that no verifier may ignore them.
+ */
+export function checkRootProfile(profile: Profile): void {
+  const bc = profile.extensions.basicConstraints;
+  if (!bc?.ca || bc.pathLength !== 0 || !bc.critical) {
+    throw new PkiError("invalid", `${profile.file}: a root profile needs basicConstraints = critical, CA:true, pathlen:0`, undefined, "PROFILE_POLICY");
+  }
+  const ku = profile.extensions.keyUsage;
+  if (!ku?.critical || !ku.usages.includes("keyCertSign") || !ku.usages.includes("cRLSign")) {
+    throw new PkiError("invalid", `${profile.file}: a root profile needs keyUsage = critical, keyCertSign, cRLSign`, undefined, "PROFILE_POLICY");
+  }
 }
 
 /** Removes `dir` and the empty folders under it; stops at anything else. */

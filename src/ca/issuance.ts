@@ -1,18 +1,21 @@
 import { join } from "node:path";
 import { type NameAttribute, publicKeyType, readVerifiedCsr } from "../crypto/certificates.js";
+import { CrlReason } from "../crypto/crl-reason.js";
 import { CryptoError } from "../crypto/errors.js";
 import { type ExtensionsSpec, readExtensions } from "../crypto/extensions.js";
 import type { KeyType } from "../crypto/keys.js";
 import { x509 } from "../crypto/provider.js";
+import type { CertificateRecord, LedgerReader } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import { type CaCore, checkDays, DAY_MS } from "./core.js";
-import { PkiError } from "./errors.js";
+import { PkiError, shown } from "./errors.js";
 import { usagesForKey } from "./key-usage.js";
 import { claimName } from "./name-claims.js";
 import { validateName } from "./names.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import type { CrlResult } from "./revocation.js";
 import { type LeafKind, type LeafRequest, newKey, signLeaves } from "./sign-leaves.js";
+import { shellQuote } from "./shell-quote.js";
 import { notFound } from "./suggest.js";
 import { type CertificateView, viewOf, when } from "./views.js";
 
@@ -135,6 +138,10 @@ export async function renew(core: CaCore, ctx: Context, params: RenewParams): Pr
   // The old key's type is in its certificate: no need to decrypt the key to learn it.
   const oldKeyType = publicKeyType(oldCert.publicKey) ?? "ec-p256";
   if (params.reuseKey) {
+    const compromised = await core.ledger.read((r) => revokedForKeyCompromise(r, oldCert.publicKey));
+    if (compromised) {
+      throw new PkiError("invalid", `"${name}"'s key is the key of certificate ${compromised.serial} ("${compromised.name}"), revoked for keyCompromise: it must never be certified again`, `renew without --reuse-key: pki renew ${shellQuote(name)}`, "KEY_COMPROMISED");
+    }
     keyPkcs8 = await core.unsealKey(old.keyEncrypted, old);
     publicKey = oldCert.publicKey;
     extensions = usagesForKey(extensions, oldKeyType);
@@ -154,6 +161,17 @@ export async function renew(core: CaCore, ctx: Context, params: RenewParams): Pr
   return { view: viewOf(leaf!.record, now), certificatePath: leaf!.certificatePath, keyPath: leaf!.keyPath, pkcs12Path: null, previous: viewOf(previous!, now), crl };
 }
 
+/** A certificate with this public key that was revoked for keyCompromise, under any name. */
+async function revokedForKeyCompromise(r: LedgerReader, publicKey: x509.PublicKey): Promise<CertificateRecord | undefined> {
+  const spki = Buffer.from(publicKey.rawData);
+  for (const entry of await r.revokedEntries()) {
+    if (entry.reason !== CrlReason.keyCompromise) continue;
+    const rec = await r.bySerial(entry.serial);
+    if (rec && spki.equals(Buffer.from(new x509.X509Certificate(rec.der).publicKey.rawData))) return rec;
+  }
+  return undefined;
+}
+
 export function leafNotAfter(core: CaCore, now: Date, days: number | undefined): Date {
   const d = checkDays(days ?? DEFAULT_LEAF_DAYS, "--days");
   const notAfter = new Date(now.getTime() + d * DAY_MS);
@@ -166,9 +184,10 @@ export function leafNotAfter(core: CaCore, now: Date, days: number | undefined):
 }
 
 function checkEmail(email: string): string {
-  // RFC 5280 rfc822Name is IA5 (ASCII); one @, no spaces.
-  if (!/^[\x21-\x7e]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/.test(email) || email.split("@").length !== 2) {
-    throw new PkiError("usage", `--email "${email}" is not an address like alice@example.com`);
+  // RFC 5280 rfc822Name is IA5 (ASCII); the local part as RFC 5322's dot-atom, without the
+  // characters a profile would read as syntax (",", ":", quotes, "$", "#", "\\").
+  if (!/^[A-Za-z0-9!%&*+/=?^_`{|}~-]+(\.[A-Za-z0-9!%&*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/.test(email)) {
+    throw new PkiError("usage", `--email "${shown(email)}" is not an address like alice@example.com (letters, digits and . _ + - before the @)`);
   }
   return email;
 }

@@ -102,6 +102,10 @@ function readExtensionSection(ini: IniFile, ref: IniEntry): ExtensionsSpec {
   if (!entries) throw ini.error(ref.line, `section [ ${ref.value} ] does not exist`);
   const spec: ExtensionsSpec = {};
   for (const e of entries) {
+    if (e.listSeparatorFrom) {
+      // "email:$ENV::PKI_EMAIL" must stay one name: a value with "," or ":" would add list items.
+      throw ini.error(e.line, `${e.key}: the value of $ENV::${e.listSeparatorFrom} has "," or ":", which would add items to this list`);
+    }
     const { critical, items } = splitValue(e.value);
     switch (e.key) {
       case "basicConstraints": {

@@ -6,6 +6,7 @@ import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
+import { exportPasswordProblem } from "./secret-strength.js";
 import { shellQuote } from "./shell-quote.js";
 import { type CertificateView, statusOf, viewOf, when } from "./views.js";
 
@@ -62,6 +63,8 @@ export async function exportPkcs12(core: CaCore, ctx: Context, params: ExportPar
   const now = ctx.now;
   const { rec } = await exportCandidate(core, ctx, params.target, "pkcs12", params.force ?? false);
   if (params.password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password", "EMPTY_SECRET");
+  const weakPassword = exportPasswordProblem(params.password);
+  if (weakPassword) throw new PkiError("secret", `the PKCS#12 password ${weakPassword}`, undefined, "WEAK_PASSWORD");
   const keyPkcs8 = await decryptedKey(core, rec);
   const der = await createPkcs12({
     privateKey: keyPkcs8,
@@ -95,6 +98,8 @@ export async function exportKey(core: CaCore, ctx: Context, params: ExportKeyPar
   const now = ctx.now;
   const { rec } = await exportCandidate(core, ctx, params.target, "key", params.force ?? false);
   if (params.password !== null && params.password.length === 0) throw new PkiError("secret", "the key password is empty", "use --unencrypted to write the key in the clear, deliberately", "EMPTY_SECRET");
+  const weakPassword = params.password === null ? null : exportPasswordProblem(params.password);
+  if (weakPassword) throw new PkiError("secret", `the key password ${weakPassword}`, undefined, "WEAK_PASSWORD");
   const pkcs8 = await decryptedKey(core, rec);
   const keyPem = params.password === null ? toPem(pkcs8, "PRIVATE KEY") : encryptedKeyPem(await encryptPrivateKey(pkcs8, params.password));
   const content = (params.withCertificate ? toPem(rec.der, "CERTIFICATE") : "") + keyPem;

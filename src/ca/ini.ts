@@ -59,16 +59,17 @@ export function parseIni(text: string, file: string, env: Readonly<Record<string
     if (body === "") continue;
     if (body.startsWith("[")) {
       const m = /^\[\s*([A-Za-z0-9_.:-]+)\s*\]$/.exec(body);
-      if (!m) throw fail(lineNo, `malformed section header "${body}"`);
+      // Messages name the line, never its text: a secret file passed as a profile must not be printed.
+      if (!m) throw fail(lineNo, "malformed section header (expected [ name ])");
       current = m[1]!;
       if (!sections.has(current)) sections.set(current, []);
       continue;
     }
-    if (body.startsWith(".")) throw fail(lineNo, `directive "${body.split(/\s/)[0]}" is not supported (inline the included file)`);
+    if (body.startsWith(".")) throw fail(lineNo, "directives (.include, .pragma) are not supported (inline the included file)");
     const eq = body.indexOf("=");
-    if (eq <= 0) throw fail(lineNo, `expected "name = value", found "${body}"`);
+    if (eq <= 0) throw fail(lineNo, 'expected "name = value"');
     const key = body.slice(0, eq).trim();
-    if (!/^[A-Za-z0-9_.;,:-]+$/.test(key)) throw fail(lineNo, `invalid name "${key}"`);
+    if (!/^[A-Za-z0-9_.;,:-]+$/.test(key)) throw fail(lineNo, "invalid name before \"=\" (letters, digits and _ . ; , : -)");
     let listSeparatorFrom: string | undefined;
     const value = expand(body.slice(eq + 1).trimStart(), (section, name) => {
       if (section === "ENV") {

@@ -16,11 +16,11 @@ import { BACKDATE_MS } from "./issuance.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import { recordOf } from "./records.js";
 import { type CrlResult, issueCrl } from "./revocation.js";
+import { passphraseProblem } from "./secret-strength.js";
 import { spoofingProblem } from "./spoofing.js";
 import { type CertificateView, viewOf } from "./views.js";
 
 export const DEFAULT_ROOT_DAYS = 3650;
-export const MIN_PASSPHRASE_LENGTH = 8;
 
 export interface InitRootParams {
   commonName: string;
@@ -63,7 +63,8 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
 
   const keyring = options.keyring ?? new Keyring(options.passphrase, true);
   const passphrase = await keyring.passphrase();
-  if (passphrase.length < MIN_PASSPHRASE_LENGTH) throw new PkiError("secret", `the CA passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`, undefined, "WEAK_PASSPHRASE");
+  const weak = passphraseProblem(passphrase);
+  if (weak) throw new PkiError("secret", `the CA passphrase ${weak}`, undefined, "WEAK_PASSPHRASE");
   const subject: NameAttribute[] = [
     ...(params.country ? [{ type: "C", value: params.country }] : []),
     ...(org ? [{ type: "O", value: org }] : []),

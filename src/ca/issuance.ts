@@ -15,6 +15,7 @@ import { validateName } from "./names.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import type { CrlResult } from "./revocation.js";
 import { type LeafKind, type LeafRequest, newKey, signLeaves } from "./sign-leaves.js";
+import { exportPasswordProblem } from "./secret-strength.js";
 import { shellQuote } from "./shell-quote.js";
 import { notFound } from "./suggest.js";
 import { type CertificateView, viewOf, when } from "./views.js";
@@ -90,6 +91,8 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   if (params.pkcs12) {
     const password = typeof params.pkcs12.password === "string" ? params.pkcs12.password : await params.pkcs12.password();
     if (password.length === 0) throw new PkiError("secret", "the PKCS#12 password is empty", "macOS and Firefox cannot import a .p12 with an empty password", "EMPTY_SECRET");
+    const weakPassword = exportPasswordProblem(password);
+    if (weakPassword) throw new PkiError("secret", `the PKCS#12 password ${weakPassword}`, undefined, "WEAK_PASSWORD");
     pkcs12 = { ...params.pkcs12, password };
   }
 
@@ -97,7 +100,7 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   const common = { name, kind: params.kind, subject: profile.subject, extensions, notAfter, action: "issued" as const, ...(pkcs12 ? { pkcs12 } : {}) };
   if (params.csr) {
     const csr = await readVerifiedCsr(params.csr).catch((e: unknown) => {
-      if (e instanceof CryptoError) throw new PkiError("invalid", `the CSR was refused: ${e.message}`);
+      if (e instanceof CryptoError) throw new PkiError("invalid", `the CSR was refused: ${e.message}`, undefined, e.code === "unsupported" ? "UNSUPPORTED_ALGORITHM" : undefined);
       throw e;
     });
     checkCsrAgainstProfile(csr, extensions);

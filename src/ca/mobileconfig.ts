@@ -4,6 +4,7 @@ import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
+import { exportPasswordProblem } from "./secret-strength.js";
 import { decryptedKey, exportCandidate } from "./export.js";
 import { type CertificateView, viewOf } from "./views.js";
 
@@ -29,6 +30,8 @@ export async function exportMobileconfig(core: CaCore, ctx: Context, p: Mobileco
   const now = ctx.now;
   const { rec } = await exportCandidate(core, ctx, p.target, "mobileconfig", p.force ?? false);
   if (p.password.length === 0) throw new PkiError("secret", "the password is empty", "iOS cannot import a PKCS#12 with an empty password", "EMPTY_SECRET");
+  const weakPassword = exportPasswordProblem(p.password);
+  if (weakPassword) throw new PkiError("secret", `the password ${weakPassword}`, undefined, "WEAK_PASSWORD");
   const p12 = await createPkcs12({
     privateKey: await decryptedKey(core, rec),
     certificate: rec.der,

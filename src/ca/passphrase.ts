@@ -6,7 +6,7 @@ import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
 import { storedKeyIs } from "./records.js";
-import { MIN_PASSPHRASE_LENGTH } from "./init.js";
+import { passphraseProblem } from "./secret-strength.js";
 
 type WithKey = CertificateRecord & { keyEncrypted: Blob };
 
@@ -40,10 +40,14 @@ export interface PassphraseChangeResult {
 export async function changePassphrase(core: CaCore, ctx: Context, newPassphrase: NewPassphraseSource, onProgress?: PassphraseProgress): Promise<PassphraseChangeResult> {
   await core.verifyPassphrase();
   const old = await (await core.keyring()).passphrase();
-  const tooShort = `the new passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters`;
+  const weak = (candidate: string) => {
+    const problem = passphraseProblem(candidate);
+    return problem && `the new passphrase ${problem}`;
+  };
   const unchanged = "the new passphrase is the same as the old one";
-  const next = await newPassphrase((candidate) => (candidate.length < MIN_PASSPHRASE_LENGTH ? tooShort : candidate === old ? unchanged : null));
-  if (next.length < MIN_PASSPHRASE_LENGTH) throw new PkiError("secret", tooShort, undefined, "WEAK_PASSPHRASE");
+  const next = await newPassphrase((candidate) => weak(candidate) ?? (candidate === old ? unchanged : null));
+  const problem = weak(next);
+  if (problem) throw new PkiError("secret", problem, undefined, "WEAK_PASSPHRASE");
   if (next === old) throw new PkiError("usage", unchanged, undefined, "SAME_PASSPHRASE");
   const nextKeyring = new Keyring(async () => next, true);
   // null: the key does not open with the old passphrase either, so nothing can be done with it here.

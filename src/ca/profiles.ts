@@ -1,5 +1,4 @@
 import { isIP } from "node:net";
-import { readFileSync } from "node:fs";
 import {
   EXTENDED_KEY_USAGES,
   type ExtensionsSpec,
@@ -8,6 +7,7 @@ import {
   type KeyUsageName,
 } from "../crypto/extensions.js";
 import { NAME_ATTRIBUTES, type NameAttribute } from "../crypto/certificates.js";
+import { MAX_SMALL_FILE_BYTES, readBounded } from "./bounded-read.js";
 import { PkiError } from "./errors.js";
 import { type IniEntry, type IniFile, parseIni } from "./ini.js";
 
@@ -46,8 +46,9 @@ const ALLOWED_DIGESTS = new Set(["sha256", "sha384", "sha512"]);
 export function loadProfile(file: string, vars: ProfileVariables): Profile {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readBounded(file, MAX_SMALL_FILE_BYTES, "the profile").toString("utf8");
   } catch (e) {
+    if (e instanceof PkiError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new PkiError(code === "ENOENT" ? "not-found" : "invalid", `cannot read profile ${file}: ${code ?? (e as Error).message}`);
   }

@@ -95,6 +95,6 @@ function wrongPassphraseHint(origin: SecretOrigin | undefined, file: string | un
 }
 
 async function newPassphraseProblem(): Promise<(candidate: string) => string | null> {
-  const { MIN_PASSPHRASE_LENGTH } = await import("../ca/init.js");
-  return (candidate) => (candidate.length < MIN_PASSPHRASE_LENGTH ? `at least ${MIN_PASSPHRASE_LENGTH} characters` : null);
+  const { passphraseProblem } = await import("../ca/secret-strength.js");
+  return passphraseProblem;
 }

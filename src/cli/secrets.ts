@@ -1,5 +1,7 @@
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { MAX_SECRET_FILE_BYTES, readBounded } from "../ca/bounded-read.js";
 import { PkiError, shown } from "../ca/errors.js";
+import { exportPasswordProblem } from "../ca/secret-strength.js";
 import { askSecret, canPrompt } from "./prompts.js";
 
 export interface SecretSource {
@@ -30,11 +32,12 @@ export async function readSecretWithOrigin(src: SecretSource): Promise<{ value: 
   if (src.file) {
     let text: string;
     try {
-      text = readFileSync(src.file, "utf8");
+      text = readBounded(src.file, MAX_SECRET_FILE_BYTES, src.flag).toString("utf8");
       if ((statSync(src.file).mode & 0o004) !== 0) {
         process.stderr.write(`pki: warning: ${src.file} is readable by every user; chmod 600 it\n`);
       }
     } catch (e) {
+      if (e instanceof PkiError) throw e;
       throw new PkiError("secret", `cannot read ${src.flag} ${shown(src.file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, undefined, "SECRET_UNREADABLE");
     }
     // Like OpenSSL's -passin file:, the first line is the secret.
@@ -56,7 +59,7 @@ export async function readPkcs12Password(file: string | undefined, what = "passw
     flag: "--password-file",
     envVar: "PKI_P12_PASSWORD",
     confirm: true,
-    problem: (v) => (v === "" ? "must not be empty: macOS, iOS and Firefox cannot import such files" : null),
+    problem: (v) => (v === "" ? "must not be empty: macOS, iOS and Firefox cannot import such files" : exportPasswordProblem(v)),
   });
   warnNonAsciiPassword(password);
   return password;

@@ -115,8 +115,19 @@ export async function readVerifiedCsr(data: Uint8Array): Promise<x509.Pkcs10Cert
     ok = false;
   }
   if (!ok) throw new CryptoError("bad-signature", "the request's signature does not verify");
+  const hash = (csr.signatureAlgorithm as Algorithm & { hash?: Algorithm }).hash?.name;
+  // SHA-1 signatures can be forged by chosen-prefix collisions (SHAmbles, 2020).
+  // (EdDSA has no separate hash; such keys are refused by type where the CSR is used.)
+  if (hash !== undefined && !STRONG_HASHES.has(hash)) throw new CryptoError("unsupported", `the request is signed with ${hash}; sign it with SHA-256 or stronger (openssl req -sha256)`);
+  const exponent = (csr.publicKey.algorithm as Algorithm & { publicExponent?: Uint8Array }).publicExponent;
+  // e=3 invites Bleichenbacher-style forgeries against lax verifiers; every toolkit defaults to 65537.
+  if (exponent && Buffer.from(exponent).toString("hex").replace(/^0+/, "") !== "10001") {
+    throw new CryptoError("unsupported", `the request's RSA key has public exponent ${BigInt("0x" + (Buffer.from(exponent).toString("hex") || "0"))}; pki signs RSA keys with exponent 65537 only`);
+  }
   return csr;
 }
+
+const STRONG_HASHES = new Set(["SHA-256", "SHA-384", "SHA-512"]);
 
 /** Whether `der` parses as a certificate whose signature verifies with `issuer`'s public key. */
 export async function isSignedBy(der: Uint8Array, issuer: x509.X509Certificate): Promise<boolean> {

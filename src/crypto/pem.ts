@@ -49,12 +49,34 @@ export function pemBlocks(text: string): PemBlock[] {
  * Accepting both saves users a conversion step with `openssl ... -outform`.
  */
 export function readDerOrPem(data: Uint8Array, labels: string[], what: string): Bytes {
-  if (data.length > 0 && data[0] === 0x30) return bytes(data);
+  if (data.length > 0 && data[0] === 0x30) return wholeDer(bytes(data), what);
   const text = Buffer.from(data).toString("latin1");
   const blocks = pemBlocks(text);
   const found = blocks.find((b) => labels.includes(b.label));
   if (!found) {
     throw new CryptoError("malformed", `not a ${what} (expected PEM "${labels[0]}" or DER)`);
   }
-  return found.der;
+  return wholeDer(found.der, what);
+}
+
+/**
+ * `der` if it is exactly one DER element: bytes after it would be ignored by one parser and
+ * read by another, a classic way to make two programs disagree about what was signed.
+ */
+export function wholeDer(der: Bytes, what: string): Bytes {
+  if (der.length < 2) throw new CryptoError("malformed", `the ${what} is truncated`);
+  const first = der[1]!;
+  let length = first;
+  let header = 2;
+  if (first & 0x80) {
+    const n = first & 0x7f;
+    if (n === 0 || n > 4 || der.length < 2 + n) throw new CryptoError("malformed", `the ${what} has an invalid DER length`);
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + der[2 + i]!;
+    header = 2 + n;
+  }
+  if (header + length !== der.length) {
+    throw new CryptoError("malformed", header + length < der.length ? `the ${what} has ${der.length - header - length} bytes after its DER encoding` : `the ${what} is truncated`);
+  }
+  return der;
 }

@@ -82,7 +82,7 @@ test("refusals: empty password, no password source, unknown name, CSR-issued, wr
     [["export-p12", "nobody"], { PKI_P12_PASSWORD: "x" }, 3, /no certificate with name or serial "nobody"/],
     [["export-p12", "from-csr"], { PKI_P12_PASSWORD: "x" }, 6, /issued from a CSR: pki does not hold its key/],
     [["export-p12", "alice"], { PKI_P12_PASSWORD: "x", PKI_PASSPHRASE: "wrong one!" }, 5, /wrong passphrase for the CA key/],
-    [["export-p12", "alice", "--out", join(work.dir, "no-such-dir", "x.p12")], { PKI_P12_PASSWORD: "x" }, 3, /no-such-dir\/x\.p12: no such file or directory/],
+    [["export-p12", "alice", "--out", join(work.dir, "no-such-dir", "x.p12")], { PKI_P12_PASSWORD: "pw" }, 3, /no-such-dir\/x\.p12: no such file or directory/],
   ];
   for (const [args, env, code, why] of cases) {
     const r = pki(home, args, env);

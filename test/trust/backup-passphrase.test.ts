@@ -67,7 +67,7 @@ test("passphrase change re-encrypts every key: the old passphrase stops working,
   process.env.NEWPASS = next;
   assert.equal(openssl(["pkey", "-in", join(home, "private", "before0.key"), "-passin", "env:NEWPASS", "-noout"]).status, 0);
   assert.notEqual(openssl(["pkey", "-in", join(home, "private", "before0.key"), "-passin", "env:PKI_PASSPHRASE", "-noout"]).status, 0);
-  const p12 = pki(home, ["export-p12", "before1"], { PKI_PASSPHRASE: next, PKI_P12_PASSWORD: "x" });
+  const p12 = pki(home, ["export-p12", "before1"], { PKI_PASSPHRASE: next, PKI_P12_PASSWORD: "pw" });
   assert.equal(p12.status, 0, p12.stderr);
   const same = pki(home, ["passphrase", "change"], { PKI_PASSPHRASE: next, PKI_NEW_PASSPHRASE: next });
   assert.equal(same.status, 2);

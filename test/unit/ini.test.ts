@@ -68,11 +68,17 @@ test("syntax errors name the file and the line", () => {
     ["[ s ]\n\na = $undefined_var\n", /^p\.ini:3: variable undefined_var is not defined/],
     ["[ s ]\na = $ENV::HOME\n", /^p\.ini:2: variable ENV::HOME is not defined/],
     ['[ s ]\na = "open\n', /^p\.ini:2: unterminated " quote/],
-    [".include other.cnf\n", /^p\.ini:1: directive "\.include" is not supported/],
+    [".include other.cnf\n", /^p\.ini:1: directives \(\.include, \.pragma\) are not supported/],
     ["[ s ]\nbad key! = 1\n", /^p\.ini:2: invalid name/],
   ];
   for (const [text, why] of cases) {
     assert.throws(() => parseIni(text, "p.ini"), (e: unknown) => e instanceof PkiError && e.kind === "invalid" && why.test(e.message), text);
+  }
+});
+
+test("syntax errors never echo the line: a secret file given as a profile is not printed", () => {
+  for (const secret of ["correct horse battery staple", "[ hunter2hunter2", ".hunter2hunter2", "hunter2!hunter2 = x"]) {
+    assert.throws(() => parseIni(`${secret}\n`, "p.ini"), (e: unknown) => e instanceof PkiError && /^p\.ini:1: /.test(e.message) && !e.message.includes("hunter2") && !e.message.includes("horse"), secret);
   }
 });
 

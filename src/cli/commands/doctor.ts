@@ -1,8 +1,9 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import type { Check } from "../../doctor/doctor.js";
 import type { Authority } from "../../ca/authority.js";
+import { MAX_BUNDLE_BYTES, MAX_SMALL_FILE_BYTES, readBounded } from "../../ca/bounded-read.js";
 import { PkiError, shown } from "../../ca/errors.js";
 import { shellQuote } from "../../ca/shell-quote.js";
 import { authorityOptions, commandContext, globals, homeOf } from "../context.js";
@@ -140,8 +141,10 @@ async function nameInHome(authority: Authority, pem: string): Promise<string | u
 
 function readText(file: string, flag: string): string {
   try {
-    return readFileSync(file, "utf8");
+    // A --ca bundle may be the system's (about 200 KB); a certificate or key is a few KB.
+    return readBounded(file, flag === "--ca" ? MAX_BUNDLE_BYTES : MAX_SMALL_FILE_BYTES, flag).toString("utf8");
   } catch (e) {
+    if (e instanceof PkiError) throw e;
     throw new PkiError("not-found", `cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { exportPasswordProblem } from "../../ca/secret-strength.js";
 import { print, printJson } from "../output.js";
 import { readSecret } from "../secrets.js";
 import { exportPreflight, withAuthority } from "./shared.js";
@@ -35,7 +36,7 @@ Examples:
         await exportPreflight(authority, ctx, name, "key", flags.force);
         const password = flags.unencrypted
           ? null
-          : await readSecret({ what: "password for the exported key", file: flags.passwordFile, flag: "--password-file", envVar: "PKI_KEY_PASSWORD", confirm: true, problem: (v) => (v === "" ? "must not be empty (--unencrypted writes the key in the clear)" : null) });
+          : await readSecret({ what: "password for the exported key", file: flags.passwordFile, flag: "--password-file", envVar: "PKI_KEY_PASSWORD", confirm: true, problem: (v) => (v === "" ? "must not be empty (--unencrypted writes the key in the clear)" : exportPasswordProblem(v)) });
         const r = await authority.exportKey(ctx, { target: name, out: resolve(flags.out), password, withCertificate: flags.withCertificate ?? false, force: flags.force ?? false });
         if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial, encrypted: r.encrypted });
         else print(`Wrote the ${r.encrypted ? "encrypted" : "UNENCRYPTED"} key of "${r.view.subject}" to ${r.file} (mode 0600).`);

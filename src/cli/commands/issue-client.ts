@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import type { IssueResult } from "../../ca/authority.js";
-import { PkiError } from "../../ca/errors.js";
+import { MAX_NAME_LIST_BYTES, readBounded } from "../../ca/bounded-read.js";
+import { PkiError, shown } from "../../ca/errors.js";
 import type { KeyType } from "../../ca/authority.js";
 import { globals, homeOf } from "../context.js";
 import { plural, print, printJson, when } from "../output.js";
@@ -85,9 +85,10 @@ Hand the holder a .p12 made with: pki export-p12 NAME`,
 async function issueFromFile(file: string, flags: Flags, cmd: Command): Promise<void> {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readBounded(file, MAX_NAME_LIST_BYTES, "--from").toString("utf8");
   } catch (e) {
-    throw new PkiError("not-found", `cannot read --from ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (e instanceof PkiError) throw e;
+    throw new PkiError("not-found", `cannot read --from ${shown(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const names = text.split(/\r?\n/).map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
   if (names.length === 0) throw new PkiError("usage", `--from ${file} holds no names`);

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
-import { PkiError } from "../../ca/errors.js";
+import { MAX_SMALL_FILE_BYTES, readBounded } from "../../ca/bounded-read.js";
+import { PkiError, shown } from "../../ca/errors.js";
 import type { Authority, Context } from "../../ca/authority.js";
 import type { ExportFormat } from "../../ca/export.js";
 import { authorityOptions, commandContext, globals, type GlobalOptions } from "../context.js";
@@ -52,16 +52,11 @@ export function parseDays(value: string): number {
 
 export const KEY_CHOICES = ["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096"];
 
-/** Largest CSR we read: real ones are a few kilobytes; this stops a 10 MB file early. */
-const MAX_CSR_BYTES = 64 * 1024;
-
 export function readCsr(file: string): Uint8Array {
-  let data: Buffer;
   try {
-    data = readFileSync(file);
+    return new Uint8Array(readBounded(file, MAX_SMALL_FILE_BYTES, "--csr"));
   } catch (e) {
-    throw new PkiError("not-found", `cannot read --csr ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (e instanceof PkiError) throw e;
+    throw new PkiError("not-found", `cannot read --csr ${shown(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (data.length > MAX_CSR_BYTES) throw new PkiError("invalid", `--csr ${file} is ${data.length} bytes; a CSR is at most ${MAX_CSR_BYTES}`);
-  return new Uint8Array(data);
 }

@@ -1,4 +1,4 @@
-import { allPages, type EventRecord, eventHash, GENESIS_HASH, type LedgerReader } from "../ledger/ledger.js";
+import { allPages, type EventRecord, eventHash, GENESIS_HASH, type LedgerReader, MALFORMED_DETAILS } from "../ledger/ledger.js";
 import { fingerprint } from "./records.js";
 import { when } from "./views.js";
 
@@ -31,6 +31,10 @@ export async function verifyAudit(r: LedgerReader): Promise<AuditReport> {
     if (e.hash !== expected) problems.push(`event ${e.id} (${e.action} at ${when(e.at)}) was edited: its hash does not match its content`);
     prev = e.hash;
     lastId = e.id;
+    if (MALFORMED_DETAILS in e.details) {
+      problems.push(`event ${e.id} (${e.action} at ${when(e.at)}) was edited: its details are not a JSON object`);
+      continue;
+    }
     if ((e.action === "ca-created" || e.action === "issued" || e.action === "renewed") && e.serial) created.set(e.serial, e);
     if (e.action === "revoked" && e.serial) revoked.add(e.serial);
     if (e.action === "crl-generated") crls.add(Number(e.details.number));

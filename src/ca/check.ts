@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { isSignedBy } from "../crypto/certificates.js";
 import { crlPem, readVerifiedCrl } from "../crypto/crl.js";
 import { encryptedKeyPem, KEY_PBKDF2_ITERATIONS, privateKeyIterations } from "../crypto/keys.js";
-import { toPem } from "../crypto/pem.js";
+import { toPem, wholeDer } from "../crypto/pem.js";
 import { x509 } from "../crypto/provider.js";
 import { verifyAudit } from "./audit.js";
 import { allPages } from "../ledger/ledger.js";
@@ -13,6 +13,14 @@ import type { Context } from "./context.js";
 import { type CaCore, DAY_MS } from "./core.js";
 import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, TEMP_FILE } from "./home.js";
 import { when } from "./views.js";
+
+function parsedRoot(der: Uint8Array): x509.X509Certificate | null {
+  try {
+    return new x509.X509Certificate(wholeDer(new Uint8Array(der), "root certificate"));
+  } catch {
+    return null;
+  }
+}
 
 export interface Finding {
   /** Short name of what was checked: "ledger", "names", "chain", "files", "crl", "root", "permissions", "audit", "keys", "exports". */
@@ -50,7 +58,13 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   // Before the files check: a repair here changes which certificate the outputs come from.
   findings.push(...(await checkNameClaims(core, ctx, repair)));
 
-  const rootCert = new x509.X509Certificate(core.root.der);
+  const rootCert = parsedRoot(core.root.der);
+  if (!rootCert) {
+    add({ check: "root", level: "error", message: `the root certificate in the ledger (serial ${core.root.serial}) does not parse: the ledger was altered outside pki`, fix: "restore the latest backup: pki restore FILE --home NEWDIR" });
+    // Nothing chains to a root that does not parse; the event log still says what was changed.
+    for (const p of (await ledger.read((r) => verifyAudit(r))).problems) add({ check: "audit", level: "error", message: p, fix: "the ledger was edited outside pki: compare with a backup (pki audit --verify)" });
+    return findings;
+  }
   // One pass over the ledger, a page at a time: chain checks and the outputs it implies.
   const expected: { path: string; content: string; mode: number }[] = [{ path: home.caCertificate, content: toPem(core.root.der, "CERTIFICATE"), mode: PUBLIC_MODE }];
   let total = 0;

@@ -116,6 +116,20 @@ export interface EventRecord {
   hash: string;
 }
 
+/** Key of the stored text in the details of an event whose details are not a JSON object: a row edited outside pki. */
+export const MALFORMED_DETAILS = Symbol("malformed event details");
+
+/** An event's stored details, for engines to use: a JSON object, else `{ [MALFORMED_DETAILS]: text }` for the audit to report. */
+export function parseEventDetails(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { [MALFORMED_DETAILS]: text };
+}
+
 export type NewEvent = Pick<EventRecord, "at" | "actor" | "action" | "serial" | "details">;
 
 /**

@@ -6,7 +6,7 @@ import { LedgerError } from "../errors.js";
 import {
   type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord,
   type EventRecord, eventHash, GENESIS_HASH, type Ledger, type LedgerReader, type LedgerWriter, type NewCertificate, type NewEvent,
-  type Page, PAGE_SIZE, type PageRequest, type RevokedEntry, type StateCounts,
+  type Page, PAGE_SIZE, parseEventDetails, type PageRequest, type RevokedEntry, type StateCounts,
 } from "../ledger.js";
 import { Mutex } from "../mutex.js";
 import { nameKey } from "../name-key.js";
@@ -499,7 +499,7 @@ class Handle implements LedgerWriter {
     );
     const more = rows.length > limit;
     if (more) rows.pop();
-    return { items: rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> })), next: more ? String(rows[rows.length - 1]!.id) : null };
+    return { items: rows.map((r) => ({ ...r, details: parseEventDetails(r.details) })), next: more ? String(rows[rows.length - 1]!.id) : null };
   }
 
   async headEventId(): Promise<number> {

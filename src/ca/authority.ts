@@ -14,7 +14,7 @@ import type { Finding } from "./check.js";
 import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
-import { fileError } from "./home.js";
+import { type FileAccess, fileError } from "./home.js";
 import type { ExportFormat, ExportKeyParams, ExportParams } from "./export.js";
 import { crlHook, setCrlHook } from "./hooks.js";
 import type { InitRootParams, InitRootResult } from "./init.js";
@@ -103,7 +103,7 @@ export class Authority {
     return (await import("./revocation.js")).revoke(this.core, ctx, target, reason, options);
   }
 
-  async generateCrl(ctx: Context, params: { days?: number; out?: string } = {}): Promise<CrlResult> {
+  async generateCrl(ctx: Context, params: { days?: number; out?: string; outAccess?: FileAccess } = {}): Promise<CrlResult> {
     this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./revocation.js")).generateCrl(this.core, ctx, params);
   }

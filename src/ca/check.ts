@@ -1,5 +1,4 @@
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, existsSync, lstatSync, readFileSync, type Stats, statSync } from "node:fs";
 import { isSignedBy } from "../crypto/certificates.js";
 import { crlPem, readVerifiedCrl } from "../crypto/crl.js";
 import { encryptedKeyPem, KEY_PBKDF2_ITERATIONS, privateKeyIterations } from "../crypto/keys.js";
@@ -11,7 +10,10 @@ import { checkNameClaims } from "./check-names.js";
 import { checkExports, checkStoredKeys } from "./check-secrets.js";
 import type { Context } from "./context.js";
 import { type CaCore, DAY_MS } from "./core.js";
-import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, TEMP_FILE } from "./home.js";
+import { checkLinks, checkTempFiles, listTree } from "./check-files.js";
+import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, safeFileName } from "./home.js";
+import { PkiError } from "./errors.js";
+import { crlHook } from "./hooks.js";
 import { when } from "./views.js";
 
 function parsedRoot(der: Uint8Array): x509.X509Certificate | null {
@@ -77,6 +79,13 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
         add({ check: "chain", level: "error", message: `certificate ${c.serial} ("${c.name}") does not parse or is not signed by the root`, fix: "investigate: the ledger was altered outside pki (see pki audit --verify)" });
       }
       if (c.kind === "root" || c.state !== "active") continue;
+      try {
+        safeFileName(c.name);
+      } catch (e) {
+        bad++;
+        add({ check: "chain", level: "error", message: (e as Error).message, fix: "the ledger was altered outside pki: see pki audit --verify, restore a good backup" });
+        continue;
+      }
       expected.push({ path: home.certificate(c.name), content: toPem(c.der, "CERTIFICATE"), mode: PUBLIC_MODE });
       if (c.keyEncrypted) expected.push({ path: home.key(c.name), content: encryptedKeyPem(c.keyEncrypted), mode: SECRET_MODE });
     }
@@ -101,35 +110,54 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
 
   // Outputs: what should be on disk, derived from the ledger.
   if (crl) expected.splice(1, 0, { path: home.crl, content: crlPem(crl.der), mode: PUBLIC_MODE });
-  const files = new FileBatch();
-  if (repair) core.home.create(); // certs/ or private/ may be what went missing
+  const files = new FileBatch({ home: home.dir });
+  if (repair) {
+    try {
+      core.home.create(); // certs/ or private/ may be what went missing
+    } catch (err) {
+      if (!(err instanceof PkiError)) throw err; // a link in the home: reported by checkLinks below
+    }
+  }
   let mismatched = 0;
   for (const e of expected) {
     const actual = existsSync(e.path) ? readFileSync(e.path, "utf8") : null;
     if (actual === e.content) continue;
     mismatched++;
     const what = actual === null ? "is missing" : "differs from the ledger";
-    if (repair) files.stage(e.path, e.content, e.mode);
+    if (repair) {
+      try {
+        files.stage(e.path, e.content, e.mode);
+      } catch (err) {
+        if (!(err instanceof PkiError)) throw err;
+        add({ check: "files", level: "error", message: `${e.path} ${what}, and was not rewritten: ${err.message}`, ...(err.hint ? { fix: err.hint } : {}) });
+        continue;
+      }
+    }
     add({ check: "files", level: "error", message: repair ? `rewrote ${e.path} from the ledger (it ${what})` : `${e.path} ${what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired: repair });
   }
-  if (repair && mismatched > 0) await core.ledger.write((tx) => files.commit(tx));
+  if (repair && mismatched > 0) {
+    const healed = await core.ledger.write(async (tx) => ((await files.commit(tx)).includes(home.crl) ? { hook: await crlHook(tx), path: home.crl, number: crl!.number } : null));
+    if (healed) core.options.onCrlRepaired?.(healed);
+  }
   if (mismatched === 0) add({ check: "files", level: "ok", message: `${expected.length} output files match the ledger` });
 
-  const stray = listTree(home.dir).filter((p) => TEMP_FILE.test(p));
-  for (const p of stray) {
-    if (repair) unlinkSync(p);
-    add({ check: "files", level: "warning", message: repair ? `removed ${p}, left over from an interrupted pki process` : `${p} is left over from an interrupted pki process`, fix: "run: pki check --repair", repaired: repair });
-  }
+  findings.push(...checkLinks(home.dir));
+  findings.push(...(await checkTempFiles(core, repair)));
 
   let loose = 0;
   for (const p of [home.dir, ...listTree(home.dir)]) {
-    if (!existsSync(p)) continue;
-    const st = statSync(p);
+    let st: Stats;
+    try {
+      st = p === home.dir ? statSync(p) : lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink() && p !== home.dir) continue; // reported above; a chmod would change the target
     const m = st.mode & 0o777;
     const want = st.isDirectory() ? DIR_MODE : /\.(key|p12|mobileconfig)$|ledger\.db/.test(p) ? SECRET_MODE : null;
     if (want === null || (m & ~want) === 0) continue;
     loose++;
-    if (repair) chmodSync(p, want);
+    if (repair) chmodSync(p, want); // not a link: lstat said so
     add({ check: "permissions", level: "error", message: repair ? `changed the mode of ${p} from ${m.toString(8)} to ${want.toString(8)}` : `${p} has mode ${m.toString(8)}; it must be ${want.toString(8)}`, fix: `chmod ${want.toString(8)} ${p} (or pki check --repair)`, repaired: repair });
   }
   if (loose === 0) add({ check: "permissions", level: "ok", message: "directories are 0700, keys and the ledger 0600" });
@@ -145,24 +173,4 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   if (audit.ok) add({ check: "audit", level: "ok", message: `the event log's ${audit.events} events are intact (head ${audit.head.slice(0, 16)}…)` });
   for (const p of audit.problems) add({ check: "audit", level: "error", message: p, fix: "the ledger was edited outside pki: compare with a backup (pki audit --verify)" });
   return findings;
-}
-
-function listTree(dir: string): string[] {
-  const out: string[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const p = join(dir, e);
-    out.push(p);
-    try {
-      if (statSync(p).isDirectory()) out.push(...listTree(p));
-    } catch {
-      /* vanished meanwhile */
-    }
-  }
-  return out;
 }

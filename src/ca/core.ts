@@ -9,6 +9,7 @@ import type { Context } from "./context.js";
 import { crashPoint } from "./crash-point.js";
 import { PkiError, shown } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
+import { crlHook } from "./hooks.js";
 import { notFound } from "./suggest.js";
 import { shellQuote } from "./shell-quote.js";
 
@@ -35,6 +36,11 @@ export interface AuthorityOptions {
   wrongPassphrase?: () => { retry: boolean; hint: string };
   /** Told once when a change has waited about a second for another process's write lock. */
   onLockWait?: () => void;
+  /**
+   * Called (outside the write lock) after pki reinstalled crl.pem from the ledger because the
+   * file was stale or missing: servers must reload it like any new CRL, so the CLI runs the CRL hook.
+   */
+  onCrlRepaired?: (crl: { hook: string | null; path: string; number: number }) => void;
 }
 
 /** State shared by the authority's operations: the ledger, the root, the home. */
@@ -151,7 +157,7 @@ export class CaCore {
    */
   async change<T>(ctx: Context, work: (tx: LedgerWriter, files: FileBatch) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
     ctx.signal?.throwIfAborted();
-    const files = new FileBatch(options);
+    const files = new FileBatch({ ...options, home: this.home.dir });
     let result: T;
     try {
       result = await this.ledger.write(async (tx) => {
@@ -167,14 +173,14 @@ export class CaCore {
     // Renames happen under the write lock too, so two writers cannot install their
     // outputs in the wrong order (an older crl.pem over a newer one); staged files whose
     // `current` check fails were overtaken and are dropped.
+    let healed: { hook: string | null; path: string; number: number } | null = null;
     try {
-      await this.ledger.write(async (tx) => {
-        if (!(await files.commit(tx)).includes(this.home.crl)) await this.healCrl(tx);
-      });
+      healed = await this.ledger.write(async (tx) => ((await files.commit(tx)).includes(this.home.crl) ? null : this.healCrl(tx)));
     } catch (e) {
       files.abort();
       throw new PkiError("storage", `the change is recorded in the ledger, but its output files were not updated (${(e as Error).message})`, "run: pki check --repair");
     }
+    if (healed) this.options.onCrlRepaired?.(healed);
     return result;
   }
 
@@ -184,9 +190,9 @@ export class CaCore {
    * install a CRL itself re-installs the ledger's newest one when the file differs (called
    * under the write lock).
    */
-  private async healCrl(tx: LedgerWriter): Promise<void> {
+  private async healCrl(tx: LedgerWriter): Promise<{ hook: string | null; path: string; number: number } | null> {
     const latest = await tx.latestCrl();
-    if (!latest) return;
+    if (!latest) return null;
     const pem = crlPem(latest.der);
     let current: string | null = null;
     try {
@@ -194,10 +200,11 @@ export class CaCore {
     } catch {
       /* missing: write it */
     }
-    if (current === pem) return;
-    const batch = new FileBatch();
+    if (current === pem) return null;
+    const batch = new FileBatch({ home: this.home.dir });
     batch.stage(this.home.crl, pem, PUBLIC_MODE);
     await batch.commit();
+    return { hook: await crlHook(tx), path: this.home.crl, number: latest.number };
   }
 
   /** Serial first (exact), then name: the current certificate, else the newest one. */

@@ -1,11 +1,12 @@
 import { createPkcs12 } from "../crypto/pkcs12.js";
 import { encryptedKeyPem, encryptPrivateKey } from "../crypto/keys.js";
 import { toPem } from "../crypto/pem.js";
-import type { Blob, CertificateRecord } from "../ledger/ledger.js";
+import type { Blob, CertificateRecord, NewEvent } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
+import { crashPoint } from "./crash-point.js";
 import { PkiError } from "./errors.js";
-import { SECRET_MODE } from "./home.js";
+import { type FileAccess, FileBatch, SECRET_MODE } from "./home.js";
 import { exportPasswordProblem } from "./secret-strength.js";
 import { shellQuote } from "./shell-quote.js";
 import { type CertificateView, statusOf, viewOf, when } from "./views.js";
@@ -56,6 +57,8 @@ export interface ExportParams {
   out?: string;
   /** Export a revoked or expired certificate too. */
   force?: boolean;
+  /** Owner, group and mode of the file (--owner, --group, --mode); an existing file's are kept otherwise. */
+  access?: FileAccess;
 }
 
 /** Writes a PKCS#12 with the key, the certificate and the root, protected by `password`. */
@@ -75,10 +78,7 @@ export async function exportPkcs12(core: CaCore, ctx: Context, params: ExportPar
     legacy: params.legacy ?? false,
   });
   const file = params.out ?? core.home.pkcs12(rec.name);
-  await core.change(ctx, async (tx, files) => {
-    files.stage(file, der, SECRET_MODE);
-    await tx.appendEvent(core.event(ctx, "exported", rec.serial, { name: rec.name, format: params.legacy ? "pkcs12-legacy" : "pkcs12", file }));
-  });
+  await recordThenWrite(core, ctx, core.event(ctx, "exported", rec.serial, { name: rec.name, format: params.legacy ? "pkcs12-legacy" : "pkcs12", file }), file, der, params.access);
   return { view: viewOf(rec, now), file };
 }
 
@@ -91,6 +91,8 @@ export interface ExportKeyParams {
   withCertificate?: boolean;
   /** Export the key of a revoked or expired certificate too. */
   force?: boolean;
+  /** Owner, group and mode of the file (--owner, --group, --mode); an existing file's are kept otherwise. */
+  access?: FileAccess;
 }
 
 /** Writes a certificate's private key for a server that needs it as a file (mode 0600). */
@@ -103,11 +105,22 @@ export async function exportKey(core: CaCore, ctx: Context, params: ExportKeyPar
   const pkcs8 = await decryptedKey(core, rec);
   const keyPem = params.password === null ? toPem(pkcs8, "PRIVATE KEY") : encryptedKeyPem(await encryptPrivateKey(pkcs8, params.password));
   const content = (params.withCertificate ? toPem(rec.der, "CERTIFICATE") : "") + keyPem;
-  await core.change(ctx, async (tx, files) => {
-    files.stage(params.out, content, SECRET_MODE);
-    await tx.appendEvent(core.event(ctx, "key-exported", rec.serial, { name: rec.name, file: params.out, encrypted: params.password !== null }));
-  });
+  await recordThenWrite(core, ctx, core.event(ctx, "key-exported", rec.serial, { name: rec.name, file: params.out, encrypted: params.password !== null }), params.out, content, params.access);
   return { view: viewOf(rec, now), file: params.out, encrypted: params.password !== null };
+}
+
+/**
+ * Writes an exported secret after its event is committed: the log never misses a disclosure,
+ * and a kill while the temporary file exists leaves an event naming its folder, where
+ * `pki check` finds (and --repair removes) the leftover, which may hold a key in the clear.
+ */
+export async function recordThenWrite(core: CaCore, ctx: Context, event: NewEvent, path: string, data: string | Uint8Array, access: FileAccess = {}): Promise<void> {
+  const files = new FileBatch({ home: core.home.dir });
+  files.writable(path);
+  await core.change(ctx, async (tx) => void (await tx.appendEvent(event)));
+  files.stage(path, data, SECRET_MODE, undefined, { keepExisting: true, ...access });
+  crashPoint("export-staged");
+  await files.commit();
 }
 
 /** A certificate's private key as unencrypted PKCS#8 PEM, in memory only (pki doctor presents it to a server). */

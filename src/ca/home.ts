@@ -1,9 +1,9 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, chmodSync } from "node:fs";
+import { accessSync, closeSync, constants, type Stats, existsSync, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, chmodSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { LedgerReader } from "../ledger/ledger.js";
 import { crashPoint } from "./crash-point.js";
-import { PkiError } from "./errors.js";
+import { PkiError, shown } from "./errors.js";
 
 /** Directory mode for the home and everything below it: only the owner may list or enter. */
 export const DIR_MODE = 0o700;
@@ -30,31 +30,79 @@ export class Home {
     return join(this.dir, "crl.pem");
   }
   certificate(name: string): string {
-    return join(this.dir, "certs", `${name}.pem`);
+    return join(this.dir, "certs", `${safeFileName(name)}.pem`);
   }
   key(name: string): string {
-    return join(this.dir, "private", `${name}.key`);
+    return join(this.dir, "private", `${safeFileName(name)}.key`);
   }
   pkcs12(name: string): string {
-    return join(this.dir, "private", `${name}.p12`);
+    return join(this.dir, "private", `${safeFileName(name)}.p12`);
   }
   mobileconfig(name: string): string {
-    return join(this.dir, "private", `${name}.mobileconfig`);
+    return join(this.dir, "private", `${safeFileName(name)}.mobileconfig`);
   }
   exists(): boolean {
     return existsSync(this.ledger);
   }
-  /** Creates the home and its folders, owner-only. */
+  /** Creates the home and its folders, owner-only; refuses a folder inside it that is a symbolic link. */
   create(): void {
     for (const d of [this.dir, join(this.dir, "certs"), join(this.dir, "private")]) {
+      if (d !== this.dir) refuseLinksInside(this.dir, d);
       try {
         mkdirSync(d, { recursive: true, mode: DIR_MODE });
-        chmodSync(d, DIR_MODE);
+        // The home itself may be a link an administrator made (/etc/pki -> /srv/pki); what is inside it may not.
+        if (d === this.dir || !lstatSync(d).isSymbolicLink()) chmodSync(d, DIR_MODE);
       } catch (e) {
         throw fileError(d, e);
       }
     }
   }
+}
+
+/**
+ * A certificate name as the last part of a file name, checked where the file is written:
+ * names come from ledger rows, which someone with write access to ledger.db (or a backup)
+ * may have set to `../../elsewhere/x`.
+ */
+export function safeFileName(name: string): string {
+  if (name === "" || name === "." || name === ".." || /[/\\\u0000-\u001f\u007f-\u009f]/.test(name)) {
+    throw new PkiError("invalid", `the ledger names a certificate "${shown(name)}", which is not a safe file name; nothing was written for it`, "the ledger was altered outside pki: run pki audit --verify and restore a good backup", "UNSAFE_NAME");
+  }
+  return name;
+}
+
+/**
+ * Refuses `path` when it or a folder between `home` and it is a symbolic link: through one,
+ * a key would be written (and a mode changed) wherever the link points. Paths outside the
+ * home are the operator's (--out) and only their last part is checked, by stage().
+ */
+export function refuseLinksInside(home: string, path: string): void {
+  const rel = relative(home, path);
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return;
+  let p = home;
+  for (const part of rel.split(sep)) {
+    p = join(p, part);
+    let link: boolean;
+    try {
+      link = lstatSync(p).isSymbolicLink();
+    } catch {
+      return; // missing: nothing to follow
+    }
+    if (link) throw symlinkError(p);
+  }
+}
+
+function symlinkError(path: string): PkiError {
+  return new PkiError("storage", `${path} is a symbolic link; pki does not write through links`, "replace it with a real file or folder (pki check lists links in the home), or name the real path", "SYMLINK_REFUSED");
+}
+
+/** Who owns a written file and its mode, as asked with --owner, --group and --mode. */
+export interface FileAccess {
+  uid?: number;
+  gid?: number;
+  mode?: number;
+  /** Over an existing file, keep its owner, group and mode where none was asked for (a re-export must not lock a server out). */
+  keepExisting?: boolean;
 }
 
 interface Staged {
@@ -79,20 +127,38 @@ export class FileBatch {
   /**
    * `durable: false` skips the per-file fsync (bulk issuance writes thousands of files; the
    * ledger, fsynced by SQLite, stays the source of truth and `pki check --repair` rewrites any
-   * output a power cut lost). Renames stay atomic either way.
+   * output a power cut lost). Renames stay atomic either way. `home`: paths inside it are
+   * refused when a folder on the way is a symbolic link.
    */
-  constructor(private readonly options: { durable?: boolean } = {}) {}
+  constructor(private readonly options: { durable?: boolean; home?: string } = {}) {}
 
-  /** Writes `data` beside `path`; the folder must exist (we never create folders outside the home). */
-  stage(path: string, data: string | Uint8Array, mode: number, current?: (r: LedgerReader) => Promise<boolean>): void {
+  /**
+   * Writes `data` beside `path`; the folder must exist (we never create folders outside the home).
+   * `mode` is the default; `access` may set owner, group and mode, applied to the temporary file
+   * before it gets its name, so the file never appears with the wrong ones.
+   */
+  stage(path: string, data: string | Uint8Array, mode: number, current?: (r: LedgerReader) => Promise<boolean>, access: FileAccess = {}): void {
+    const target = this.writable(path);
+    if (mode === SECRET_MODE && access.mode !== undefined && (access.mode & 0o007) !== 0) {
+      throw new PkiError("usage", `--mode ${access.mode.toString(8).padStart(4, "0")} would let every user read ${path}, which holds a private key`, "use 0600 or 0640 with --group", "MODE_TOO_OPEN");
+    }
+    const keep = access.keepExisting && target?.isFile() ? target : undefined;
+    const uid = access.uid ?? keep?.uid;
+    const gid = access.gid ?? keep?.gid;
+    let finalMode = access.mode ?? (keep ? keep.mode & 0o777 : mode);
+    // A kept mode never makes a secret readable by every user.
+    if (mode === SECRET_MODE && access.mode === undefined) finalMode &= ~0o007;
     // Hidden, and not ending in .pem/.key, so no glob or server picks up a half-made file.
     const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
     let fd: number | undefined;
     try {
-      fd = openSync(tmp, "wx", mode);
+      // O_EXCL never follows a link at tmp; created owner-only, the content is never readable by others before chmod.
+      fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, SECRET_MODE);
       const buf = typeof data === "string" ? Buffer.from(data) : data;
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+      if (uid !== undefined || gid !== undefined) fchownSync(fd, uid ?? -1, gid ?? -1);
+      fchmodSync(fd, finalMode);
       if (this.options.durable !== false) fsyncSync(fd);
     } catch (e) {
       if (fd !== undefined) closeSync(fd);
@@ -102,11 +168,26 @@ export class FileBatch {
         /* it may never have been created */
       }
       this.abort();
+      if ((e as NodeJS.ErrnoException).code === "EPERM" && (uid !== undefined || gid !== undefined)) {
+        throw new PkiError("storage", `${path}: not permitted to give the file to owner ${uid ?? "-"} group ${gid ?? "-"}`, "only root may give a file away: run as root, or leave out --owner/--group", "PERMISSION_DENIED");
+      }
       throw fileError(path, e);
     }
     closeSync(fd);
-    chmodSync(tmp, mode);
     this.staged.push({ tmp, path, ...(current ? { current } : {}) });
+  }
+
+  /** Refuses a path reached through a link (see stage), or in a folder this process cannot write, before anything is written; returns what is there now. */
+  writable(path: string): Stats | undefined {
+    if (this.options.home) refuseLinksInside(this.options.home, path);
+    try {
+      accessSync(dirname(path), constants.W_OK);
+    } catch (e) {
+      throw fileError(path, e);
+    }
+    const target = existing(path);
+    if (target?.isSymbolicLink()) throw symlinkError(path);
+    return target;
   }
 
   /**
@@ -148,6 +229,14 @@ export class FileBatch {
       }
     }
     this.staged.length = 0;
+  }
+}
+
+function existing(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
   }
 }
 

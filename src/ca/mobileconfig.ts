@@ -3,9 +3,9 @@ import { createPkcs12 } from "../crypto/pkcs12.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
-import { SECRET_MODE } from "./home.js";
+import type { FileAccess } from "./home.js";
 import { exportPasswordProblem } from "./secret-strength.js";
-import { decryptedKey, exportCandidate } from "./export.js";
+import { decryptedKey, exportCandidate, recordThenWrite } from "./export.js";
 import { type CertificateView, viewOf } from "./views.js";
 
 export interface MobileconfigParams {
@@ -18,6 +18,8 @@ export interface MobileconfigParams {
   out?: string;
   /** Export a revoked or expired certificate too. */
   force?: boolean;
+  /** Owner, group and mode of the file (--owner, --group, --mode); an existing file's are kept otherwise. */
+  access?: FileAccess;
 }
 
 /**
@@ -75,10 +77,7 @@ export async function exportMobileconfig(core: CaCore, ctx: Context, p: Mobileco
     PayloadVersion: 1,
   });
   const file = p.out ?? core.home.mobileconfig(rec.name);
-  await core.change(ctx, async (tx, files) => {
-    files.stage(file, plist, SECRET_MODE);
-    await tx.appendEvent(core.event(ctx, "exported", rec.serial, { name: rec.name, format: p.modern ? "mobileconfig" : "mobileconfig-legacy", file }));
-  });
+  await recordThenWrite(core, ctx, core.event(ctx, "exported", rec.serial, { name: rec.name, format: p.modern ? "mobileconfig" : "mobileconfig-legacy", file }), file, plist, p.access);
   return { view: viewOf(rec, now), file };
 }
 

@@ -5,7 +5,7 @@ import type { Context } from "./context.js";
 import type { Signer } from "../crypto/signer.js";
 import { checkDays, type CaCore, DAY_MS } from "./core.js";
 import { PkiError, shown } from "./errors.js";
-import { type FileBatch, PUBLIC_MODE } from "./home.js";
+import { type FileAccess, type FileBatch, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
 import { durationSetting } from "./settings.js";
 import { notFound } from "./suggest.js";
@@ -41,7 +41,7 @@ export interface RevokeOptions {
  * CRL number, stores it with its event, and stages crl.pem (and `out`). Holding the lock
  * while signing is what keeps concurrent revocations from producing a CRL that misses one.
  */
-export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, signer: Signer, files: FileBatch, days?: number, out?: string): Promise<CrlResult> {
+export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, signer: Signer, files: FileBatch, days?: number, out?: string, outAccess?: FileAccess): Promise<CrlResult> {
   const now = ctx.now;
   const lifetimeMs = days !== undefined ? checkDays(days, "--days") * DAY_MS : (await durationSetting(tx, "crl-lifetime")) * 1000;
   const nextUpdate = new Date(Math.min(now.getTime() + lifetimeMs, Date.parse(core.root.notAfter)));
@@ -54,7 +54,7 @@ export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, sig
   const pem = crlPem(der);
   const stillLatest = async (r: LedgerReader) => (await r.nextCrlNumber()) === number + 1;
   files.stage(core.home.crl, pem, PUBLIC_MODE, stillLatest);
-  if (out) files.stage(out, pem, PUBLIC_MODE);
+  if (out) files.stage(out, pem, PUBLIC_MODE, undefined, { keepExisting: true, ...outAccess });
   return result;
 }
 
@@ -124,8 +124,8 @@ function refuseRoot(rec: Pick<CertificateRecord, "kind">): void {
 }
 
 /** Signs a fresh CRL from the ledger's revocations and writes crl.pem (and `out`). */
-export async function generateCrl(core: CaCore, ctx: Context, params: { days?: number; out?: string }): Promise<CrlResult> {
+export async function generateCrl(core: CaCore, ctx: Context, params: { days?: number; out?: string; outAccess?: FileAccess }): Promise<CrlResult> {
   if (params.days !== undefined) checkDays(params.days, "--days");
   const signer = await core.rootSigner();
-  return core.change(ctx, (tx, files) => issueCrl(core, ctx, tx, signer, files, params.days, params.out));
+  return core.change(ctx, (tx, files) => issueCrl(core, ctx, tx, signer, files, params.days, params.out, params.outAccess));
 }

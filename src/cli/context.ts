@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import type { AuthorityOptions, Context } from "../ca/authority.js";
 import { Home } from "../ca/home.js";
 import { shellQuote } from "../ca/shell-quote.js";
+import { runCrlHook } from "./hooks.js";
 import { plural } from "./output.js";
 import { readSecretWithOrigin, type SecretOrigin } from "./secrets.js";
 
@@ -73,6 +74,7 @@ export function authorityOptions(opts: GlobalOptions, newPassphrase = false): Au
     templatesDir: TEMPLATES_DIR,
     unlockEarly: opts.passphraseFile !== undefined || Boolean(process.env.PKI_PASSPHRASE),
     onLockWait: () => process.stderr.write("pki: waiting for another pki command on this home...\n"),
+    onCrlRepaired: (crl) => runCrlHook(crl, homeOf(opts).dir, `reinstalled crl.pem (CRL #${crl.number}) from the ledger`),
     passphrase: async () => (await (cached ??= read())).value,
     wrongPassphrase: () => {
       tries++;

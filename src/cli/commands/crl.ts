@@ -1,13 +1,15 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { plural, print, printJson, when } from "../output.js";
+import { type AccessFlags, accessOptions, fileAccess } from "../file-access.js";
 import { parseDays, withAuthority } from "./shared.js";
 import { homeOf } from "../context.js";
+import { PkiError } from "../../ca/errors.js";
 import { runCrlHook } from "../hooks.js";
 
 export function register(program: Command): Command {
-  return program
-    .command("crl")
+  return accessOptions(program
+    .command("crl"))
     .description("regenerate the CRL (crl.pem) with a new number and nextUpdate")
     .option("--days <n>", "days until nextUpdate (default 30)", parseDays)
     .option("--out <file>", "also write the CRL here")
@@ -17,15 +19,18 @@ export function register(program: Command): Command {
 Examples:
   $ pki crl
   $ pki crl --days 7 --out /etc/nginx/client-crl.pem && nginx -s reload
+  $ pki crl --out /etc/mosquitto/certs/crl.pem --group mosquitto --mode 0640
 
 Why it matters: nginx rejects EVERY client certificate once the CRL's nextUpdate has
 passed ("CRL has expired"). Regenerate well before then, e.g. weekly from a timer.`,
     )
-    .action(async (flags: { days?: number; out?: string }, cmd: Command) => {
+    .action(async (flags: AccessFlags & { days?: number; out?: string }, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts, ctx) => {
+        const access = fileAccess(flags);
+        if (flags.out === undefined && Object.keys(access).length > 0) throw new PkiError("usage", "--owner, --group and --mode apply to the --out file", "add --out FILE (crl.pem in the home keeps the home's modes)", "USAGE");
         const r = await authority.generateCrl(ctx, {
           ...(flags.days !== undefined ? { days: flags.days } : {}),
-          ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}),
+          ...(flags.out !== undefined ? { out: resolve(flags.out), outAccess: access } : {}),
         });
         if (opts.json) {
           printJson({ crl: r.path, number: r.number, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, revoked: r.revoked, ...(flags.out ? { out: resolve(flags.out) } : {}) });

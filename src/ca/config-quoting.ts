@@ -14,6 +14,19 @@ export const systemdWord: Quoter = (v) => {
 /** A systemd setting that takes the rest of the line as a path: only specifiers need escaping. */
 export const systemdPath: Quoter = (v) => v.replace(/%/g, "%%");
 
+/** A systemd setting that takes a space-separated list of paths (ReadWritePaths=): one quoted word. */
+export const systemdPathWord: Quoter = (v) => {
+  const escaped = systemdPath(v);
+  return PLAIN.test(v) ? escaped : `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+};
+
+/**
+ * Characters no configuration format here can carry safely in a path or value: a newline ends
+ * the directive (and starts the attacker's), a quote or backslash ends or bends a quoted string,
+ * `$` and the backtick expand in nginx, systemd and shells.
+ */
+export const UNSAFE_IN_CONFIG = /[\u0000-\u001f\u007f"\\$`]/;
+
 /** crontab commands go to /bin/sh, but cron first turns every unescaped % into a newline. */
 export const cronWord: Quoter = (v) => shellQuote(v).replace(/%/g, "\\%");
 

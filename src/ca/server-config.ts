@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cronWord, type Quoter, systemdPath, systemdWord } from "./config-quoting.js";
+import { cronWord, type Quoter, systemdPath, systemdPathWord, systemdWord, UNSAFE_IN_CONFIG } from "./config-quoting.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError, shown } from "./errors.js";
@@ -22,6 +22,37 @@ function isJob(target: ServerTarget): target is keyof typeof TIMER_TEMPLATE {
 }
 
 const LISTEN = /^([0-9.]+:|\[[0-9a-f:]+\]:)?\d{1,5}$/i;
+/** An http(s) origin: a host name, IPv4 or [IPv6] and a port, nothing a config line could mistake for syntax. */
+const UPSTREAM = /^https?:\/\/((?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?)\/?$/;
+/** What nginx server_name, Apache ServerName and a Caddy site address take: a host name, a wildcard, an address. */
+const SERVER_NAME = /^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9._-]*[A-Za-z0-9_])?$|^\[?[0-9A-Fa-f:.]+\]?$/;
+/** Template values that pki builds as whole lines (comments, directives) from values already checked. */
+const MULTILINE = new Set(["INSTALL", "OCSP", "CRL_HOOK"]);
+
+/**
+ * Refuses a path or value that cannot be written into a configuration line safely (a newline
+ * would inject directives, cron lines or unit settings), naming where it came from.
+ */
+function safeInConfig(value: string, from: string): string {
+  if (UNSAFE_IN_CONFIG.test(value)) {
+    throw new PkiError("usage", `${from} "${shown(value)}" contains a newline, control character, quote, backslash, $ or \``, "these cannot be written safely into a server configuration, cron line or unit file: choose a path without them", "UNSAFE_CONFIG_VALUE");
+  }
+  return value;
+}
+
+/** The root's subject as text in comments and messages: anything a format could read as syntax becomes "_". */
+function subjectText(subject: string): string {
+  return subject.replace(/[^\p{L}\p{M}\p{N} .,=_@+:/()'&-]/gu, "_");
+}
+
+/** Every user- and ledger-supplied value a rendering uses, checked before any is written. */
+function checkParams(core: CaCore, p: ServerConfigParams): void {
+  safeInConfig(core.home.dir, "the home path");
+  p.pkiCommand.forEach((w) => safeInConfig(w, "pki's own path"));
+  if (p.keyFile !== undefined) safeInConfig(p.keyFile, "--key-file");
+  if (p.filesDir !== undefined) safeInConfig(p.filesDir, "--files-dir");
+  if (p.passphraseFile !== undefined) safeInConfig(p.passphraseFile, "--timer-passphrase-file");
+}
 
 export interface ServerConfigParams {
   target: ServerTarget;
@@ -51,6 +82,7 @@ export interface ServerConfigParams {
 
 /** Renders a server or timer configuration from templates/, with this home's real absolute paths. */
 export async function renderServerConfig(core: CaCore, ctx: Context, p: ServerConfigParams): Promise<string> {
+  checkParams(core, p);
   const settings = await core.ledger.read((r) => settingValues(r));
   if (isJob(p.target)) return renderTimer(core, settings, p, p.target);
   const profile = SERVERS[p.target];
@@ -61,22 +93,26 @@ export async function renderServerConfig(core: CaCore, ctx: Context, p: ServerCo
   const port = listen.split(":").pop()!;
   const address = listen.includes(":") ? listen.slice(0, listen.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1") || "0.0.0.0" : "0.0.0.0";
   const upstream = p.upstream ?? "http://127.0.0.1:8080";
-  const up = /^https?:\/\/([^/]+)\/?$/.exec(upstream);
+  const up = UPSTREAM.exec(upstream);
   if (!up) throw new PkiError("usage", `--upstream "${shown(upstream)}" must be a URL like http://127.0.0.1:8080`);
   const verifyMode = p.verify ?? "on";
   const verify = profile.verify[verifyMode];
   if (verify === null) throw new PkiError("usage", `${p.target} has no --verify ${verifyMode}`, `leave --verify out: ${profile.label} always requires a valid client certificate here`, "UNSUPPORTED_OPTION");
   const name = (await serverCertificate(core, ctx, p.server, p.target)).name;
+  const serverName = p.serverName ?? name.replace(/^wildcard\./, "*.");
+  if (!SERVER_NAME.test(serverName)) {
+    throw new PkiError("usage", `${p.serverName !== undefined ? "--server-name" : "the server certificate's name"} "${shown(serverName)}" is not a host name, wildcard or address`, "give one with --server-name, e.g. --server-name intranet.example.com", "UNSAFE_CONFIG_VALUE");
+  }
   const files = filesFor(core, profile, p, name);
   const q = profile.quote;
   const values: Record<string, string> = {
-    ROOT_SUBJECT: core.root.subject,
+    ROOT_SUBJECT: subjectText(core.root.subject),
     CA: q(files.ca),
     CRL: q(files.crl),
     CERT: q(files.cert),
     KEY: q(files.key),
     SERVER: name,
-    SERVER_NAME: p.serverName ?? name.replace(/^wildcard\./, "*."),
+    SERVER_NAME: serverName,
     VERIFY: verify,
     DEPTH: String(depth),
     LISTEN: listen,
@@ -207,10 +243,10 @@ function renderTimer(core: CaCore, settings: SettingValues, p: ServerConfigParam
   const listen = p.listen ?? "127.0.0.1:8080";
   if (!LISTEN.test(listen) || !listen.includes(":")) throw new PkiError("usage", `--listen "${shown(listen)}" must be ADDRESS:PORT for pki serve, e.g. 0.0.0.0:8080`);
   return fill(core, TIMER_TEMPLATE[target], {
-    ROOT_SUBJECT: core.root.subject,
+    ROOT_SUBJECT: subjectText(core.root.subject),
     PKI: p.pkiCommand.map(word).join(" "),
     HOME: word(core.home.dir),
-    HOME_PATH: systemdPath(core.home.dir),
+    HOME_PATH: systemdPathWord(core.home.dir),
     PASSPHRASE_FILE: target === "cron" ? word(passphraseFile) : systemdPath(passphraseFile),
     LISTEN: listen,
     // The job signs with the crl-lifetime setting (pki config), so the comment states it.
@@ -223,6 +259,8 @@ function fill(core: CaCore, template: string, values: Record<string, string>): s
   return text.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
     const v = values[key];
     if (v === undefined) throw new Error(`template ${template} uses unknown placeholder ${key}`);
+    // Every input was checked above; this guards the placeholders added later.
+    if (!MULTILINE.has(key) && /[\u0000-\u001f\u007f]/.test(v)) throw new Error(`template ${template}: ${key} would span lines`);
     return v;
   });
 }

@@ -8,7 +8,7 @@ import { toPem } from "../crypto/pem.js";
 import { type CertificateQuery, collect, type EventRecord } from "../ledger/ledger.js";
 import { checkSqliteModule, openLedger } from "../ledger/open.js";
 import type { AuditReport } from "./audit.js";
-import type { BackupResult } from "./backup.js";
+import type { BackupResult, RestoreResult } from "./backup.js";
 import type { BatchParams, BatchResult } from "./batch.js";
 import type { Finding } from "./check.js";
 import type { Context } from "./context.js";
@@ -75,8 +75,8 @@ export class Authority {
     return (await import("./init.js")).initRoot(options, ctx, params);
   }
 
-  static async restore(options: AuthorityOptions, ctx: Context, file: string, onProgress?: (done: number, total: number) => void): Promise<{ findings: Finding[]; certificates: number }> {
-    return (await import("./backup.js")).restore(options, ctx, file, onProgress);
+  static async restore(options: AuthorityOptions, ctx: Context, file: string, acceptHooks: boolean, onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
+    return (await import("./backup.js")).restore(options, ctx, file, acceptHooks, onProgress);
   }
 
   close(): Promise<void> {

@@ -2,12 +2,19 @@ import { chmodSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { LedgerError } from "../ledger/errors.js";
-import { openLedger } from "../ledger/open.js";
+import { allPages, type CertificateRecord, type LedgerReader } from "../ledger/ledger.js";
+import { foreignSchema, openLedger } from "../ledger/open.js";
+import { isSignedBy } from "../crypto/certificates.js";
+import { x509 } from "../crypto/provider.js";
+import { verifyAudit } from "./audit.js";
 import type { Context } from "./context.js";
 import { checkHome, type Finding } from "./check.js";
 import { type AuthorityOptions, CaCore } from "./core.js";
-import { PkiError } from "./errors.js";
-import { fileError, SECRET_MODE } from "./home.js";
+import { PkiError, shown } from "./errors.js";
+import { fileError, safeFileName, SECRET_MODE } from "./home.js";
+import { CRL_HOOK, crlHook } from "./hooks.js";
+import { validateName } from "./names.js";
+import { SETTINGS, type SettingKey } from "./settings.js";
 import { fingerprint } from "./records.js";
 
 /**
@@ -48,19 +55,36 @@ export async function backup(core: CaCore, ctx: Context, file: string, onProgres
   return { file, sha256, certificates, recorded };
 }
 
+export interface RestoreResult {
+  findings: Finding[];
+  certificates: number;
+  /** The CRL hook the backup carried (null: none), and whether it was kept (--accept-hooks). */
+  hook: { command: string | null; kept: boolean };
+}
+
 /**
- * Restores a backup into an empty home: validates it (SQLite, pki schema, integrity, a
- * root), copies it in with the backup API, then rewrites every output file from it.
+ * Restores a backup into an empty home. Everything in the backup is verified before anything
+ * is written (see untrustworthy); a CRL hook it carries, a shell command run as whoever runs
+ * pki, is kept only with `acceptHooks`, else dropped with an event saying so. Then the ledger is
+ * copied in with the backup API and every output file rewritten from it.
  */
-export async function restore(options: AuthorityOptions, ctx: Context, file: string, onProgress?: (done: number, total: number) => void): Promise<{ findings: Finding[]; certificates: number }> {
+export async function restore(options: AuthorityOptions, ctx: Context, file: string, acceptHooks: boolean, onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
   const { home } = options;
   if (home.exists()) throw new PkiError("conflict", `a CA already exists in ${home.dir}`, "restore into a new, empty --home");
   if (!existsSync(file)) throw new PkiError("not-found", `${file}: no such file`);
+  // Before anything opens it for writing (migrations run statements a foreign trigger would fire on).
+  const foreign = foreignSchema(file);
+  if (foreign.length > 0) throw tampered(file, foreign);
   const source = await openLedger(file);
+  let hookCommand: string | null;
   try {
     const problems = await source.integrityProblems();
     if (problems.length) throw new PkiError("invalid", `${file} fails SQLite's integrity check: ${problems[0]}`);
-    if (!(await source.read((r) => r.activeRoot()))) throw new PkiError("invalid", `${file} holds no root CA`);
+    const root = await source.read((r) => r.activeRoot());
+    if (!root) throw new PkiError("invalid", `${file} holds no root CA`);
+    const untrusted = await source.read((r) => untrustworthy(r, root));
+    if (untrusted.length > 0) throw tampered(file, untrusted);
+    hookCommand = await source.read((r) => crlHook(r));
     home.create();
     const tmp = join(home.dir, `.ledger.db.tmp-${randomBytes(6).toString("hex")}`);
     try {
@@ -77,13 +101,66 @@ export async function restore(options: AuthorityOptions, ctx: Context, file: str
   const ledger = await openLedger(home.ledger);
   try {
     const core = new CaCore(options, ledger, (await ledger.read((r) => r.activeRoot()))!);
+    const dropHook = hookCommand !== null && !acceptHooks;
     const certificates = await ledger.write(async (tx) => {
       await tx.appendEvent(core.event(ctx, "restored", null, { from: file }));
+      if (dropHook) {
+        await tx.setSetting(CRL_HOOK, null);
+        await tx.appendEvent(core.event(ctx, "hook-set", null, { hook: "crl", command: null, why: "restore without --accept-hooks" }));
+      }
       return tx.count({});
     });
     const findings = await checkHome(core, ctx, true);
-    return { findings, certificates };
+    return { findings, certificates, hook: { command: hookCommand, kept: hookCommand !== null && !dropHook } };
   } finally {
     await ledger.close();
   }
+}
+
+/**
+ * What makes a backup's content untrustworthy, beyond its schema: a certificate the root did not
+ * sign, a name issuance would refuse (`../../elsewhere/x` becomes a path), a setting pki does
+ * not know or a value it would not store, an event log that does not verify.
+ */
+async function untrustworthy(r: LedgerReader, root: CertificateRecord): Promise<string[]> {
+  const problems: string[] = [];
+  const rootCert = new x509.X509Certificate(root.der);
+  for await (const c of allPages((page) => r.certificates({}, page))) {
+    if (!(await isSignedBy(c.der, rootCert))) problems.push(`certificate ${c.serial} ("${shown(c.name)}") is not signed by the root`);
+    if (!validName(c)) problems.push(`certificate ${c.serial} has the name "${shown(c.name)}", which pki never gives`);
+  }
+  for (const [key, value] of await r.settings()) {
+    const problem = settingProblem(key, value);
+    if (problem) problems.push(problem);
+  }
+  const audit = await verifyAudit(r);
+  problems.push(...audit.problems.map((p) => `event log: ${p}`));
+  // H1's authenticated history (MACs keyed from the CA key) is verified here once it is in main.
+  return problems;
+}
+
+function validName(c: CertificateRecord): boolean {
+  try {
+    safeFileName(c.name);
+    return c.kind === "root" || validateName(c.name) === c.name;
+  } catch {
+    return false;
+  }
+}
+
+function settingProblem(key: string, value: string): string | null {
+  if (key === CRL_HOOK) return null; // shown to the user, and kept only with --accept-hooks
+  const setting = key.startsWith("config.") ? key.slice("config.".length) : null;
+  if (setting === null || !(setting in SETTINGS)) return `setting "${shown(key)}" is not one pki knows`;
+  try {
+    if (SETTINGS[setting as SettingKey].normalize(value) === value) return null;
+  } catch {
+    /* refused: reported below */
+  }
+  return `setting "${setting}" holds "${shown(value)}", a value pki would not store`;
+}
+
+function tampered(file: string, problems: string[]): PkiError {
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1, 4).join("; ")}${problems.length > 4 ? "; …" : ""})` : "";
+  return new PkiError("invalid", `${file} was altered outside pki, nothing was restored: ${problems[0]}${more}`, "restore an older backup, and keep backups where only the CA holder can write", "BACKUP_TAMPERED");
 }

@@ -170,6 +170,8 @@ export interface LedgerReader {
    */
   headEventId(): Promise<number>;
   setting(key: string): Promise<string | undefined>;
+  /** Every stored setting as [key, value], in key order (restore checks each one). */
+  settings(): Promise<[string, string][]>;
 }
 
 /** Changes; only inside `write`. */

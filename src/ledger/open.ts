@@ -2,6 +2,7 @@ import Database from "better-sqlite3";
 import type { Ledger } from "./ledger.js";
 import { toLedgerError } from "./sqlite/errors.js";
 import { SqliteLedger, type SqliteOptions } from "./sqlite/engine.js";
+import { schemaProblems } from "./sqlite/schema-check.js";
 
 export type OpenOptions = SqliteOptions;
 
@@ -16,5 +17,17 @@ export function checkSqliteModule(): void {
     new Database(":memory:").close();
   } catch (e) {
     throw toLedgerError(e);
+  }
+}
+
+/**
+ * What in the stored ledger at `path` (a backup about to be restored) is not exactly the schema
+ * pki creates: foreign triggers, views, tables or indexes, or altered ones. Empty when sound.
+ */
+export function foreignSchema(path: string): string[] {
+  try {
+    return schemaProblems(path);
+  } catch (e) {
+    throw toLedgerError(e, path);
   }
 }

@@ -510,6 +510,10 @@ class Handle implements LedgerWriter {
     return this.get<{ value: string }>("SELECT value FROM settings WHERE key = ?", key)?.value;
   }
 
+  async settings(): Promise<[string, string][]> {
+    return this.all<{ key: string; value: string }>("SELECT key, value FROM settings ORDER BY key").map((r) => [r.key, r.value]);
+  }
+
   async insertCertificate(c: NewCertificate): Promise<void> {
     this.run(
       `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)

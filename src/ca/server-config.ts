@@ -220,10 +220,8 @@ function installSteps(core: CaCore, profile: ServerProfile, f: ServerFiles, name
   }
   const keyGroup = profile.keyReadBy === "root" ? "root" : profile.group;
   const keyMode = profile.keyReadBy === "root" ? "0600" : "0640";
-  lines.push(
-    `${pki} export-key ${sh(name)} --unencrypted ${profile.bundle ? "--with-certificate " : ""}--out ${sh(f.key)}`,
-    `chown root:${keyGroup} ${sh(f.key)} && chmod ${keyMode} ${sh(f.key)}`,
-  );
+  // Owner and mode are set before the key appears under its name, and kept by later re-exports.
+  lines.push(`${pki} export-key ${sh(name)} --unencrypted ${profile.bundle ? "--with-certificate " : ""}--out ${sh(f.key)} --owner root --group ${keyGroup} --mode ${keyMode}`);
   return lines.map((l) => `#   ${l}`).join("\n");
 }
 

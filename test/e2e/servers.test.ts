@@ -5,7 +5,7 @@
 // (Caddy, Redis), the test pins that down, as the output and the README say.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, closeSync, existsSync, openSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { PASSPHRASE, PKI_BIN, pkiJson, tempDir } from "../helpers.js";
@@ -107,11 +107,11 @@ describe("PostgreSQL from `pki server-config postgresql`", () => {
   let pgBin: string;
   let data: string;
   let config: string;
+  let files: string;
   before(async () => {
     const versions = readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a));
     pgBin = join("/usr/lib/postgresql", versions[0]!, "bin");
     port = await freePort();
-    let files: string;
     ({ config, files } = await configure("postgresql", port));
     assert.equal(readFileSync(join(files, "localhost.key")).length > 0, true);
     data = join(work.dir, "pgdata");
@@ -166,6 +166,23 @@ describe("PostgreSQL from `pki server-config postgresql`", () => {
       if (!/certificate revoked/.test(refused)) await new Promise((r) => setTimeout(r, 100));
     }
     assert.match(refused, /certificate revoked/);
+  });
+
+  test("re-exporting the key over the installed one keeps root:postgres 0640: PostgreSQL restarts with it and lets alice in", async () => {
+    const key = join(files, "localhost.key");
+    const owned = () => {
+      const st = statSync(key);
+      return `${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`;
+    };
+    const installed = owned();
+    assert.match(installed, /^0:\d+ 640$/, "the install step gave it to root:postgres 0640");
+    pkiJson(ca.home, ["export-key", "localhost", "--unencrypted", "--out", key]);
+    assert.equal(owned(), installed);
+    // A restart reads the key again (a reload that cannot read it would keep the old one).
+    const restarted = await exec("runuser", ["-u", "postgres", "--", join(pgBin, "pg_ctl"), "-D", data, "-l", join(data, "postgresql.log"), "-w", "-t", "60", "restart"]);
+    assert.equal(restarted.code, 0, `${restarted.stderr}\n${readFileSync(join(data, "postgresql.log"), "utf8").slice(-2000)}`);
+    const ok = await psql("alice", alice);
+    assert.equal(ok.code, 0, ok.stderr);
   });
 });
 

@@ -49,7 +49,7 @@ function duration(min: number, max: number, what: string): (v: string) => string
 
 export const SETTINGS = {
   url: {
-    description: "public base URL of `pki serve --http` (OCSP at {url}/ocsp, the root at {url}/ca.pem, the CRL at {url}/crl.der)",
+    description: "public base URL of `pki serve --http`; certificates issued from then on name OCSP at {url}/ocsp, the root at {url}/ca.der and the CRL at {url}/crl.der",
     defaultValue: null,
     normalize: (v: string) => {
       let u: URL;

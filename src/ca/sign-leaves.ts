@@ -16,6 +16,7 @@ import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
 import { recordOf, storedKeyIs } from "./records.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
 import { claimName } from "./name-claims.js";
+import { settingValue } from "./settings.js";
 
 /** notBefore is set this far in the past so servers with a slightly slow clock accept new certificates. */
 export const BACKDATE_MS = 5 * 60_000;
@@ -67,6 +68,8 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
     async (tx, files) => {
       // Keys sealed under a passphrase that another process has since changed would open with neither.
       if (requests.some((r) => r.keyEncrypted)) await core.assertPassphraseCurrent(tx);
+      // Read under the lock: a certificate carries the URL in force when it was signed.
+      const pointers = revocationPointers(await settingValue(tx, "url"));
       const leaves: SignedLeaf[] = [];
       let revoked = false;
       for (const p of requests) {
@@ -84,7 +87,7 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
           subject: p.subject,
           publicKey: p.publicKey,
           signer,
-          extensions: p.extensions,
+          extensions: { ...p.extensions, ...pointers },
         });
         const record = recordOf(cert, p.kind, p.name, p.keyEncrypted, p.csrDer, now);
         const certificatePath = core.home.certificate(p.name);
@@ -130,6 +133,16 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
     },
     options,
   );
+}
+
+/**
+ * With the `url` setting, where relying parties find the responder, the issuer and the CRL
+ * that `pki serve --http` publishes: OCSP at {url}/ocsp, caIssuers at {url}/ca.der (one DER
+ * certificate, RFC 5280 section 4.2.2.1), the CRL at {url}/crl.der.
+ */
+export function revocationPointers(url: string | null): Pick<ExtensionsSpec, "authorityInfoAccess" | "crlDistributionPoints"> {
+  if (url === null) return {};
+  return { authorityInfoAccess: { ocsp: [`${url}/ocsp`], caIssuers: [`${url}/ca.der`] }, crlDistributionPoints: [`${url}/crl.der`] };
 }
 
 const generateNodeKeyPairAsync = promisify(generateNodeKeyPair);

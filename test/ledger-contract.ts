@@ -170,6 +170,17 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
     assert.equal(await l.read((r) => r.setting("hooks.crl")), undefined);
   });
 
+  withLedger("roles are kept per folded name, replaced and removed", async (l) => {
+    await l.write((tx) => tx.setRole("Alice", "admin"));
+    assert.equal(await l.read((r) => r.role("alice")), "admin");
+    assert.equal(await l.read((r) => r.role("ALICE")), "admin");
+    await l.write((tx) => tx.setRole("alice", "admin"));
+    assert.deepEqual(await l.read((r) => r.roles()), [{ name: "alice", role: "admin" }]);
+    await l.write((tx) => tx.setRole("ALICE", null));
+    assert.equal(await l.read((r) => r.role("alice")), undefined);
+    assert.deepEqual(await l.read((r) => r.roles()), []);
+  });
+
   withLedger("replaceKey swaps a key only while it is the one expected", async (l) => {
     await l.write((tx) => tx.insertCertificate({ ...cert("01", "a"), keyEncrypted: new Uint8Array([1]) }));
     assert.equal(await l.write((tx) => tx.replaceKey("01", new Uint8Array([9]), new Uint8Array([2]))), false);

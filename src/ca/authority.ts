@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import type { CrlReason } from "../crypto/crl-reason.js";
 import type { CertificateDetails } from "../crypto/describe.js";
 import { toPem } from "../crypto/pem.js";
-import { type CertificateQuery, collect, type EventRecord } from "../ledger/ledger.js";
+import { type CertificateQuery, collect, type EventRecord, type RoleRecord } from "../ledger/ledger.js";
 import { checkSqliteModule, openLedger } from "../ledger/open.js";
 import type { AuditReport } from "./audit.js";
 import type { BackupResult, RestoreResult } from "./backup.js";
@@ -22,6 +22,7 @@ import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issua
 import type { MobileconfigParams } from "./mobileconfig.js";
 import type { NewPassphraseSource, PassphraseChangeResult, PassphraseProgress } from "./passphrase.js";
 import type { CrlResult, RevokeOptions, RevokeResult } from "./revocation.js";
+import type { RoleChange, RoleChoice } from "./roles.js";
 import type { ServerConfigParams } from "./server-config.js";
 import type { ServingAuthority } from "./serving.js";
 import { listSettings, setSetting, settingKey, type SettingView } from "./settings.js";
@@ -192,6 +193,16 @@ export class Authority {
   /** Sets a `pki config` setting (null: back to its default). */
   async setSetting(ctx: Context, key: string, value: string | null): Promise<SettingView> {
     return setSetting(this.core, ctx, settingKey(key), value);
+  }
+
+  /** Names with an API role (pki role list). */
+  roles(): Promise<RoleRecord[]> {
+    return this.core.ledger.read((r) => r.roles());
+  }
+
+  /** Gives a name an API role, or takes it away with "none" (pki role set). */
+  async setRole(ctx: Context, name: string, role: RoleChoice): Promise<RoleChange> {
+    return (await import("./roles.js")).setRole(this.core, ctx, name, role);
   }
 
   crlHook(): Promise<string | null> {

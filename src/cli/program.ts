@@ -20,6 +20,7 @@ import { register as hook } from "./commands/hook.js";
 import { register as doctor } from "./commands/doctor.js";
 import { register as config } from "./commands/config.js";
 import { register as serve } from "./commands/serve.js";
+import { register as role } from "./commands/role.js";
 
 const EXAMPLES = `
 Examples:
@@ -56,7 +57,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     // The argument is echoed in every error line: bounded like any echoed input.
     onCommand(arg ? `${names.join(" ")} ${shown(arg)}` : names.join(" "));
   });
-  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve]) {
+  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role]) {
     const cmd = reg(program);
     cmd
       .exitOverride((err) => {

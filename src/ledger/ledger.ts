@@ -130,6 +130,14 @@ export function parseEventDetails(text: string): Record<string, unknown> {
   return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { [MALFORMED_DETAILS]: text };
 }
 
+/** A role the mTLS API grants a certificate name; a name without one may only renew itself. */
+export type Role = "admin";
+
+export interface RoleRecord {
+  name: string;
+  role: Role;
+}
+
 export type NewEvent = Pick<EventRecord, "at" | "actor" | "action" | "serial" | "details">;
 
 /**
@@ -172,6 +180,10 @@ export interface LedgerReader {
   setting(key: string): Promise<string | undefined>;
   /** Every stored setting as [key, value], in key order (restore checks each one). */
   settings(): Promise<[string, string][]>;
+  /** The role of `name`, compared after case folding (see nameKey). */
+  role(name: string): Promise<Role | undefined>;
+  /** Every name that has a role, by name. */
+  roles(): Promise<RoleRecord[]>;
 }
 
 /** Changes; only inside `write`. */
@@ -189,6 +201,8 @@ export interface LedgerWriter extends LedgerReader {
   appendEvent(event: NewEvent): Promise<EventRecord>;
   /** Sets (or with `null`, removes) an operator setting. */
   setSetting(key: string, value: string | null): Promise<void>;
+  /** Gives `name` a role, or with `null` takes its role away. */
+  setRole(name: string, role: Role | null): Promise<void>;
 }
 
 /** Every item of a paged listing, fetched one page at a time (memory stays flat). */

@@ -6,7 +6,7 @@ import { LedgerError } from "../errors.js";
 import {
   type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord,
   type EventRecord, eventHash, GENESIS_HASH, type Ledger, type LedgerReader, type LedgerWriter, type NewCertificate, type NewEvent,
-  type Page, PAGE_SIZE, parseEventDetails, type PageRequest, type RevokedEntry, type StateCounts,
+  type Page, PAGE_SIZE, parseEventDetails, type PageRequest, type RevokedEntry, type Role, type RoleRecord, type StateCounts,
 } from "../ledger.js";
 import { Mutex } from "../mutex.js";
 import { nameKey } from "../name-key.js";
@@ -514,6 +514,14 @@ class Handle implements LedgerWriter {
     return this.all<{ key: string; value: string }>("SELECT key, value FROM settings ORDER BY key").map((r) => [r.key, r.value]);
   }
 
+  async role(name: string): Promise<Role | undefined> {
+    return this.get<{ role: Role }>("SELECT role FROM roles WHERE name_key = ?", nameKey(name))?.role;
+  }
+
+  async roles(): Promise<RoleRecord[]> {
+    return this.all<RoleRecord>("SELECT name, role FROM roles ORDER BY name_key");
+  }
+
   async insertCertificate(c: NewCertificate): Promise<void> {
     this.run(
       `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
@@ -549,6 +557,11 @@ class Handle implements LedgerWriter {
   async setSetting(key: string, value: string | null): Promise<void> {
     if (value === null) this.run("DELETE FROM settings WHERE key = ?", key);
     else this.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
+  }
+
+  async setRole(name: string, role: Role | null): Promise<void> {
+    if (role === null) this.run("DELETE FROM roles WHERE name_key = ?", nameKey(name));
+    else this.run("INSERT INTO roles (name_key, name, role) VALUES (?, ?, ?) ON CONFLICT(name_key) DO UPDATE SET name = excluded.name, role = excluded.role", nameKey(name), name, role);
   }
 }
 

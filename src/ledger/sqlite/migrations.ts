@@ -73,4 +73,13 @@ export const MIGRATIONS: readonly string[] = [
     SELECT RAISE(ABORT, 'another active certificate has this name');
   END;
   `,
+  `
+  -- API roles (pki role set NAME admin): a role belongs to a name, compared folded like names
+  -- (name_key), so it survives renewals; a name without a row has no role.
+  CREATE TABLE roles (
+    name_key TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    role     TEXT NOT NULL CHECK (role IN ('admin'))
+  );
+  `,
 ];

@@ -7,6 +7,7 @@ import type { CertificateDetails } from "../crypto/describe.js";
 import { toPem } from "../crypto/pem.js";
 import { type CertificateQuery, collect, type EventRecord, type RoleRecord } from "../ledger/ledger.js";
 import { checkSqliteModule, openLedger } from "../ledger/open.js";
+import type { ApiAuthority } from "./api.js";
 import type { AuditReport } from "./audit.js";
 import type { BackupResult, RestoreResult } from "./backup.js";
 import type { BatchParams, BatchResult } from "./batch.js";
@@ -184,6 +185,11 @@ export class Authority {
   /** The authority as a long-running service: root key unlocked once, OCSP, CRL publishing (pki serve). */
   async serve(ctx: Context): Promise<ServingAuthority> {
     return (await import("./serving.js")).ServingAuthority.start(this.core, ctx);
+  }
+
+  /** The mTLS API of `pki serve --api`, presenting the server certificate `certName`. */
+  async api(ctx: Context, certName: string): Promise<ApiAuthority> {
+    return (await import("./api.js")).ApiAuthority.start(this.core, certName, ctx.now);
   }
 
   settings(): Promise<SettingView[]> {

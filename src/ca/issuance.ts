@@ -100,7 +100,7 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   const common = { name, kind: params.kind, subject: profile.subject, extensions, notAfter, action: "issued" as const, ...(pkcs12 ? { pkcs12 } : {}) };
   if (params.csr) {
     const csr = await readVerifiedCsr(params.csr).catch((e: unknown) => {
-      if (e instanceof CryptoError) throw new PkiError("invalid", `the CSR was refused: ${e.message}`, undefined, e.code === "unsupported" ? "UNSUPPORTED_ALGORITHM" : undefined);
+      if (e instanceof CryptoError) throw new PkiError("invalid", `the CSR was refused: ${e.message}`, undefined, e.code === "unsupported" ? "UNSUPPORTED_ALGORITHM" : "BAD_CSR");
       throw e;
     });
     checkCsrAgainstProfile(csr, extensions);
@@ -213,7 +213,7 @@ export function checkLeafProfile(profile: Profile, ext: ExtensionsSpec): void {
 }
 
 /** A CSR may ask for less than the profile grants, never more (RFC 5280 leaves the policy to the CA). */
-function checkCsrAgainstProfile(csr: x509.Pkcs10CertificateRequest, profile: ExtensionsSpec): void {
+export function checkCsrAgainstProfile(csr: x509.Pkcs10CertificateRequest, profile: ExtensionsSpec): void {
   if (!publicKeyType(csr.publicKey)) {
     const alg = csr.publicKey.algorithm as Algorithm & { namedCurve?: string; modulusLength?: number };
     const what = [alg.name, alg.namedCurve, alg.modulusLength && `${alg.modulusLength}-bit`].filter(Boolean).join(" ");

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { internalErrorResponse, malformedAnswer, MAX_OCSP_REQUEST_BYTES, type OcspAnswer } from "../ca/ocsp-responder.js";
 import type { ServingAuthority } from "../ca/serving.js";
 import type { Metrics } from "./metrics.js";
+import { HttpError, readBody, send, sendJsonError, shorten } from "./responses.js";
 
 export interface RouteContext {
   service: ServingAuthority;
@@ -17,17 +18,6 @@ export interface RouteContext {
 
 /** Extra fields for the request's log line. */
 type Notes = Record<string, string>;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 const ROUTES = new Set(["/ocsp", "/crl.der", "/crl.pem", "/ca.pem", "/ca.der", "/health", "/metrics"]);
@@ -105,7 +95,7 @@ async function ocspPost(ctx: RouteContext, req: IncomingMessage, res: ServerResp
     req.resume();
     throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", `an OCSP request is application/ocsp-request, not ${JSON.stringify(type.slice(0, 60)) || "nothing"}`);
   }
-  const body = await readBody(req, MAX_OCSP_REQUEST_BYTES);
+  const body = await readBody(req, MAX_OCSP_REQUEST_BYTES, "an OCSP request");
   const answer = await timed(ctx, () => ctx.service.answerOcsp(body, ctx.now()));
   // RFC 5019 section 5: POSTed answers are not for shared caches (they may carry a nonce).
   sendOcsp(res, answer, notes, false, ctx.now());
@@ -150,45 +140,4 @@ function sendOcsp(res: ServerResponse, a: OcspAnswer, notes: Notes, cacheable: b
     headers["cache-control"] = "no-store";
   }
   send(res, 200, "application/ocsp-response", a.der, headers);
-}
-
-/** Reads at most `limit` bytes; a larger body is refused with 413 and the connection closed. */
-function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers["content-length"] ?? NaN);
-  if (declared > limit) {
-    req.resume();
-    return Promise.reject(new HttpError(413, "TOO_LARGE", `an OCSP request is at most ${limit} bytes, not ${declared}`, { connection: "close" }));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.resume();
-        reject(new HttpError(413, "TOO_LARGE", `an OCSP request is at most ${limit} bytes`, { connection: "close" }));
-      } else chunks.push(c);
-    });
-    req.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
-    req.on("error", reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, type: string | null, body: string | Uint8Array | null, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return void res.destroy();
-  const bytes = body === null ? null : typeof body === "string" ? Buffer.from(body) : body;
-  for (const [k, v] of Object.entries({ ...(type ? { "content-type": type } : {}), "content-length": String(bytes?.length ?? 0), ...headers })) res.setHeader(k, v);
-  res.writeHead(status);
-  res.end(res.req.method === "HEAD" ? undefined : bytes ?? undefined);
-}
-
-function sendJsonError(res: ServerResponse, e: HttpError): void {
-  send(res, e.status, "application/json", JSON.stringify({ error: { code: e.code, message: e.message } }) + "\n", e.headers);
-}
-
-/** Bounded, printable, for the log line. */
-function shorten(s: string): string {
-  const clean = s.replace(/[^\x21-\x7e]/g, "?");
-  return clean.length > 40 ? clean.slice(0, 39) + "…" : clean;
 }

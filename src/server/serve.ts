@@ -1,12 +1,15 @@
 // `pki serve`'s listeners and lifetime: the home's Unix socket (always; it is also how a second
-// instance is refused), optional plain HTTP for OCSP and CRL clients, the CRL republishing
-// timer, and a graceful close that lets in-flight requests finish.
+// instance is refused), optional plain HTTP for OCSP and CRL clients, the optional mTLS API,
+// the CRL republishing timer, and a graceful close that lets in-flight requests finish.
 import { chmodSync, unlinkSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { connect } from "node:net";
+import type { ApiAuthority } from "../ca/api.js";
 import type { CrlResult } from "../ca/revocation.js";
 import type { ServingAuthority } from "../ca/serving.js";
 import { PkiError } from "../ca/errors.js";
+import { createApiHandler } from "./api-routes.js";
 import { createRequestHandler } from "./http-routes.js";
 import { Metrics } from "./metrics.js";
 
@@ -16,6 +19,8 @@ export interface ServeParams {
   socketPath: string;
   /** Plain HTTP listener for OCSP and CRL clients; none when absent. */
   http?: { host: string; port: number };
+  /** The mTLS JSON API (HTTPS, client certificates of this CA); none when absent. */
+  api?: { host: string; port: number; authority: ApiAuthority };
   log: (line: string) => void;
   /** Called after the scheduler published a CRL (to run the crl hook). */
   onCrlPublished: (crl: CrlResult) => void | Promise<void>;
@@ -28,6 +33,7 @@ export interface ServeParams {
 export interface RunningServer {
   /** Where each listener ended up (the HTTP port is known only after listening when 0 was asked). */
   http: { host: string; port: number } | null;
+  api: { host: string; port: number } | null;
   socketPath: string;
   /** Stops accepting, lets in-flight requests finish (at most `graceMs`), stops the timer. */
   close(graceMs?: number): Promise<void>;
@@ -57,19 +63,35 @@ export async function startServer(p: ServeParams): Promise<RunningServer> {
   await listen(unix, p.socketPath);
   chmodSync(p.socketPath, 0o600);
 
-  let http: RunningServer["http"] = null;
-  if (p.http) {
-    const s = make();
+  const listenOrClose = async (s: Server, where: { host: string; port: number }) => {
     try {
-      await listen(s, p.http.port, p.http.host);
+      await listen(s, where.port, where.host);
     } catch (e) {
       await closeAll(servers, 0);
       removeSocket(p.socketPath);
       const code = (e as NodeJS.ErrnoException).code;
-      throw new PkiError("storage", `cannot listen on ${p.http.host}:${p.http.port}: ${code === "EADDRINUSE" ? "the address is in use" : code === "EACCES" ? "permission denied" : (e as Error).message}`, undefined, "LISTEN_FAILED");
+      throw new PkiError("storage", `cannot listen on ${where.host}:${where.port}: ${code === "EADDRINUSE" ? "the address is in use" : code === "EACCES" ? "permission denied" : (e as Error).message}`, undefined, "LISTEN_FAILED");
     }
     const addr = s.address() as { address: string; port: number };
-    http = { host: addr.address, port: addr.port };
+    return { host: addr.address, port: addr.port };
+  };
+
+  const http = p.http ? await listenOrClose(make(), p.http) : null;
+
+  let api: RunningServer["api"] = null;
+  if (p.api) {
+    const { certPem, keyPem, caPem } = p.api.authority.tls;
+    const apiHandler = createApiHandler({ api: p.api.authority, metrics, log: p.log, now, onCrlPublished: p.onCrlPublished });
+    // Client certificates are asked for but not enforced by the handshake: the API answers a
+    // missing, foreign, expired or revoked one with a JSON 401 naming why, after checking the ledger.
+    const s = createHttpsServer({ ...TIMEOUTS, cert: certPem, key: keyPem, ca: caPem, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2" }, apiHandler);
+    s.on("tlsClientError", (_e, socket) => socket.destroy());
+    s.on("clientError", (_e, socket) => {
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      else socket.destroy();
+    });
+    servers.push(s);
+    api = await listenOrClose(s, p.api);
   }
 
   let closing = false;
@@ -96,6 +118,7 @@ export async function startServer(p: ServeParams): Promise<RunningServer> {
 
   return {
     http,
+    api,
     socketPath: p.socketPath,
     async close(graceMs = 10_000) {
       closing = true;

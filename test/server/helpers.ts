@@ -6,6 +6,8 @@ export interface Served {
   child: ChildProcess;
   port: number;
   url: string;
+  /** The API's port, when started with --api. */
+  apiPort: number | null;
   /** Everything the server wrote to stderr so far (its request log). */
   log: () => string;
   /** Resolves when the log matches `re` (the log line of a request is written as its response ends). */
@@ -14,10 +16,10 @@ export interface Served {
   stop: () => Promise<number | string>;
 }
 
-/** Starts `pki serve --http 127.0.0.1:0` on `home` and waits for its ready line. */
-export async function startServe(home: string, extraEnv: Record<string, string> = {}): Promise<Served> {
+/** Starts `pki serve --http 127.0.0.1:0` (and `args`) on `home` and waits for its ready line. */
+export async function startServe(home: string, extraEnv: Record<string, string> = {}, args: string[] = []): Promise<Served> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PKI_HOME: home, PKI_PASSPHRASE: PASSPHRASE, ...extraEnv };
-  const child = spawn(process.execPath, [PKI_BIN, "serve", "--http", "127.0.0.1:0"], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [PKI_BIN, "serve", "--http", "127.0.0.1:0", ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const port = await new Promise<number>((resolve, reject) => {
@@ -34,6 +36,7 @@ export async function startServe(home: string, extraEnv: Record<string, string> 
     child,
     port,
     url: `http://127.0.0.1:${port}`,
+    apiPort: Number(/https:\/\/127\.0\.0\.1:(\d+) \(API\)/.exec(err)?.[1]) || null,
     log: () => err,
     waitForLog: async (re) => {
       for (let i = 0; i < 100 && !re.test(err); i++) await new Promise((r) => setTimeout(r, 50));

@@ -60,6 +60,28 @@ describe("nginx with ssl_ocsp leaf, from `pki server-config nginx --ocsp`", () =
   });
 });
 
+describe("nginx with ssl_ocsp leaf and no ssl_ocsp_responder: the responder is the one the certificate names (AIA)", () => {
+  let nginx: Running;
+  let dave: { cert: string; key: string };
+  before(async () => {
+    dave = makeClient(ca, "aia-dave"); // issued after `pki config set url`: it carries {url}/ocsp
+    nginx = await startNginx(ca, "ocsp-aia", ["--ocsp"], upstream.port, (s) => s.replace(/^\s*ssl_ocsp_(cache|responder) .*$/gm, ""));
+    servers.push(nginx);
+  });
+
+  test("nginx asks the URI from the certificate: in while good, out at the next handshake once revoked", async () => {
+    assert.doesNotMatch(readFileSync(join(ca.dir, "nginx-ocsp-aia", "nginx.conf"), "utf8"), /ssl_ocsp_responder/);
+    const { serial } = pkiJson<{ serial: string }>(ca.home, ["show", "aia-dave"]);
+    const r = await curl(ca, nginx.port, clientArgs(dave));
+    assert.equal(r.status, 200, r.error + r.body);
+    await served.waitForLog(new RegExp(`GET /ocsp 200 \\d+B [\\d.]+ms ocsp=good serial=${serial}`));
+    pkiJson(ca.home, ["revoke", "aia-dave", "--reason", "keyCompromise"]);
+    const refused = await curl(ca, nginx.port, clientArgs(dave));
+    assert.equal(refused.status, 400, refused.error + refused.body);
+    await served.waitForLog(new RegExp(`GET /ocsp 200 \\d+B [\\d.]+ms ocsp=revoked serial=${serial}`));
+  });
+});
+
 describe("Apache with SSLOCSPEnable leaf (nonce required), from `pki server-config apache --ocsp`", () => {
   let apache: Running;
   let carol: { cert: string; key: string };

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { expiredClient } from "../e2e/expired.js";
 import { initHome, openssl, pki, pkiJson, run, snapshot, tempDir } from "../helpers.js";
 import { http, type Served, startServe } from "./helpers.js";
 
@@ -83,6 +84,19 @@ after(async () => {
   scratch.cleanup();
 });
 
+test("--api-cert must name a current server certificate whose key the ledger holds", () => {
+  pkiJson(home, ["issue-server", "old.internal"]);
+  pkiJson(home, ["revoke", "old.internal"]);
+  for (const [name, exit] of [["nobody", 3], ["ops", 6], ["old.internal", 6]] as const) {
+    const r = pki(home, ["--json", "serve", "--api", "127.0.0.1:0", "--api-cert", name]);
+    assert.equal(r.status, exit, r.stderr);
+    assert.equal(JSON.parse(r.stdout).error.code, "API_CERT_UNUSABLE");
+  }
+  const alone = pki(home, ["serve", "--api", "127.0.0.1:0"]);
+  assert.equal(alone.status, 2);
+  assert.match(alone.stderr, /--api needs --api-cert NAME/);
+});
+
 test("pki role: set, list, none; role changes are audited events", () => {
   assert.deepEqual(pkiJson(home, ["role", "list"]), [{ name: "ops", role: "admin" }]);
   pkiJson(home, ["issue-client", "temp-admin"]);
@@ -98,10 +112,11 @@ test("pki role: set, list, none; role changes are audited events", () => {
   assert.deepEqual(pkiJson(home, ["role", "list"]), [{ name: "ops", role: "admin" }]);
 });
 
-test("no client certificate, or one from another CA: 401 with a code", () => {
+test("no client certificate, one from another CA, or an expired one: 401 with a code", async () => {
   assertRefused(curl("/v1/certificates"), 401, "CLIENT_CERTIFICATE_REQUIRED");
   openssl(["req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", f("foreign.key"), "-out", f("foreign.pem"), "-subj", "/CN=ops", "-days", "2"]);
   assertRefused(curl("/v1/certificates", { as: { cert: f("foreign.pem"), key: f("foreign.key") } }), 401, "UNTRUSTED_CLIENT_CERTIFICATE");
+  assertRefused(curl("/v1/certificates", { as: await expiredClient(home, scratch.dir, "ops") }), 401, "CERTIFICATE_EXPIRED");
 });
 
 test("an admin issues from a CSR made by openssl: 201, the certificate verifies, the ledger row, file and event name the admin", () => {

@@ -59,7 +59,7 @@ export class ApiAuthority {
   static async start(core: CaCore, certName: string, now: Date): Promise<ApiAuthority> {
     const rec = await core.ledger.read((r) => r.latestByName(certName.normalize("NFC")));
     const refuse = (why: string) => new PkiError("invalid", `--api-cert "${shown(certName)}" ${why}`, `issue one with: pki issue-server HOST... and pass its name`, "API_CERT_UNUSABLE");
-    if (!rec) throw new PkiError("not-found", `--api-cert "${shown(certName)}": no certificate with that name`, "issue one with: pki issue-server HOST...", "API_CERT_UNUSABLE");
+    if (!rec) throw new PkiError("not-found", `--api-cert "${shown(certName)}": no certificate with that name`, "issue one with: pki issue-server HOST...", "NOT_FOUND");
     if (rec.kind !== "server") throw refuse(`is a ${rec.kind} certificate, not a server certificate`);
     if (rec.state !== "active") throw refuse(`is ${rec.state}`);
     if (rec.notAfter <= now.toISOString()) throw refuse(`expired ${when(rec.notAfter)}`);
@@ -75,7 +75,7 @@ export class ApiAuthority {
 
   async issue(caller: Caller, now: Date, req: IssueRequest): Promise<IssuedCertificate> {
     requireAdmin(caller, "issue certificates");
-    if (req.profile === "client" && req.hosts) throw new PkiError("usage", "hosts are for the server profile", undefined, "BAD_REQUEST");
+    if (req.profile === "client" && req.hosts) throw new PkiError("usage", `"hosts" are for the server profile`);
     const altNames = req.profile === "server" ? classifyHosts(req.hosts ?? [req.name]) : undefined;
     const result = await issue(this.core, this.context(caller, now), {
       name: req.name, kind: req.profile, csr: req.csr, ...(altNames ? { altNames } : {}), ...(req.days !== undefined ? { days: req.days } : {}),

@@ -14,6 +14,8 @@ export interface CertificateDetails {
     extendedKeyUsage?: { critical: boolean; usages: string[] };
     subjectKeyIdentifier?: string;
     authorityKeyIdentifier?: string | null;
+    authorityInfoAccess?: { ocsp: string[]; caIssuers: string[] };
+    crlDistributionPoints?: string[];
     /** Extensions pki does not name, by OID. */
     other: { oid: string; critical: boolean }[];
   };
@@ -22,7 +24,7 @@ export interface CertificateDetails {
 /** The library's enums already use RFC 5280's names; only OCSPSigning is spelled as OpenSSL and profiles do. */
 const KEY_USAGE_BITS = Object.entries(x509.KeyUsageFlags).filter((e): e is [string, number] => typeof e[1] === "number");
 const EKU_NAMES = new Map<string, string>(Object.entries(x509.ExtendedKeyUsage).map(([name, oid]) => [oid, name === "ocspSigning" ? "OCSPSigning" : name]));
-const NAMED = new Set(["2.5.29.19", "2.5.29.15", "2.5.29.37", "2.5.29.17", "2.5.29.14", "2.5.29.35"]);
+const NAMED = new Set(["2.5.29.19", "2.5.29.15", "2.5.29.37", "2.5.29.17", "2.5.29.14", "2.5.29.35", "1.3.6.1.5.5.7.1.1", "2.5.29.31"]);
 
 export function describeCertificate(der: Uint8Array<ArrayBuffer>): CertificateDetails {
   const cert = new x509.X509Certificate(der);
@@ -32,6 +34,8 @@ export function describeCertificate(der: Uint8Array<ArrayBuffer>): CertificateDe
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
   const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension);
+  const aia = cert.getExtension(x509.AuthorityInfoAccessExtension);
+  const cdp = cert.getExtension(x509.CRLDistributionPointsExtension);
   return {
     issuer: cert.issuer,
     subjectAltNames: san ? san.names.toJSON().map((n) => ({ type: n.type, value: n.value })) : [],
@@ -41,6 +45,8 @@ export function describeCertificate(der: Uint8Array<ArrayBuffer>): CertificateDe
       ...(eku ? { extendedKeyUsage: { critical: eku.critical, usages: eku.usages.map((u) => EKU_NAMES.get(String(u)) ?? String(u)) } } : {}),
       ...(ski ? { subjectKeyIdentifier: ski.keyId } : {}),
       ...(aki ? { authorityKeyIdentifier: aki.keyId ?? null } : {}),
+      ...(aia ? { authorityInfoAccess: { ocsp: aia.ocsp.map((n) => n.value), caIssuers: aia.caIssuers.map((n) => n.value) } } : {}),
+      ...(cdp ? { crlDistributionPoints: cdp.distributionPoints.flatMap((dp) => (dp.distributionPoint?.fullName ?? []).flatMap((n) => n.uniformResourceIdentifier ?? [])) } : {}),
       other: cert.extensions.filter((e) => !NAMED.has(e.type)).map((e) => ({ oid: e.type, critical: e.critical })),
     },
   };

@@ -48,6 +48,14 @@ test("client, server, CSR, renewed and bulk certificates carry AIA and CDP; one 
   assert.doesNotMatch(openssl(["x509", "-in", f("older.pem"), "-noout", "-text"]).stdout, /Authority Information Access|CRL Distribution Points/);
 });
 
+test("pki show names them", () => {
+  const shown = pkiJson<{ extensions: { authorityInfoAccess: unknown; crlDistributionPoints: unknown; other: unknown[] } }>(home, ["show", "alice"]);
+  assert.deepEqual(shown.extensions.authorityInfoAccess, { ocsp: [`${served.url}/ocsp`], caIssuers: [`${served.url}/ca.der`] });
+  assert.deepEqual(shown.extensions.crlDistributionPoints, [`${served.url}/crl.der`]);
+  assert.deepEqual(shown.extensions.other, []);
+  assert.match(pki(home, ["show", "alice"]).stdout, new RegExp(`authorityInfoAccess:\\s+OCSP:${served.url}/ocsp, caIssuers:${served.url}/ca\\.der\n`));
+});
+
 test("openssl ocsp with the URI read from the certificate gets a verified 'good'", () => {
   const cert = join(home, "certs", "alice.pem");
   const uri = openssl(["x509", "-in", cert, "-noout", "-ocsp_uri"]).stdout.trim();

@@ -87,10 +87,10 @@ after(async () => {
 test("--api-cert must name a current server certificate whose key the ledger holds", () => {
   pkiJson(home, ["issue-server", "old.internal"]);
   pkiJson(home, ["revoke", "old.internal"]);
-  for (const [name, exit] of [["nobody", 3], ["ops", 6], ["old.internal", 6]] as const) {
+  for (const [name, exit, code] of [["nobody", 3, "NOT_FOUND"], ["ops", 6, "API_CERT_UNUSABLE"], ["old.internal", 6, "API_CERT_UNUSABLE"]] as const) {
     const r = pki(home, ["--json", "serve", "--api", "127.0.0.1:0", "--api-cert", name]);
     assert.equal(r.status, exit, r.stderr);
-    assert.equal(JSON.parse(r.stdout).error.code, "API_CERT_UNUSABLE");
+    assert.equal(JSON.parse(r.stdout).error.code, code);
   }
   const alone = pki(home, ["serve", "--api", "127.0.0.1:0"]);
   assert.equal(alone.status, 2);
@@ -116,7 +116,7 @@ test("no client certificate, one from another CA, or an expired one: 401 with a 
   assertRefused(curl("/v1/certificates"), 401, "CLIENT_CERTIFICATE_REQUIRED");
   openssl(["req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", f("foreign.key"), "-out", f("foreign.pem"), "-subj", "/CN=ops", "-days", "2"]);
   assertRefused(curl("/v1/certificates", { as: { cert: f("foreign.pem"), key: f("foreign.key") } }), 401, "UNTRUSTED_CLIENT_CERTIFICATE");
-  assertRefused(curl("/v1/certificates", { as: await expiredClient(home, scratch.dir, "ops") }), 401, "CERTIFICATE_EXPIRED");
+  assertRefused(curl("/v1/certificates", { as: await expiredClient(home, scratch.dir, "expired") }), 401, "CERTIFICATE_EXPIRED");
 });
 
 test("an admin issues from a CSR made by openssl: 201, the certificate verifies, the ledger row, file and event name the admin", () => {

@@ -61,6 +61,8 @@ function extensionRows(d: CertificateDetails): [string, string | null][] {
     ["extendedKeyUsage", e.extendedKeyUsage ? e.extendedKeyUsage.usages.join(", ") + critical(e.extendedKeyUsage.critical) : null],
     ["subjectKeyIdentifier", e.subjectKeyIdentifier ?? null],
     ["authorityKeyIdentifier", e.authorityKeyIdentifier ?? null],
+    ["authorityInfoAccess", e.authorityInfoAccess ? [...e.authorityInfoAccess.ocsp.map((u) => `OCSP:${u}`), ...e.authorityInfoAccess.caIssuers.map((u) => `caIssuers:${u}`)].join(", ") : null],
+    ["crlDistributionPoints", e.crlDistributionPoints?.join(", ") ?? null],
     ...e.other.map((o): [string, string] => ["extension", o.oid + critical(o.critical)]),
   ];
 }

@@ -43,7 +43,7 @@ export async function identifyCaller(r: LedgerReader, peer: PeerCertificate, now
     throw new AccessDenied("unauthenticated", "this API needs a client certificate issued by this CA", "CLIENT_CERTIFICATE_REQUIRED", "curl --cert certs/NAME.pem --key NAME.key ...");
   }
   if (peer.chainError === "CERT_HAS_EXPIRED") throw expired(null);
-  if (peer.chainError) throw new AccessDenied("unauthenticated", `the client certificate was not issued by this CA (${shown(peer.chainError, 60)})`, "UNTRUSTED_CLIENT_CERTIFICATE");
+  if (peer.chainError) throw new AccessDenied("unauthenticated", `the client certificate does not verify as a client certificate of this CA (${shown(peer.chainError, 60)})`, "UNTRUSTED_CLIENT_CERTIFICATE");
   const serial = normalizeSerial(peer.serial);
   const record = serial ? await r.bySerial(serial) : undefined;
   // Same serial and different bytes: not the certificate this ledger issued.

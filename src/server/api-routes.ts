@@ -32,14 +32,15 @@ export function createApiHandler(ctx: ApiRouteContext): (req: IncomingMessage, r
   return (req, res) => {
     const started = performance.now();
     const notes: Record<string, string> = {};
-    const url = new URL(req.url ?? "/", "https://api.invalid");
-    const { route, name } = match(url.pathname);
+    const url = parseTarget(req.url);
+    const { route, name } = url ? match(url.pathname) : { route: "other" as const, name: null };
     res.on("finish", () => {
       ctx.metrics.request(route, res.statusCode);
       const extra = Object.entries(notes).map(([k, v]) => ` ${k}=${v}`).join("");
-      ctx.log(`${new Date().toISOString()} ${req.socket.remoteAddress ?? "?"} ${req.method} ${route === "other" ? shorten(url.pathname) : route} ${res.statusCode} ${res.getHeader("content-length") ?? 0}B ${(performance.now() - started).toFixed(1)}ms${extra}`);
+      ctx.log(`${new Date().toISOString()} ${req.socket.remoteAddress ?? "?"} ${req.method} ${route === "other" ? shorten(url?.pathname ?? req.url ?? "") : route} ${res.statusCode} ${res.getHeader("content-length") ?? 0}B ${(performance.now() - started).toFixed(1)}ms${extra}`);
     });
-    dispatch(ctx, req, res, route, name, url.searchParams, notes).catch((e: unknown) => {
+    const handled = url ? dispatch(ctx, req, res, route, name, url.searchParams, notes) : Promise.reject(new HttpError(400, "BAD_REQUEST", "the request target is not a path"));
+    handled.catch((e: unknown) => {
       const error = asHttpError(e, notes);
       notes.code = error.code;
       // A refused request may still be sending its body: close rather than read it.
@@ -47,6 +48,15 @@ export function createApiHandler(ctx: ApiRouteContext): (req: IncomingMessage, r
       sendJsonError(res, error);
     });
   };
+}
+
+/** The request target as a URL; null when it is not one ("//[" makes the URL parser throw). */
+function parseTarget(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? "/", "https://api.invalid");
+  } catch {
+    return null;
+  }
 }
 
 function match(path: string): { route: Route; name: string | null } {

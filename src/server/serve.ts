@@ -84,7 +84,7 @@ export async function startServer(p: ServeParams): Promise<RunningServer> {
     const apiHandler = createApiHandler({ api: p.api.authority, metrics, log: p.log, now, onCrlPublished: p.onCrlPublished });
     // Client certificates are asked for but not enforced by the handshake: the API answers a
     // missing, foreign, expired or revoked one with a JSON 401 naming why, after checking the ledger.
-    const s = createHttpsServer({ ...TIMEOUTS, cert: certPem, key: keyPem, ca: caPem, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2" }, apiHandler);
+    const s = createHttpsServer({ ...TIMEOUTS, handshakeTimeout: TIMEOUTS.headersTimeout, cert: certPem, key: keyPem, ca: caPem, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2" }, apiHandler);
     s.on("tlsClientError", (_e, socket) => socket.destroy());
     s.on("clientError", (_e, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");

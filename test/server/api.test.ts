@@ -258,6 +258,7 @@ test("120 malformed requests each get a 4xx with a stable code; nothing changes 
     ["DELETE", "/v1/certificates", {}, undefined, 405, "METHOD_NOT_ALLOWED"],
     ["GET", "/v1/nothing", {}, undefined, 404, "NOT_FOUND"],
     ["GET", "/v1/certificates/%zz", {}, undefined, 404, "NOT_FOUND"],
+    ["GET", "//[", {}, undefined, 400, "BAD_REQUEST"],
     ["GET", "/v1/certificates?limit=0", {}, undefined, 400, "BAD_REQUEST"],
     ["GET", "/v1/certificates?after=abc", {}, undefined, 400, "BAD_CURSOR"],
     ["GET", "/v1/certificates?sort=name", {}, undefined, 400, "UNKNOWN_FIELD"],

@@ -7,7 +7,7 @@ import { runCrlHookAsync } from "../hooks.js";
 export function register(program: Command): Command {
   return program
     .command("serve")
-    .description("run the authority as a service: OCSP responder, CRL and root over HTTP, republishing the CRL before it lapses")
+    .description("run the authority as a service: OCSP responder, CRL and root over HTTP, republishing the CRL before it lapses, and an mTLS API (--api)")
     .option("--http <host:port>", "plain HTTP listener for OCSP and CRL clients (e.g. 0.0.0.0:8080, [::1]:8080)", parseHostPort)
     .option("--api <host:port>", "HTTPS JSON API under /v1/ for clients with a certificate of this CA (needs --api-cert)", parseHostPort)
     .option("--api-cert <name>", "the server certificate (pki issue-server) the API presents")

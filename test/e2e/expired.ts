@@ -1,5 +1,5 @@
-// An expired client certificate, signed by the test CA's real key: pki itself refuses to
-// issue one, so the test signs it with pki's own crypto layer and the key from the ledger.
+// Client certificates pki would not issue (expired ones) or never recorded, signed by the test
+// CA's real key with pki's own crypto layer and the key from the ledger.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLeafCertificate } from "../../src/crypto/certificates.js";
@@ -12,16 +12,21 @@ import { openLedger } from "../../src/ledger/open.js";
 import { PASSPHRASE } from "../helpers.js";
 
 export async function expiredClient(home: string, dir: string, name: string): Promise<{ cert: string; key: string }> {
+  const day = 86_400_000;
+  return unrecordedClient(home, dir, name, new Date(Date.now() - 30 * day), new Date(Date.now() - day));
+}
+
+/** A client certificate signed by the CA's key with the dates given, that the ledger has no record of. */
+export async function unrecordedClient(home: string, dir: string, name: string, notBefore: Date, notAfter: Date): Promise<{ cert: string; key: string }> {
   const ledger = await openLedger(join(home, "ledger.db"));
   const root = (await ledger.read((r) => r.activeRoot()))!;
   await ledger.close();
   const signer = await keySigner(new x509.X509Certificate(root.der), await decryptPrivateKey(root.keyEncrypted!, PASSPHRASE));
   const keys = await generateKeyPair("ec-p256");
-  const day = 86_400_000;
   const cert = await createLeafCertificate({
     serial: randomSerial(),
-    notBefore: new Date(Date.now() - 30 * day),
-    notAfter: new Date(Date.now() - day),
+    notBefore,
+    notAfter,
     subject: [{ type: "CN", value: name }],
     publicKey: await x509.PublicKey.create(keys.publicKey),
     signer,

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { expiredClient } from "../e2e/expired.js";
+import { expiredClient, unrecordedClient } from "../e2e/expired.js";
 import { initHome, openssl, pki, pkiJson, run, snapshot, tempDir } from "../helpers.js";
 import { http, type Served, startServe } from "./helpers.js";
 
@@ -112,11 +112,14 @@ test("pki role: set, list, none; role changes are audited events", () => {
   assert.deepEqual(pkiJson(home, ["role", "list"]), [{ name: "ops", role: "admin" }]);
 });
 
-test("no client certificate, one from another CA, or an expired one: 401 with a code", async () => {
+test("no client certificate, one from another CA, an expired one, or one signed by the CA's key that the ledger never recorded: 401 with a code", async () => {
   assertRefused(curl("/v1/certificates"), 401, "CLIENT_CERTIFICATE_REQUIRED");
   openssl(["req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", f("foreign.key"), "-out", f("foreign.pem"), "-subj", "/CN=ops", "-days", "2"]);
   assertRefused(curl("/v1/certificates", { as: { cert: f("foreign.pem"), key: f("foreign.key") } }), 401, "UNTRUSTED_CLIENT_CERTIFICATE");
   assertRefused(curl("/v1/certificates", { as: await expiredClient(home, scratch.dir, "expired") }), 401, "CERTIFICATE_EXPIRED");
+  const day = 86_400_000;
+  const forged = await unrecordedClient(home, scratch.dir, "ops-unrecorded", new Date(Date.now() - day), new Date(Date.now() + day));
+  assertRefused(curl("/v1/certificates", { as: forged }), 401, "UNKNOWN_CLIENT_CERTIFICATE");
 });
 
 test("an admin issues from a CSR made by openssl: 201, the certificate verifies, the ledger row, file and event name the admin", () => {

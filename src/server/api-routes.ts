@@ -1,7 +1,7 @@
 // The mTLS API's routes under /v1/: each request is parsed and validated here, its caller
 // identified by the API authority from the TLS client certificate, one authority call made,
 // and the answer rendered as JSON. Errors are `{error: {code, message}}` with a 4xx status;
-// nothing a client sends can throw past `handle`.
+// nothing a client sends can throw past the handler.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { AccessDenied, type ApiAuthority, type Caller, type IssueRequest, type PeerCertificate } from "../ca/api.js";

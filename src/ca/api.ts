@@ -2,7 +2,7 @@
 // certificate (api-callers.ts), its role checked, and one operation run with the caller's
 // name as the actor of every event it records. Knows nothing of HTTP: src/server adapts.
 import { toPem } from "../crypto/pem.js";
-import type { CertificateQuery, CertificateRecord } from "../ledger/ledger.js";
+import type { CertificateQuery } from "../ledger/ledger.js";
 import { type Caller, identifyCaller, type PeerCertificate, requireAdmin } from "./api-callers.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
@@ -57,7 +57,10 @@ export class ApiAuthority {
    * this CA whose key the ledger holds (refused when missing, revoked, superseded or expired).
    */
   static async start(core: CaCore, certName: string, now: Date): Promise<ApiAuthority> {
-    const rec = await core.ledger.read((r) => r.latestByName(certName.normalize("NFC")));
+    const rec = await core.ledger.read(async (r) => {
+      const stored = await r.nameWithKey(nameKey(certName));
+      return stored === undefined ? undefined : r.latestByName(stored);
+    });
     const refuse = (why: string) => new PkiError("invalid", `--api-cert "${shown(certName)}" ${why}`, `issue one with: pki issue-server HOST... and pass its name`, "API_CERT_UNUSABLE");
     if (!rec) throw new PkiError("not-found", `--api-cert "${shown(certName)}": no certificate with that name`, "issue one with: pki issue-server HOST...", "NOT_FOUND");
     if (rec.kind !== "server") throw refuse(`is a ${rec.kind} certificate, not a server certificate`);
@@ -130,7 +133,7 @@ export class ApiAuthority {
   }
 
   private async pemOf(serial: string): Promise<string> {
-    const rec: CertificateRecord | undefined = await this.core.ledger.read((r) => r.bySerial(serial));
+    const rec = await this.core.ledger.read((r) => r.bySerial(serial));
     return toPem(rec!.der, "CERTIFICATE");
   }
 }

@@ -75,7 +75,7 @@ before(async () => {
   pkiJson(home, ["export-key", "ops", "--unencrypted", "--out", f("ops.key")]);
   pkiJson(home, ["role", "set", "ops", "admin"]);
   admin = { cert: join(home, "certs", "ops.pem"), key: f("ops.key") };
-  served = await startServe(home, {}, ["--api", "127.0.0.1:0", "--api-cert", "localhost"]);
+  served = await startServe(home, {}, ["--api", "127.0.0.1:0", "--api-cert", "LocalHost"]); // names compare ignoring case
   assert.ok(served.apiPort);
 });
 after(async () => {

@@ -9,7 +9,7 @@ import { PkiError } from "../ca/errors.js";
 import type { CrlResult } from "../ca/revocation.js";
 import { CrlReason, REVOCATION_REASONS, type CertificateStatus } from "../ca/views.js";
 import type { Metrics } from "./metrics.js";
-import { HttpError, readBody, sendJson, sendJsonError, shorten } from "./responses.js";
+import { HttpError, readBody, refuseBody, sendJson, sendJsonError, shorten } from "./responses.js";
 
 export interface ApiRouteContext {
   api: ApiAuthority;
@@ -43,9 +43,8 @@ export function createApiHandler(ctx: ApiRouteContext): (req: IncomingMessage, r
     handled.catch((e: unknown) => {
       const error = asHttpError(e, notes);
       notes.code = error.code;
-      // A refused request may still be sending its body: close rather than read it.
-      if (!req.complete) error.headers.connection = "close";
-      sendJsonError(res, error);
+      // Refused before or while its body was read.
+      sendJsonError(res, refuseBody(req, error));
     });
   };
 }

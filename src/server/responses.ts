@@ -13,13 +13,16 @@ export class HttpError extends Error {
   }
 }
 
-/** Reads at most `limit` bytes; a larger body is refused with 413 and the connection closed. */
+/**
+ * Past a body's limit, this much more is read and dropped, so that a client still sending sees
+ * the 413 instead of a connection reset; a body larger still has its connection cut.
+ */
+const DISCARD_BYTES = 1024 * 1024;
+
+/** Reads at most `limit` bytes; a larger body is refused with 413. */
 export function readBody(req: IncomingMessage, limit: number, what: string): Promise<Uint8Array> {
   const declared = Number(req.headers["content-length"] ?? NaN);
-  if (declared > limit) {
-    req.resume();
-    return Promise.reject(new HttpError(413, "TOO_LARGE", `${what} is at most ${limit} bytes, not ${declared}`, { connection: "close" }));
-  }
+  if (declared > limit) return Promise.reject(refuseBody(req, new HttpError(413, "TOO_LARGE", `${what} is at most ${limit} bytes, not ${declared}`)));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -27,13 +30,48 @@ export function readBody(req: IncomingMessage, limit: number, what: string): Pro
       size += c.length;
       if (size > limit) {
         req.removeAllListeners("data");
-        req.resume();
-        reject(new HttpError(413, "TOO_LARGE", `${what} is at most ${limit} bytes`, { connection: "close" }));
+        reject(refuseBody(req, new HttpError(413, "TOO_LARGE", `${what} is at most ${limit} bytes`)));
       } else chunks.push(c);
     });
     req.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
     req.on("error", reject);
   });
+}
+
+const refused = new WeakSet<IncomingMessage>();
+const invited = new WeakSet<IncomingMessage>();
+
+/**
+ * Stops reading a refused body (once; nothing when it was read whole). A client that asked
+ * `Expect: 100-continue` and was not invited (see `inviteBodiesUpTo`) sends nothing more: the
+ * connection closes after the answer. Others may be mid-upload: the rest is dropped, up to
+ * DISCARD_BYTES, so that they read the answer; past that the connection is cut.
+ */
+export function refuseBody(req: IncomingMessage, e: HttpError): HttpError {
+  if (req.complete || refused.has(req)) return e;
+  refused.add(req);
+  if (/100-continue/i.test(req.headers.expect ?? "") && !invited.has(req)) {
+    e.headers.connection = "close";
+    return e;
+  }
+  let dropped = 0;
+  req.on("data", (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > DISCARD_BYTES) req.socket.destroy();
+  });
+  req.resume();
+  return e;
+}
+
+/** Answers `Expect: 100-continue` with 100 only for bodies within `limit`; a larger one is refused unsent. */
+export function inviteBodiesUpTo(limit: number, handler: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (!(Number(req.headers["content-length"] ?? 0) > limit)) {
+      invited.add(req);
+      res.writeContinue();
+    }
+    handler(req, res);
+  };
 }
 
 export function send(res: ServerResponse, status: number, type: string | null, body: string | Uint8Array | null, headers: Record<string, string> = {}): void {

@@ -9,9 +9,10 @@ import type { ApiAuthority } from "../ca/api.js";
 import type { CrlResult } from "../ca/revocation.js";
 import type { ServingAuthority } from "../ca/serving.js";
 import { PkiError } from "../ca/errors.js";
-import { createApiHandler } from "./api-routes.js";
+import { createApiHandler, MAX_API_BODY_BYTES } from "./api-routes.js";
 import { createRequestHandler } from "./http-routes.js";
 import { Metrics } from "./metrics.js";
+import { inviteBodiesUpTo } from "./responses.js";
 
 export interface ServeParams {
   service: ServingAuthority;
@@ -85,6 +86,7 @@ export async function startServer(p: ServeParams): Promise<RunningServer> {
     // Client certificates are asked for but not enforced by the handshake: the API answers a
     // missing, foreign, expired or revoked one with a JSON 401 naming why, after checking the ledger.
     const s = createHttpsServer({ ...TIMEOUTS, handshakeTimeout: TIMEOUTS.headersTimeout, cert: certPem, key: keyPem, ca: caPem, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2" }, apiHandler);
+    s.on("checkContinue", inviteBodiesUpTo(MAX_API_BODY_BYTES, apiHandler));
     s.on("tlsClientError", (_e, socket) => socket.destroy());
     s.on("clientError", (_e, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");

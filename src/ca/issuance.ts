@@ -100,7 +100,7 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   const common = { name, kind: params.kind, subject: profile.subject, extensions, notAfter, action: "issued" as const, ...(pkcs12 ? { pkcs12 } : {}) };
   if (params.csr) {
     const csr = await readVerifiedCsr(params.csr).catch((e: unknown) => {
-      if (e instanceof CryptoError) throw new PkiError("invalid", `the CSR was refused: ${e.message}`, undefined, e.code === "unsupported" ? "UNSUPPORTED_ALGORITHM" : "BAD_CSR");
+      if (e instanceof CryptoError) throw new PkiError("invalid", `the CSR was refused: ${e.message}`, undefined, e.code === "unsupported" ? "UNSUPPORTED_ALGORITHM" : undefined);
       throw e;
     });
     checkCsrAgainstProfile(csr, extensions);
@@ -165,7 +165,7 @@ export async function renew(core: CaCore, ctx: Context, params: RenewParams): Pr
 }
 
 /** A certificate with this public key that was revoked for keyCompromise, under any name. */
-async function revokedForKeyCompromise(r: LedgerReader, publicKey: x509.PublicKey): Promise<CertificateRecord | undefined> {
+export async function revokedForKeyCompromise(r: LedgerReader, publicKey: x509.PublicKey): Promise<CertificateRecord | undefined> {
   const spki = Buffer.from(publicKey.rawData);
   for (const entry of await r.revokedEntries()) {
     if (entry.reason !== CrlReason.keyCompromise) continue;

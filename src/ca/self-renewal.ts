@@ -9,7 +9,7 @@ import type { CertificateRecord } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
-import { checkCsrAgainstProfile, leafNotAfter } from "./issuance.js";
+import { checkCsrAgainstProfile, leafNotAfter, revokedForKeyCompromise } from "./issuance.js";
 import { usagesForKey } from "./key-usage.js";
 import { signLeaves } from "./sign-leaves.js";
 import { type CertificateView, viewOf } from "./views.js";
@@ -22,9 +22,13 @@ export interface SelfRenewal {
 export async function renewFromCsr(core: CaCore, ctx: Context, old: CertificateRecord, csrData: Uint8Array): Promise<SelfRenewal> {
   if (old.kind === "root") throw new PkiError("invalid", "the root CA cannot be renewed", undefined, "ROOT_REFUSED");
   const csr = await readVerifiedCsr(csrData).catch((e: unknown) => {
-    if (e instanceof CryptoError) throw new PkiError("invalid", `the CSR was refused: ${e.message}`, undefined, e.code === "unsupported" ? "UNSUPPORTED_ALGORITHM" : "BAD_CSR");
+    if (e instanceof CryptoError) throw new PkiError("invalid", `the CSR was refused: ${e.message}`, undefined, e.code === "unsupported" ? "UNSUPPORTED_ALGORITHM" : undefined);
     throw e;
   });
+  const compromised = await core.ledger.read((r) => revokedForKeyCompromise(r, csr.publicKey));
+  if (compromised) {
+    throw new PkiError("invalid", `the CSR's key is the key of certificate ${compromised.serial} ("${compromised.name}"), revoked for keyCompromise: it must never be certified again`, "make a new key and CSR", "KEY_COMPROMISED");
+  }
   const oldCert = new x509.X509Certificate(old.der);
   const extensions = readExtensions(oldCert.extensions);
   checkCsrAgainstProfile(csr, extensions);

@@ -228,6 +228,10 @@ test("revoked through the API: the holder's next request is refused on the same 
   assertRefused(curl("/v1/renew", { as: holder, method: "POST", json: { csr: csr("late").csr } }), 401, "CERTIFICATE_REVOKED");
   assert.match(openssl(["crl", "-in", join(home, "crl.pem"), "-noout", "-text"]).stdout, new RegExp(`Serial Number: ${serial.toUpperCase()}`));
   assertRefused(curl("/v1/certificates/holder/revoke", { as: admin, method: "POST", json: {} }), 409, "ALREADY_REVOKED");
+  // holder-3's key was compromised with it: no one renews onto that key.
+  const before = pkiJson<unknown[]>(home, ["list"]).length;
+  assertRefused(curl("/v1/renew", { as: admin, method: "POST", json: { csr: readFileSync(f("holder-3.csr"), "utf8") } }), 422, "KEY_COMPROMISED");
+  assert.equal(pkiJson<unknown[]>(home, ["list"]).length, before);
 });
 
 test("a role taken away applies at the next request; /metrics counts the API routes", async () => {
@@ -276,7 +280,7 @@ test("120 malformed requests each get a 4xx with a stable code; nothing changes 
     ["POST", "/v1/certificates", json, JSON.stringify({ name: "x", profile: "client", csr: good, admin: true }), 400, "UNKNOWN_FIELD"],
     ["POST", "/v1/certificates", json, JSON.stringify({ name: "x", profile: "root", csr: good }), 400, "BAD_REQUEST"],
     ["POST", "/v1/certificates", json, JSON.stringify({ name: "x", profile: "client", csr: "not a csr" }), 400, "BAD_CSR"],
-    ["POST", "/v1/certificates", json, JSON.stringify({ name: "x", profile: "client", csr: good.replace(/[A-Za-z]{8}\n/, "AAAAAAAA\n") }), 422, "BAD_CSR"],
+    ["POST", "/v1/certificates", json, JSON.stringify({ name: "x", profile: "client", csr: good.replace(/[A-Za-z]{8}\n/, "AAAAAAAA\n") }), 422, "INVALID_INPUT"],
     ["POST", "/v1/certificates", json, JSON.stringify({ name: "../etc/passwd", profile: "client", csr: good }), 400, "USAGE"],
     ["POST", "/v1/certificates", json, JSON.stringify({ name: "x", profile: "client", csr: good, days: 99999 }), 400, "USAGE"],
     ["DELETE", "/v1/certificates", {}, undefined, 405, "METHOD_NOT_ALLOWED"],

@@ -27,6 +27,7 @@ import type { RoleChange, RoleChoice } from "./roles.js";
 import type { ServerConfigParams } from "./server-config.js";
 import type { ServingAuthority } from "./serving.js";
 import { listSettings, setSetting, settingKey, type SettingView } from "./settings.js";
+import type { TrustReport, TrustSelection } from "./trust/change.js";
 import { type CertificateStatus, type CertificateView, viewOf } from "./views.js";
 
 export type { AuthorityOptions } from "./core.js";
@@ -190,6 +191,11 @@ export class Authority {
   /** The mTLS API of `pki serve --api`, presenting the server certificate `certName`. */
   async api(ctx: Context, certName: string): Promise<ApiAuthority> {
     return (await import("./api.js")).ApiAuthority.start(this.core, certName, ctx.now);
+  }
+
+  /** Puts the root into, or takes it out of, this machine's trust stores (pki trust). */
+  async changeTrust(action: "install" | "uninstall", selection: TrustSelection): Promise<TrustReport[]> {
+    return (await import("./trust/change.js")).changeTrust(this.core.root, action, selection);
   }
 
   settings(): Promise<SettingView[]> {

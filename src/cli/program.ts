@@ -21,6 +21,7 @@ import { register as doctor } from "./commands/doctor.js";
 import { register as config } from "./commands/config.js";
 import { register as serve } from "./commands/serve.js";
 import { register as role } from "./commands/role.js";
+import { register as trust } from "./commands/trust.js";
 
 const EXAMPLES = `
 Examples:
@@ -57,7 +58,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     // The argument is echoed in every error line: bounded like any echoed input.
     onCommand(arg ? `${names.join(" ")} ${shown(arg)}` : names.join(" "));
   });
-  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role]) {
+  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role, trust]) {
     const cmd = reg(program);
     cmd
       .exitOverride((err) => {

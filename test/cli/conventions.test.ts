@@ -147,7 +147,7 @@ test("check --repair says what it repaired and how many", () => {
 
 test("--help of every command shows each default once", () => {
   const commands = ["init-root", "issue-client", "issue-server", "export-p12", "export-mobileconfig", "export-key", "revoke", "crl", "list", "show", "renew",
-    "server-config", "doctor", "check", "audit", "backup", "restore", "passphrase change", "hook set", "hook show", "serve", "config list", "config get", "config set", "config unset"];
+    "server-config", "doctor", "check", "audit", "backup", "restore", "passphrase change", "hook set", "hook show", "serve", "config list", "config get", "config set", "config unset", "trust install", "trust uninstall"];
   for (const c of [[], ...commands.map((c) => c.split(" "))]) {
     const r = pki(home, [...c, "--help"]);
     assert.equal(r.status, 0, c.join(" "));

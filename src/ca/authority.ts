@@ -25,6 +25,7 @@ import type { NewPassphraseSource, PassphraseChangeResult, PassphraseProgress } 
 import type { CrlResult, RevokeOptions, RevokeResult } from "./revocation.js";
 import type { RoleChange, RoleChoice } from "./roles.js";
 import type { ServerConfigParams } from "./server-config.js";
+import type { TokenKeyStatus } from "./root-key.js";
 import type { ServingAuthority } from "./serving.js";
 import { listSettings, setSetting, settingKey, type SettingView } from "./settings.js";
 import type { TrustReport, TrustSelection } from "./trust/change.js";
@@ -191,6 +192,18 @@ export class Authority {
   /** The mTLS API of `pki serve --api`, presenting the server certificate `certName`. */
   async api(ctx: Context, certName: string): Promise<ApiAuthority> {
     return (await import("./api.js")).ApiAuthority.start(this.core, certName, ctx.now);
+  }
+
+  /** The PKCS#11 URI of the root key, or null when the key is in the ledger. */
+  async rootKeyUri(): Promise<string | null> {
+    const { rootKeyUri } = await import("./root-key.js");
+    return (await this.core.ledger.read((r) => rootKeyUri(r))) ?? null;
+  }
+
+  /** For a root key in a PKCS#11 token: whether it is reachable and signs (null: the key is in the ledger). */
+  async tokenKeyStatus(): Promise<TokenKeyStatus | null> {
+    const uri = await this.rootKeyUri();
+    return uri ? (await import("./root-key.js")).tokenKeyStatus(this.core, uri) : null;
   }
 
   /** Puts the root into, or takes it out of, this machine's trust stores (pki trust). */

@@ -9,6 +9,7 @@ import { pkcs12LocalKeyIds } from "../crypto/pkcs12.js";
 import { type Blob, type CertificateRecord, collect } from "../ledger/ledger.js";
 import type { Finding } from "./check.js";
 import type { CaCore } from "./core.js";
+import { passphraseWitness } from "./root-key.js";
 import { shellQuote } from "./shell-quote.js";
 import { statusOf } from "./views.js";
 
@@ -25,7 +26,7 @@ export async function checkStoredKeys(core: CaCore, passphrase: string | undefin
   const keyring = new Keyring(async () => passphrase);
   const root = (await core.ledger.read((r) => r.activeRoot())) ?? core.root;
   try {
-    await keyring.unseal(root.keyEncrypted!);
+    await keyring.unseal(await core.ledger.read((r) => passphraseWitness(r, root)));
   } catch (e) {
     if (!(e instanceof CryptoError && e.code === "bad-passphrase")) throw e;
     return [{ check: "keys", level: "error", message: "the passphrase given does not open the CA key, so no stored key was checked", fix: "check PKI_PASSPHRASE or --passphrase-file" }];

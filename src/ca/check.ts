@@ -14,6 +14,7 @@ import { checkLinks, checkTempFiles, listTree } from "./check-files.js";
 import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, safeFileName } from "./home.js";
 import { PkiError } from "./errors.js";
 import { crlHook } from "./hooks.js";
+import { rootKeyUri, tokenKeyStatus } from "./root-key.js";
 import { when } from "./views.js";
 
 function parsedRoot(der: Uint8Array): x509.X509Certificate | null {
@@ -162,8 +163,11 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   }
   if (loose === 0) add({ check: "permissions", level: "ok", message: "directories are 0700, keys and the ledger 0600" });
 
-  const rootIterations = privateKeyIterations(core.root.keyEncrypted!);
-  if (rootIterations !== null && rootIterations < KEY_PBKDF2_ITERATIONS) {
+  const tokenUri = await ledger.read((r) => rootKeyUri(r));
+  const rootIterations = core.root.keyEncrypted && privateKeyIterations(core.root.keyEncrypted);
+  const token = tokenUri ? await tokenKeyStatus(core, tokenUri) : null;
+  if (token) add({ check: "keys", level: token.usable ? "ok" : "error", message: token.message, ...(token.fix ? { fix: token.fix } : {}) });
+  else if (rootIterations !== null && rootIterations < KEY_PBKDF2_ITERATIONS) {
     add({ check: "keys", level: "warning", message: `the CA key is protected by ${rootIterations} PBKDF2 iterations (pki uses ${KEY_PBKDF2_ITERATIONS})`, fix: "re-encrypt every key: pki passphrase change" });
   } else add({ check: "keys", level: "ok", message: `the CA key is encrypted (PBES2, ${rootIterations} PBKDF2-SHA256 iterations)` });
   findings.push(...(await checkStoredKeys(core, passphrase)));

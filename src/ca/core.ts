@@ -10,6 +10,7 @@ import { crashPoint } from "./crash-point.js";
 import { PkiError, shown } from "./errors.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
+import { openTokenSigner, passphraseWitness, rootKeyUri } from "./root-key.js";
 import { notFound } from "./suggest.js";
 import { shellQuote } from "./shell-quote.js";
 
@@ -21,6 +22,8 @@ export interface AuthorityOptions {
   templatesDir: string;
   /** Supplies the CA passphrase, only when a private key must be used. */
   passphrase: () => Promise<string>;
+  /** Supplies the PIN of the PKCS#11 token holding the root key, only for a CA created with init-root --pkcs11. */
+  tokenPin?: () => Promise<string>;
   /** A keyring already unlocked (a server holding the CA key for its life). Default: one built on `passphrase`. */
   keyring?: Keyring;
   /**
@@ -73,8 +76,10 @@ export class CaCore {
     void this.keyring().then((k) => k.unseal(encrypted)).catch(() => {});
   }
 
-  /** The root key (as stored) that the passphrase was verified against; see assertPassphraseCurrent. */
-  private verified: Promise<{ record: CertificateRecord }> | undefined;
+  /** The root, and the sealed key the passphrase was verified against (see passphraseWitness, assertPassphraseCurrent). */
+  private verified: Promise<{ record: CertificateRecord; witness: Uint8Array }> | undefined;
+  private tokenSigner: Promise<Signer> | undefined;
+  private rootKeyUri: Promise<string | undefined> | undefined;
 
   /**
    * Checks the passphrase against the root key as the ledger holds it now (a passphrase change
@@ -82,7 +87,7 @@ export class CaCore {
    * a terminal); a wrong one is a "secret" error, BAD_PASSPHRASE. Decrypts only: no signer is
    * made, so exports never unlock the root for signing.
    */
-  verifyPassphrase(): Promise<{ record: CertificateRecord }> {
+  verifyPassphrase(): Promise<{ record: CertificateRecord; witness: Uint8Array }> {
     this.verified ??= this.openRootKey().catch((e: unknown) => {
       this.verified = undefined;
       throw e;
@@ -90,13 +95,16 @@ export class CaCore {
     return this.verified;
   }
 
-  private async openRootKey(): Promise<{ record: CertificateRecord }> {
+  private async openRootKey(): Promise<{ record: CertificateRecord; witness: Uint8Array }> {
     const keyring = await this.keyring();
-    const record = (await this.ledger.read((r) => r.activeRoot())) ?? this.root;
+    const { record, witness } = await this.ledger.read(async (r) => {
+      const root = (await r.activeRoot()) ?? this.root;
+      return { record: root, witness: await passphraseWitness(r, root) };
+    });
     for (;;) {
       try {
-        await keyring.unseal(record.keyEncrypted!);
-        return { record };
+        await keyring.unseal(witness);
+        return { record, witness };
       } catch (e) {
         if (!(e instanceof CryptoError && e.code === "bad-passphrase")) throw e;
         const wrong = this.options.wrongPassphrase?.();
@@ -109,8 +117,19 @@ export class CaCore {
     }
   }
 
-  /** The root's signer: its key is unlocked once for the life of this authority. */
+  /** The root's signer: its key is unlocked (or its token logged in to) once for the life of this authority. */
   async rootSigner(): Promise<Signer> {
+    // Where the root key is never changes for a CA: read once, so signing inside a transaction needs no second read.
+    const uri = await (this.rootKeyUri ??= this.ledger.read((r) => rootKeyUri(r)));
+    if (uri) {
+      this.tokenSigner ??= import("../crypto/provider.js")
+        .then(({ x509 }) => openTokenSigner(this.options, uri, new x509.X509Certificate(new Uint8Array(this.root.der))))
+        .catch((e: unknown) => {
+          this.tokenSigner = undefined;
+          throw e;
+        });
+      return this.tokenSigner;
+    }
     const { record } = await this.verifyPassphrase();
     const keyring = await this.keyring();
     return keyring.signer(record.der, record.keyEncrypted!).catch(wrongPassphrase);
@@ -134,6 +153,8 @@ export class CaCore {
 
   /** Encrypts a new private key under the CA passphrase; call after rootSigner or unsealKey has verified it. */
   async sealKey(pkcs8: Uint8Array): Promise<Uint8Array> {
+    // A root in a token signs without the passphrase: it is checked here, before it seals anything.
+    await this.verifyPassphrase();
     return (await this.keyring()).seal(pkcs8);
   }
 
@@ -143,8 +164,9 @@ export class CaCore {
    * passphrase, so the change is refused.
    */
   async assertPassphraseCurrent(tx: LedgerReader): Promise<void> {
-    const current = (await tx.activeRoot())?.keyEncrypted;
-    const verified = this.verified && (await this.verified.catch(() => undefined))?.record.keyEncrypted;
+    const root = await tx.activeRoot();
+    const current = root && (await passphraseWitness(tx, root));
+    const verified = this.verified && (await this.verified.catch(() => undefined))?.witness;
     if (!current || !verified || Buffer.compare(current, verified) !== 0) {
       throw new PkiError("conflict", "the CA passphrase was changed by another pki process while this command ran; nothing was changed", "run the command again with the new passphrase", "PASSPHRASE_CHANGED");
     }

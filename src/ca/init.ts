@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { createRootCertificate, type NameAttribute } from "../crypto/certificates.js";
 import { Keyring } from "../crypto/keyring.js";
 import { exportPkcs8, generateKeyPair, type KeyType } from "../crypto/keys.js";
-import { keySigner } from "../crypto/signer.js";
+import type { TokenKey } from "../crypto/pkcs11/token.js";
+import { keySigner, type Signer } from "../crypto/signer.js";
 import { randomSerial } from "../crypto/serial.js";
 import { toPem } from "../crypto/pem.js";
 import type { Ledger } from "../ledger/ledger.js";
@@ -15,6 +16,7 @@ import { FileBatch, PUBLIC_MODE } from "./home.js";
 import { BACKDATE_MS } from "./issuance.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import { recordOf } from "./records.js";
+import { generateTokenKey, parseUri, PASSPHRASE_CHECK, ROOT_KEY_URI } from "./root-key.js";
 import { type CrlResult, issueCrl } from "./revocation.js";
 import { passphraseProblem } from "./secret-strength.js";
 import { spoofingProblem } from "./spoofing.js";
@@ -32,6 +34,8 @@ export interface InitRootParams {
   days?: number;
   /** Profile holding the root's extensions. Default: templates/profiles/root.ini. */
   profile?: string;
+  /** RFC 7512 URI of a PKCS#11 token and key label: the key is generated there and never leaves it. */
+  pkcs11?: string;
 }
 
 export interface InitRootResult {
@@ -70,19 +74,32 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
     ...(org ? [{ type: "O", value: org }] : []),
     { type: "CN", value: cn },
   ];
-  const keys = await generateKeyPair(keyType);
-  const cert = await createRootCertificate({
-    serial: randomSerial(),
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter: new Date(now.getTime() + days * DAY_MS),
-    subject,
-    keys,
-    keyType,
-    extensions: profile.extensions,
-  });
-  const pkcs8 = await exportPkcs8(keys.privateKey);
-  const record = recordOf(cert, "root", cn, await keyring.seal(pkcs8), null, now);
-  const signer = await keySigner(cert, pkcs8);
+  const validity = { serial: randomSerial(), notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter: new Date(now.getTime() + days * DAY_MS), subject, keyType, extensions: profile.extensions };
+  const uri = params.pkcs11 === undefined ? undefined : await parseUri(params.pkcs11);
+  let record: ReturnType<typeof recordOf>;
+  let signer: Signer;
+  let tokenKey: TokenKey | undefined;
+  let passphraseCheck: Uint8Array | undefined;
+  if (uri) {
+    const generated = await generateTokenKey(options, uri, keyType);
+    tokenKey = generated.key;
+    try {
+      const { x509 } = await import("../crypto/provider.js");
+      const cert = await createRootCertificate({ ...validity, keys: { publicKey: new x509.PublicKey(new Uint8Array(generated.spki)), signing: generated.signing } });
+      record = recordOf(cert, "root", cn, null, null, now);
+      signer = { certificate: cert, ...generated.signing };
+      passphraseCheck = await keyring.seal(await exportPkcs8((await generateKeyPair("ec-p256")).privateKey));
+    } catch (e) {
+      tokenKey.discard();
+      throw e;
+    }
+  } else {
+    const keys = await generateKeyPair(keyType);
+    const cert = await createRootCertificate({ ...validity, keys });
+    const pkcs8 = await exportPkcs8(keys.privateKey);
+    record = recordOf(cert, "root", cn, await keyring.seal(pkcs8), null, now);
+    signer = await keySigner(cert, pkcs8);
+  }
 
   const homeExisted = existsSync(home.dir);
   home.create();
@@ -90,13 +107,17 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
   let ledger: Ledger | undefined;
   let crl: CrlResult;
   try {
-    files.stage(home.caCertificate, toPem(new Uint8Array(cert.rawData), "CERTIFICATE"), PUBLIC_MODE);
+    files.stage(home.caCertificate, toPem(record.der, "CERTIFICATE"), PUBLIC_MODE);
     const l = (ledger = await openLedger(home.ledger, { create: true }));
     const core = new CaCore(options, l, record);
     // The first CRL comes from the same code as every later one (pki crl, revoke).
     crl = await l.write(async (tx) => {
       await tx.insertCertificate(record);
-      await tx.appendEvent(core.event(ctx, "ca-created", record.serial, { name: cn, subject: record.subject, notAfter: record.notAfter, keyType, sha256: record.sha256 }));
+      if (uri && passphraseCheck) {
+        await tx.setSetting(ROOT_KEY_URI, uri.text);
+        await tx.setSetting(PASSPHRASE_CHECK, Buffer.from(passphraseCheck).toString("base64"));
+      }
+      await tx.appendEvent(core.event(ctx, "ca-created", record.serial, { name: cn, subject: record.subject, notAfter: record.notAfter, keyType, sha256: record.sha256, ...(uri ? { pkcs11: uri.text } : {}) }));
       return issueCrl(core, ctx, tx, signer, files);
     });
     await l.write((tx) => files.commit(tx));
@@ -105,6 +126,7 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
   } catch (e) {
     files.abort();
     await ledger?.close();
+    tokenKey?.discard();
     // Leave the home as we found it: no half-made CA that would block the next attempt.
     for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(home.ledger + suffix, { force: true });
     if (!homeExisted) removeEmptyTree(home.dir);

@@ -7,6 +7,7 @@ import { PkiError } from "./errors.js";
 import { SECRET_MODE } from "./home.js";
 import { storedKeyIs } from "./records.js";
 import { passphraseProblem } from "./secret-strength.js";
+import { PASSPHRASE_CHECK, passphraseWitness } from "./root-key.js";
 
 type WithKey = CertificateRecord & { keyEncrypted: Blob };
 
@@ -89,6 +90,12 @@ export async function changePassphrase(core: CaCore, ctx: Context, newPassphrase
         throw new PkiError("conflict", `${c.name}'s key (serial ${c.serial}) changed while re-encrypting`, "run the command again");
       }
       if (c.state === "active" && c.kind !== "root") files.stage(core.home.key(c.name), encryptedKeyPem(replacement.next), SECRET_MODE, storedKeyIs(c.serial, replacement.next));
+    }
+    // A root in a PKCS#11 token has no key here: its passphrase check moves to the new passphrase.
+    const root = await tx.activeRoot();
+    if (root && !root.keyEncrypted) {
+      const check = await nextKeyring.seal(await core.unsealKey(await passphraseWitness(tx, root)));
+      await tx.setSetting(PASSPHRASE_CHECK, Buffer.from(check).toString("base64"));
     }
     const keys = current.length - unreadable.length;
     await tx.appendEvent(core.event(ctx, "passphrase-changed", null, { keys, addedMeanwhile, unreadable: unreadable.map((u) => u.serial) }));

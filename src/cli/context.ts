@@ -8,7 +8,7 @@ import { Home } from "../ca/home.js";
 import { shellQuote } from "../ca/shell-quote.js";
 import { runCrlHook } from "./hooks.js";
 import { plural } from "./output.js";
-import { readSecretWithOrigin, type SecretOrigin } from "./secrets.js";
+import { readSecret, readSecretWithOrigin, type SecretOrigin } from "./secrets.js";
 
 /** Wrong CA passphrases a terminal user may type before the command gives up. */
 export const PASSPHRASE_TRIES = 3;
@@ -54,6 +54,7 @@ export function commandContext(): Context {
 /** Everything the authority needs from the outside world, gathered in one place. */
 export function authorityOptions(opts: GlobalOptions, newPassphrase = false): AuthorityOptions {
   let cached: Promise<{ value: string; origin: SecretOrigin }> | undefined;
+  let pin: Promise<string> | undefined;
   let origin: SecretOrigin | undefined;
   let tries = 0;
   const read = async () => {
@@ -76,6 +77,7 @@ export function authorityOptions(opts: GlobalOptions, newPassphrase = false): Au
     onLockWait: () => process.stderr.write("pki: waiting for another pki command on this home...\n"),
     onCrlRepaired: (crl) => runCrlHook(crl, homeOf(opts).dir, `reinstalled crl.pem (CRL #${crl.number}) from the ledger`),
     passphrase: async () => (await (cached ??= read())).value,
+    tokenPin: async () => (pin ??= readSecret({ what: "PKCS#11 token PIN", file: process.env.PKI_PKCS11_PIN_FILE, flag: "PKI_PKCS11_PIN_FILE", envVar: "PKI_PKCS11_PIN", confirm: false })),
     wrongPassphrase: () => {
       tries++;
       if (origin === "prompt" && tries < PASSPHRASE_TRIES) {

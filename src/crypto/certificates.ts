@@ -47,7 +47,8 @@ interface ValidityParams {
 
 export interface RootCertificateParams extends ValidityParams {
   subject: readonly NameAttribute[];
-  keys: CryptoKeyPair;
+  /** A key pair in memory, or a public key with the signing half of a Signer (a key in a token). */
+  keys: CryptoKeyPair | { publicKey: x509.PublicKey; signing: Pick<Signer, "crypto" | "key"> };
   keyType: KeyType;
   extensions: ExtensionsSpec;
 }
@@ -56,6 +57,7 @@ export interface RootCertificateParams extends ValidityParams {
 export async function createRootCertificate(params: RootCertificateParams): Promise<x509.X509Certificate> {
   const name = buildName(params.subject);
   const ski = await x509.SubjectKeyIdentifierExtension.create(params.keys.publicKey);
+  const signing = "signing" in params.keys ? params.keys.signing : undefined;
   return x509.X509CertificateGenerator.create({
     serialNumber: params.serial,
     subject: name,
@@ -63,10 +65,10 @@ export async function createRootCertificate(params: RootCertificateParams): Prom
     notBefore: params.notBefore ?? new Date(),
     notAfter: params.notAfter,
     publicKey: params.keys.publicKey,
-    signingKey: params.keys.privateKey,
+    signingKey: signing ? signing.key : (params.keys as CryptoKeyPair).privateKey,
     signingAlgorithm: signingAlgorithm(params.keyType),
     extensions: [...buildExtensions(params.extensions), ski],
-  });
+  }, signing?.crypto);
 }
 
 export interface LeafCertificateParams extends ValidityParams {

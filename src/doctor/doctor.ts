@@ -8,7 +8,7 @@ export type CheckStatus = "pass" | "fail" | "warn" | "info";
 export interface Check {
   /** Stable identifier for scripts, e.g. "client.expired". */
   id: string;
-  section: "server" | "request" | "client" | "http";
+  section: "server" | "request" | "client" | "http" | "ca";
   status: CheckStatus;
   message: string;
   fix?: string;
@@ -28,6 +28,8 @@ export interface DoctorInput {
   revocationSource?: string;
   /** The client certificate's name in this CA home, already shell-quoted (`'a b'`), for the commands hints print; absent when it is not from this home. */
   quotedName?: string;
+  /** For a CA home whose root key is in a PKCS#11 token: whether it is reachable and signs (null: not checked, no PIN at hand). */
+  tokenKey?: { usable: boolean | null; message: string; fix?: string };
   now?: Date;
 }
 
@@ -39,7 +41,7 @@ export interface DoctorReport {
 }
 
 /** The order sections are checked and printed in; a later step may add to an earlier section. */
-const SECTION_ORDER: Check["section"][] = ["server", "request", "client", "http"];
+const SECTION_ORDER: Check["section"][] = ["server", "request", "client", "http", "ca"];
 
 /** Common ssl_verify_depth settings: nginx defaults to 1, Apache to 1, HAProxy verifies the whole chain. */
 const NGINX_DEFAULT_DEPTH = 1;
@@ -66,6 +68,10 @@ export async function diagnose(input: DoctorInput): Promise<DoctorReport> {
     checks: [...checks].sort((a, b) => SECTION_ORDER.indexOf(a.section) - SECTION_ORDER.indexOf(b.section)),
   });
   const at = address === host ? `${host}:${port}` : `${host}:${port} (at ${address})`;
+  if (input.tokenKey) {
+    const { usable, message, fix } = input.tokenKey;
+    add({ id: "ca.token-key", section: "ca", status: usable === null ? "warn" : usable ? "pass" : "fail", message, ...(fix && !usable ? { fix } : {}) });
+  }
 
   // 1. The server.
   const bare = await probeHttp({ ...endpoint, ca: trust.join("\n"), checkName: host });

@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import type { Check } from "../../doctor/doctor.js";
+import type { Check, DoctorInput } from "../../doctor/doctor.js";
 import type { Authority } from "../../ca/authority.js";
 import { MAX_BUNDLE_BYTES, MAX_SMALL_FILE_BYTES, readBounded } from "../../ca/bounded-read.js";
 import { PkiError, shown } from "../../ca/errors.js";
@@ -29,6 +29,7 @@ const SECTIONS: Record<Check["section"], string> = {
   request: "2. Does it ask for a client certificate?",
   client: "3. The client certificate",
   http: "4. The real request",
+  ca: "5. The CA's key",
 };
 
 export function register(program: Command): Command {
@@ -71,6 +72,7 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
       let revokedSerials: Set<string> | null = null;
       let revocationSource: string | undefined;
       let quotedName: string | undefined;
+      let tokenKey: DoctorInput["tokenKey"];
       const caFile = flags.ca ?? (home.exists() ? home.caCertificate : undefined);
       const caPem = caFile ? readText(caFile, "--ca") : undefined;
       if (flags.cert && existsSync(flags.cert)) certificatePem = readText(flags.cert, "--cert");
@@ -88,6 +90,7 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
             quotedName = await nameInHome(authority, certificatePem);
           }
           revokedSerials = await authority.revokedSerials();
+          tokenKey = await checkTokenKey(authority);
           revocationSource = `ledger and CRL of ${home.dir}`;
         } finally {
           await authority.close();
@@ -103,6 +106,7 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
         revokedSerials,
         ...(revocationSource ? { revocationSource } : {}),
         ...(quotedName ? { quotedName } : {}),
+        ...(tokenKey ? { tokenKey } : {}),
       });
       if (opts.json) printJson(report);
       else {
@@ -120,6 +124,19 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
       }
       if (!report.ok) process.exitCode = EXIT.problems;
     });
+}
+
+/**
+ * A root key in a PKCS#11 token is tried only with a PIN at hand (PKI_PKCS11_PIN or _FILE):
+ * doctor diagnoses a connection and never prompts for the token.
+ */
+async function checkTokenKey(authority: Authority): Promise<DoctorInput["tokenKey"]> {
+  const uri = await authority.rootKeyUri();
+  if (!uri) return undefined;
+  if (!process.env.PKI_PKCS11_PIN && !process.env.PKI_PKCS11_PIN_FILE) {
+    return { usable: null, message: `the CA key is in the PKCS#11 token ${uri}; not tried: no PIN in PKI_PKCS11_PIN or PKI_PKCS11_PIN_FILE`, fix: "set one of them to check that the token is reachable and the key signs" };
+  }
+  return (await authority.tokenKeyStatus()) ?? undefined;
 }
 
 /** The name under which this home issued the certificate in a --cert file, shell-quoted; undefined when it did not. */

@@ -12,6 +12,7 @@ interface Flags {
   key: KeyType;
   days?: number;
   profile?: string;
+  pkcs11?: string;
 }
 
 export function register(program: Command): Command {
@@ -24,6 +25,7 @@ export function register(program: Command): Command {
     .addOption(new Option("--key <type>", "key type").choices(KEY_CHOICES).default("ec-p256"))
     .option("--days <n>", "validity in days (default 3650)", parseDays)
     .option("--profile <file.ini>", "extensions profile (default templates/profiles/root.ini)")
+    .option("--pkcs11 <uri>", "generate the key in a PKCS#11 token, e.g. 'pkcs11:token=pki;object=root' (library from PKI_PKCS11_MODULE, PIN from PKI_PKCS11_PIN, PKI_PKCS11_PIN_FILE or a prompt)")
     .addHelpText(
       "after",
       `
@@ -31,6 +33,7 @@ Examples:
   $ pki --passphrase-file ~/.pki-pass init-root --cn "Example Root CA" --org Example --country NL
   $ pki --home /etc/nginx/clients init-root --cn "Intranet Clients CA" --key ec-p384
   $ pki init-root            # on a terminal: asks for the name and the passphrase
+  $ PKI_PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so pki init-root --cn "HSM Root CA" --pkcs11 'pkcs11:token=pki;object=root'
 
 Writes ca.pem (nginx ssl_client_certificate) and crl.pem (nginx ssl_crl) into the home.`,
     )
@@ -53,6 +56,7 @@ Writes ca.pem (nginx ssl_client_certificate) and crl.pem (nginx ssl_crl) into th
         keyType: flags.key,
         ...(flags.days !== undefined ? { days: flags.days } : {}),
         ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+        ...(flags.pkcs11 !== undefined ? { pkcs11: flags.pkcs11 } : {}),
       });
       if (opts.json) {
         printJson({
@@ -63,6 +67,7 @@ Writes ca.pem (nginx ssl_client_certificate) and crl.pem (nginx ssl_crl) into th
           notBefore: result.view.notBefore,
           notAfter: result.view.notAfter,
           crlNextUpdate: result.crl.nextUpdate,
+          keyStorage: flags.pkcs11 !== undefined ? "pkcs11" : "ledger",
         });
         return;
       }

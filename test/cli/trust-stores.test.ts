@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { freePort } from "../e2e/harness.js";
-import { initHome, pki, pkiJson, run, snapshot } from "../helpers.js";
+import { initHome, PKI_BIN, pki, pkiJson, run, snapshot, tempDir } from "../helpers.js";
 
 const { home, cleanup } = initHome();
 after(cleanup);
@@ -119,4 +119,27 @@ test("trust install --system: curl without --cacert reaches a TLS server with a 
   assert.deepEqual(outcomes(pkiJson<Reports>(home, ["trust", "uninstall", "--system"])), ["system:not-present"]);
   assert.deepEqual(existsSync(LOCAL_CA_DIR) ? readdirSync(LOCAL_CA_DIR).sort() : null, storeBefore);
   rmSync(key);
+});
+
+test("trust install --system by another user than root: NOT_ROOT, and the system store is untouched", { skip: !isRoot && "needs root to run pki as another user" }, () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const other = join(dir, "home");
+    pkiJson(other, ["init-root", "--cn", "Not Root CA"]);
+    const chownTree = (path: string) => {
+      chownSync(path, 65534, 65534);
+      if (!path.endsWith(".pem") && !path.includes("ledger.db")) for (const entry of readdirSync(path)) chownTree(join(path, entry));
+    };
+    chownTree(dir);
+    const before = existsSync(LOCAL_CA_DIR) ? readdirSync(LOCAL_CA_DIR).sort() : null;
+    const r = run("runuser", ["-u", "nobody", "--", process.execPath, PKI_BIN, "--json", "trust", "install", "--system"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: other, PKI_HOME: other } });
+    assert.equal(r.status, 7, r.stdout + r.stderr);
+    const error = JSON.parse(r.stdout).error as { code: string; message: string; hint: string };
+    assert.equal(error.code, "NOT_ROOT");
+    assert.match(error.message, /system trust store .* needs root/);
+    assert.match(error.hint, /sudo/);
+    assert.deepEqual(existsSync(LOCAL_CA_DIR) ? readdirSync(LOCAL_CA_DIR).sort() : null, before);
+  } finally {
+    cleanup();
+  }
 });

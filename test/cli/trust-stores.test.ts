@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { freePort } from "../e2e/harness.js";
@@ -76,6 +76,24 @@ test("trust install: a wrong Java keystore password, a missing tool, a missing N
   assert.ok(!nssHas(nss));
   rmSync(keystore);
   rmSync(nss, { recursive: true });
+});
+
+test("the store programs inherit no secret of pki's: not the CA passphrase, a PIN or the keystore password", () => {
+  // A stand-in certutil on PATH that records its environment and reports "not present".
+  const bin = join(home, "fake-bin");
+  const seen = join(home, "certutil-env");
+  mkdirSync(bin);
+  writeFileSync(join(bin, "certutil"), `#!/bin/sh\nenv > '${seen}'\nexit 1\n`, { mode: 0o755 });
+  const nss = join(home, "fake-nss");
+  mkdirSync(nss);
+  writeFileSync(join(nss, "cert9.db"), "");
+  pki(home, ["trust", "uninstall", "--nss", nss], { PATH: `${bin}:${process.env.PATH}`, PKI_PKCS11_PIN: "4711", PKI_JAVA_STOREPASS: "store-secret" });
+  const env = readFileSync(seen, "utf8");
+  assert.match(env, /^PATH=/m);
+  assert.doesNotMatch(env, /PKI_PASSPHRASE|PKI_PKCS11_PIN|PKI_JAVA_STOREPASS|correct horse|4711|store-secret/);
+  rmSync(bin, { recursive: true });
+  rmSync(nss, { recursive: true });
+  rmSync(seen);
 });
 
 const LOCAL_CA_DIR = "/usr/local/share/ca-certificates";

@@ -39,9 +39,19 @@ export interface ToolRun {
  * how secrets reach it (keytool's -storepass:env), never through its arguments.
  */
 export function runTool(path: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): ToolRun {
-  const r = spawnSync(path, args, { encoding: "utf8", input: options.input ?? "", env: { ...process.env, ...options.env }, timeout: 120_000 });
+  const r = spawnSync(path, args, { encoding: "utf8", input: options.input ?? "", env: { ...toolEnvironment(), ...options.env }, timeout: 120_000 });
   if (r.error) throw new PkiError("storage", `${path} could not run: ${r.error.message}`);
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}`.trim() };
+}
+
+/** What a store's program inherits: where to find programs and files, never pki's own secrets (PKI_PASSPHRASE, PINs, passwords). */
+function toolEnvironment(): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "JAVA_HOME"]) {
+    const value = process.env[name];
+    if (value !== undefined) kept[name] = value;
+  }
+  return kept;
 }
 
 /** The last line a tool printed, for an error message (bounded: tools can be verbose). */

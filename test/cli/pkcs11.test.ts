@@ -122,6 +122,18 @@ test("passphrase change with the root in a token: leaf keys and the passphrase c
   assert.equal(key.status, 0, key.stderr);
 });
 
+test("backup and restore keep the root in the token: the restored home signs there and check finds the key usable", { skip }, () => {
+  const file = join(work.dir, "token-home.backup");
+  pkiJson(home, ["backup", file], token);
+  const restored = join(work.dir, "restored");
+  const r = pkiJson<{ ok: boolean }>(restored, ["restore", file], token);
+  assert.equal(r.ok, true);
+  pkiJson(restored, ["issue-client", "frank"], { ...token, PKI_PASSPHRASE: "a brand new passphrase" });
+  const v = openssl(["verify", "-CAfile", join(restored, "ca.pem"), join(restored, "certs", "frank.pem")]);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  assert.match(pki(restored, ["check"], token).stdout, /ok\s+keys\s+the CA key is in the PKCS#11 token/);
+});
+
 test("init-root --pkcs11 refuses a PIN in the URI, a label already in the token, a missing module; nothing is created", { skip }, () => {
   const other = join(work.dir, "other");
   const pinInUri = pki(other, ["--json", "init-root", "--cn", "X", "--pkcs11", "pkcs11:token=pki-test;object=x?pin-value=1234"], token);

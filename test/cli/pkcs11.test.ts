@@ -151,13 +151,17 @@ test("init-root --pkcs11 refuses a PIN in the URI, a label already in the token,
   assert.ok(!existsSync(other));
 });
 
-test("init-root --pkcs11 --key rsa-2048: an RSA root in the token signs certificates openssl verifies", { skip }, () => {
-  const rsaHome = join(work.dir, "rsa");
-  pkiJson(rsaHome, ["init-root", "--cn", "Token RSA Root", "--key", "rsa-2048", "--pkcs11", "pkcs11:token=pki-test;object=rsa-root"], token);
-  pkiJson(rsaHome, ["issue-client", "dave"], token);
-  assert.match(openssl(["x509", "-in", join(rsaHome, "ca.pem"), "-noout", "-text"]).stdout, /sha256WithRSAEncryption[\s\S]*Public-Key: \(2048 bit\)/);
-  const v = openssl(["verify", "-CAfile", join(rsaHome, "ca.pem"), join(rsaHome, "certs", "dave.pem")]);
-  assert.equal(v.status, 0, v.stdout + v.stderr);
+test("init-root --pkcs11 --key rsa-2048 and ec-p384: roots in the token sign certificates and CRLs openssl verifies", { skip }, () => {
+  for (const [key, text] of [["rsa-2048", /sha256WithRSAEncryption[\s\S]*Public-Key: \(2048 bit\)/], ["ec-p384", /ecdsa-with-SHA384[\s\S]*NIST CURVE: P-384/]] as const) {
+    const keyHome = join(work.dir, key);
+    pkiJson(keyHome, ["init-root", "--cn", `Token ${key} Root`, "--key", key, "--pkcs11", `pkcs11:token=pki-test;object=${key}-root`], token);
+    pkiJson(keyHome, ["issue-client", "dave"], token);
+    assert.match(openssl(["x509", "-in", join(keyHome, "ca.pem"), "-noout", "-text"]).stdout, text);
+    const v = openssl(["verify", "-CAfile", join(keyHome, "ca.pem"), join(keyHome, "certs", "dave.pem")]);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    const crl = openssl(["crl", "-in", join(keyHome, "crl.pem"), "-CAfile", join(keyHome, "ca.pem"), "-noout"]);
+    assert.match(crl.stdout + crl.stderr, /verify OK/, key);
+  }
 });
 
 /** The root key's protection attributes, read through the same binding pki uses. */

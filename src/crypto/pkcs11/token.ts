@@ -33,7 +33,8 @@ export class TokenKey {
   /** Opens the session and finds the private key the URI names (`ec`: an ECDSA key, else RSA). */
   static open(modulePath: string, uri: Pkcs11Uri, pin: string, ec: boolean): TokenKey {
     const { module, session } = login(modulePath, uri, pin);
-    const [key] = find(module, session, [{ type: P.CKA_CLASS, value: P.CKO_PRIVATE_KEY }, { type: P.CKA_LABEL, value: uri.object }]);
+    const [key, another] = find(module, session, [{ type: P.CKA_CLASS, value: P.CKO_PRIVATE_KEY }, { type: P.CKA_LABEL, value: uri.object }]);
+    if (another) throw new TokenError("conflict", `the token "${uri.token}" has several private keys labelled "${uri.object}"`, "pki signs only with a key it can name unambiguously: relabel or remove the others", "PKCS11_KEY_AMBIGUOUS");
     if (!key) throw new TokenError("not-found", `the token "${uri.token}" has no private key labelled "${uri.object}"`, "check the URI the CA was created with (pki doctor shows it)", "PKCS11_KEY_NOT_FOUND");
     return new TokenKey(module, session, key, ec);
   }

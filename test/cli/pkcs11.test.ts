@@ -164,8 +164,22 @@ test("init-root --pkcs11 --key rsa-2048 and ec-p384: roots in the token sign cer
   }
 });
 
-/** The root key's protection attributes, read through the same binding pki uses. */
-function tokenKeyAttributes(): Record<string, boolean> {
+test("a second private key under the URI's label: signing is refused (PKCS11_KEY_AMBIGUOUS), nothing changes", { skip }, () => {
+  const keyHome = join(work.dir, "ec-p384");
+  withToken((p, session) => {
+    const label = { type: 0x3, value: "ec-p384-root" };
+    const curve = Buffer.from("06052b81040022", "hex");
+    p.C_GenerateKeyPair(session, { mechanism: 0x1040 }, [{ type: 0x1, value: true }, label, { type: 0x180, value: curve }], [{ type: 0x1, value: true }, label, { type: 0x108, value: true }]);
+  });
+  const before = readFileSync(join(keyHome, "crl.pem"), "utf8");
+  const r = pki(keyHome, ["--json", "crl"], token);
+  assert.equal(r.status, 4, r.stdout + r.stderr);
+  assert.equal(JSON.parse(r.stdout).error.code, "PKCS11_KEY_AMBIGUOUS");
+  assert.equal(readFileSync(join(keyHome, "crl.pem"), "utf8"), before);
+});
+
+/** Runs `fn` in a logged-in session on the test token, through the same binding pki uses. */
+function withToken<T>(fn: (p: any, session: Buffer) => T): T {
   process.env.SOFTHSM2_CONF = conf;
   const { PKCS11 } = createRequire(import.meta.url)("pkcs11js") as { PKCS11: new () => any };
   const p = new PKCS11();
@@ -173,14 +187,21 @@ function tokenKeyAttributes(): Record<string, boolean> {
   p.C_Initialize();
   try {
     const slot = (p.C_GetSlotList(true) as Buffer[]).find((s) => p.C_GetTokenInfo(s).label.trim() === "pki-test")!;
-    const session = p.C_OpenSession(slot, 4);
+    const session = p.C_OpenSession(slot, 6);
     p.C_Login(session, 1, PIN);
+    return fn(p, session);
+  } finally {
+    p.C_Finalize();
+  }
+}
+
+/** The root key's protection attributes. */
+function tokenKeyAttributes(): Record<string, boolean> {
+  return withToken((p, session) => {
     p.C_FindObjectsInit(session, [{ type: 0x0, value: 3 }, { type: 0x3, value: "root" }]);
     const [key] = p.C_FindObjects(session, 1) as Buffer[];
     p.C_FindObjectsFinal(session);
     const read = (type: number) => (p.C_GetAttributeValue(session, key, [{ type }])[0].value as Buffer)[0] === 1;
     return { sensitive: read(0x103), extractable: read(0x162), neverExtractable: read(0x164), sign: read(0x108), decrypt: read(0x105) };
-  } finally {
-    p.C_Finalize();
-  }
+  });
 }

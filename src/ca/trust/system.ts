@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PkiError } from "../errors.js";
+import { fileError } from "../home.js";
 import { type TrustedRoot, type TrustStore, trustLabel } from "./store.js";
 import { lastLine, locate, runTool, UPDATE_CA_CERTIFICATES } from "./tools.js";
 
@@ -39,10 +40,15 @@ export class SystemStore implements TrustStore {
   }
 
   add(): void {
-    mkdirSync(LOCAL_CA_DIR, { recursive: true, mode: 0o755 });
     const staged = `${this.location}.${process.pid}.tmp`;
-    writeFileSync(staged, this.root.pem, { mode: 0o644, flag: "wx" });
-    renameSync(staged, this.location);
+    try {
+      mkdirSync(LOCAL_CA_DIR, { recursive: true, mode: 0o755 });
+      writeFileSync(staged, this.root.pem, { mode: 0o644, flag: "wx" });
+      renameSync(staged, this.location);
+    } catch (e) {
+      rmSync(staged, { force: true });
+      throw fileError(this.location, e);
+    }
     try {
       this.update();
     } catch (e) {
@@ -54,7 +60,11 @@ export class SystemStore implements TrustStore {
   }
 
   remove(): void {
-    rmSync(this.location, { force: true });
+    try {
+      rmSync(this.location, { force: true });
+    } catch (e) {
+      throw fileError(this.location, e);
+    }
     this.update();
   }
 

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import type { TrustReport, TrustSelection } from "../../ca/trust/change.js";
-import { DEFAULT_JAVA_STOREPASS } from "../../ca/trust/java.js";
 import { print, printJson } from "../output.js";
 import { canPrompt, askSecret } from "../prompts.js";
 import { readSecret } from "../secrets.js";
@@ -64,6 +63,7 @@ Examples:
 }
 
 async function javaStorepass(file: string | undefined): Promise<string> {
+  const { DEFAULT_JAVA_STOREPASS } = await import("../../ca/trust/java.js");
   if (file !== undefined || process.env.PKI_JAVA_STOREPASS) return readSecret({ what: "Java keystore password", file, flag: "--storepass-file", envVar: "PKI_JAVA_STOREPASS", confirm: false });
   if (canPrompt()) return (await askSecret(`Java keystore password (Enter for ${DEFAULT_JAVA_STOREPASS})`, false)) || DEFAULT_JAVA_STOREPASS;
   return DEFAULT_JAVA_STOREPASS;

@@ -58,7 +58,7 @@ const CRYPTO_CODES: Record<string, [string, number]> = {
 
 /**
  * The typed errors of the layers below as one report; null for anything unexpected (a bug).
- * LedgerError and CryptoError are matched by name: the CLI must not load the crypto stack
+ * LedgerError, CryptoError and TokenError are matched by name: the CLI must not load the crypto stack
  * just to recognise its errors.
  */
 export function reportOf(e: unknown): ErrorReport | null {
@@ -66,6 +66,8 @@ export function reportOf(e: unknown): ErrorReport | null {
   const { name, code, message, hint } = (e ?? {}) as { name?: string; code?: string; message?: string; hint?: string };
   const known = name === "LedgerError" ? LEDGER_CODES[code ?? ""] : name === "CryptoError" ? CRYPTO_CODES[code ?? ""] : undefined;
   if (known) return { code: known[0], message: message ?? "", hint: hint ?? null, exitCode: known[1] };
+  // A PKCS#11 token failing while it signs (unplugged, session lost): its TokenError carries kind and code.
+  if (name === "TokenError") return { code: code ?? "PKCS11_FAILED", message: message ?? "", hint: hint ?? null, exitCode: EXIT_BY_KIND[(e as { kind: PkiErrorKind }).kind] };
   if (name === "ExitPromptError") return { code: "CANCELLED", message: "cancelled", hint: null, exitCode: EXIT.interrupted };
   return null;
 }

@@ -76,8 +76,12 @@ export class TokenKey {
   /** Signs the digest `hash` (of `hashName`): ECDSA as r||s, RSA as PKCS#1 v1.5. */
   signDigest(hashName: "sha256" | "sha384", hash: Uint8Array): Uint8Array {
     const input = this.ec ? Buffer.from(hash) : Buffer.concat([DIGEST_INFO[hashName]!, hash]);
-    this.module.C_SignInit(this.session, { mechanism: this.ec ? P.CKM_ECDSA : P.CKM_RSA_PKCS }, this.key);
-    return new Uint8Array(this.module.C_Sign(this.session, input, Buffer.alloc(1024)));
+    try {
+      this.module.C_SignInit(this.session, { mechanism: this.ec ? P.CKM_ECDSA : P.CKM_RSA_PKCS }, this.key);
+      return new Uint8Array(this.module.C_Sign(this.session, input, Buffer.alloc(1024)));
+    } catch (e) {
+      throw new TokenError("storage", `the PKCS#11 token did not sign: ${(e as Error).message}`, "is the token still connected? pki check tries it", "PKCS11_FAILED");
+    }
   }
 }
 

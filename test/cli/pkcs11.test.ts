@@ -82,9 +82,10 @@ test("init-root --pkcs11: certificates, CRL and OCSP signed in the token verify 
   const pem = Object.keys(snapshot(home)).filter((f) => !f.endsWith(".key") && !f.includes("/private") && /\.(pem|der)$/.test(f));
   for (const f of pem) assert.doesNotMatch(readFileSync(f, "utf8"), /PRIVATE KEY/, f);
 
-  // In the token: sensitive, never extractable, for signing only.
-  const attributes = tokenKeyAttributes();
-  assert.deepEqual(attributes, { sensitive: true, extractable: false, neverExtractable: true, sign: true, decrypt: false });
+  // In the token: the root key and the history (HMAC) key, sensitive, never extractable, for signing only.
+  const signingOnly = { sensitive: true, extractable: false, neverExtractable: true, sign: true, decrypt: false };
+  assert.deepEqual(tokenKeyAttributes(3), signingOnly);
+  assert.deepEqual(tokenKeyAttributes(4), signingOnly);
 });
 
 test("check proves the token key usable; a wrong PIN is BAD_PIN and changes nothing", { skip }, () => {
@@ -178,6 +179,21 @@ test("a second private key under the URI's label: signing is refused (PKCS11_KEY
   assert.equal(readFileSync(join(keyHome, "crl.pem"), "utf8"), before);
 });
 
+// Last: it leaves pki's own PKCS#11 module initialised in this process, which withToken's would collide with.
+test("beside the root key, the token holds an HMAC-SHA256 key: MACs computed there are consistent and per CA", { skip }, async () => {
+  const [{ TokenKey }, { parsePkcs11Uri }] = await Promise.all([import("../../src/crypto/pkcs11/token.js"), import("../../src/crypto/pkcs11/uri.js")]);
+  process.env.SOFTHSM2_CONF = conf;
+  const hmac = TokenKey.open(MODULE, parsePkcs11Uri(URI), PIN, true).history();
+  const tag = hmac.mac("event 1|event 2");
+  assert.match(tag, /^[0-9a-f]{64}$/);
+  assert.equal(hmac.macAll(["event 1", "|", "", "event 2"]), tag);
+  assert.ok(hmac.verify("event 1|event 2", tag));
+  assert.ok(!hmac.verify("event 1|event 3", tag));
+  assert.ok(!hmac.verify("event 1|event 2", tag.toUpperCase()));
+  const other = TokenKey.open(MODULE, parsePkcs11Uri("pkcs11:token=pki-test;object=rsa-2048-root"), PIN, false).history();
+  assert.notEqual(other.mac("event 1|event 2"), tag);
+});
+
 /** Runs `fn` in a logged-in session on the test token, through the same binding pki uses. */
 function withToken<T>(fn: (p: any, session: Buffer) => T): T {
   process.env.SOFTHSM2_CONF = conf;
@@ -195,10 +211,10 @@ function withToken<T>(fn: (p: any, session: Buffer) => T): T {
   }
 }
 
-/** The root key's protection attributes. */
-function tokenKeyAttributes(): Record<string, boolean> {
+/** The protection attributes of the object of class `objectClass` (3 private key, 4 secret key) labelled "root". */
+function tokenKeyAttributes(objectClass: number): Record<string, boolean> {
   return withToken((p, session) => {
-    p.C_FindObjectsInit(session, [{ type: 0x0, value: 3 }, { type: 0x3, value: "root" }]);
+    p.C_FindObjectsInit(session, [{ type: 0x0, value: objectClass }, { type: 0x3, value: "root" }]);
     const [key] = p.C_FindObjects(session, 1) as Buffer[];
     p.C_FindObjectsFinal(session);
     const read = (type: number) => (p.C_GetAttributeValue(session, key, [{ type }])[0].value as Buffer)[0] === 1;

@@ -20,8 +20,11 @@ export interface Cryptoki {
   C_GetAttributeValue(session: Buffer, object: Buffer, template: Attribute[]): Attribute[];
   C_GenerateKeyPair(session: Buffer, mechanism: { mechanism: number }, publicTemplate: Attribute[], privateTemplate: Attribute[]): { publicKey: Buffer; privateKey: Buffer };
   C_DestroyObject(session: Buffer, object: Buffer): void;
+  C_GenerateKey(session: Buffer, mechanism: { mechanism: number }, template: Attribute[]): Buffer;
   C_SignInit(session: Buffer, mechanism: { mechanism: number }, key: Buffer): void;
   C_Sign(session: Buffer, data: Buffer, out: Buffer): Buffer;
+  C_SignUpdate(session: Buffer, data: Buffer): void;
+  C_SignFinal(session: Buffer, out: Buffer): Buffer;
 }
 
 // PKCS#11 v2.40 constants (pkcs11t.h).
@@ -29,13 +32,18 @@ export const CKF_RW_SESSION = 0x2;
 export const CKF_SERIAL_SESSION = 0x4;
 export const CKU_USER = 1;
 export const CKO_PRIVATE_KEY = 3;
+export const CKO_SECRET_KEY = 4;
+export const CKK_GENERIC_SECRET = 0x10;
 export const CKA_CLASS = 0x0;
 export const CKA_TOKEN = 0x1;
 export const CKA_PRIVATE = 0x2;
 export const CKA_LABEL = 0x3;
+export const CKA_KEY_TYPE = 0x100;
 export const CKA_ID = 0x102;
 export const CKA_SENSITIVE = 0x103;
+export const CKA_ENCRYPT = 0x104;
 export const CKA_DECRYPT = 0x105;
+export const CKA_WRAP = 0x106;
 export const CKA_UNWRAP = 0x107;
 export const CKA_SIGN = 0x108;
 export const CKA_VERIFY = 0x10a;
@@ -43,11 +51,14 @@ export const CKA_DERIVE = 0x10c;
 export const CKA_MODULUS = 0x120;
 export const CKA_MODULUS_BITS = 0x121;
 export const CKA_PUBLIC_EXPONENT = 0x122;
+export const CKA_VALUE_LEN = 0x161;
 export const CKA_EXTRACTABLE = 0x162;
 export const CKA_EC_PARAMS = 0x180;
 export const CKA_EC_POINT = 0x181;
 export const CKM_RSA_PKCS_KEY_PAIR_GEN = 0x0;
 export const CKM_RSA_PKCS = 0x1;
+export const CKM_SHA256_HMAC = 0x251;
+export const CKM_GENERIC_SECRET_KEY_GEN = 0x350;
 export const CKM_EC_KEY_PAIR_GEN = 0x1040;
 export const CKM_ECDSA = 0x1041;
 

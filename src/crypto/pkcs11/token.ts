@@ -4,6 +4,7 @@ import { concat, oid, seq, tlv, uintBytes } from "../der.js";
 import * as P from "./binding.js";
 import { TokenError } from "./token-error.js";
 import type { Pkcs11Uri } from "./uri.js";
+import { TokenHmac } from "./hmac.js";
 
 const CURVES: Partial<Record<KeyType, { oid: string; size: number }>> = {
   "ec-p256": { oid: "1.2.840.10045.3.1.7", size: 32 },
@@ -27,6 +28,7 @@ export class TokenKey {
     private readonly session: Buffer,
     private readonly key: Buffer,
     readonly ec: boolean,
+    private readonly label: string,
     private readonly created: Buffer[] = [],
   ) {}
 
@@ -36,13 +38,14 @@ export class TokenKey {
     const [key, another] = find(module, session, [{ type: P.CKA_CLASS, value: P.CKO_PRIVATE_KEY }, { type: P.CKA_LABEL, value: uri.object }]);
     if (another) throw new TokenError("conflict", `the token "${uri.token}" has several private keys labelled "${uri.object}"`, "pki signs only with a key it can name unambiguously: relabel or remove the others", "PKCS11_KEY_AMBIGUOUS");
     if (!key) throw new TokenError("not-found", `the token "${uri.token}" has no private key labelled "${uri.object}"`, "check the URI the CA was created with (pki doctor shows it)", "PKCS11_KEY_NOT_FOUND");
-    return new TokenKey(module, session, key, ec);
+    return new TokenKey(module, session, key, ec, uri.object);
   }
 
   /**
-   * Generates a signing key pair in the token: private key sensitive and never extractable,
-   * both stored on the token under the URI's label. Refuses a label already taken (pki never
-   * overwrites a key). Returns the key and its public key as SubjectPublicKeyInfo DER.
+   * Generates a signing key pair in the token, private key sensitive and never extractable, and
+   * beside it an HMAC-SHA256 secret key (the CA's history key, see `history`), all stored on the
+   * token under the URI's label. Refuses a label already taken (pki never overwrites a key).
+   * Returns the key and its public key as SubjectPublicKeyInfo DER.
    */
   static generate(modulePath: string, uri: Pkcs11Uri, pin: string, keyType: KeyType): { key: TokenKey; spki: Uint8Array } {
     const { module, session } = login(modulePath, uri, pin);
@@ -54,21 +57,41 @@ export class TokenKey {
     const privateTemplate = [...common, { type: P.CKA_PRIVATE, value: true }, { type: P.CKA_SENSITIVE, value: true }, { type: P.CKA_EXTRACTABLE, value: false }, { type: P.CKA_SIGN, value: true }, ...SIGN_ONLY];
     const curve = CURVES[keyType];
     const bits = RSA_BITS[keyType];
+    if (!curve && !bits) throw new TokenError("usage", `a ${keyType} key cannot be made in a token`, undefined, "USAGE");
+    const history = module.C_GenerateKey(session, { mechanism: P.CKM_GENERIC_SECRET_KEY_GEN }, [
+      ...common,
+      { type: P.CKA_CLASS, value: P.CKO_SECRET_KEY },
+      { type: P.CKA_KEY_TYPE, value: P.CKK_GENERIC_SECRET },
+      { type: P.CKA_VALUE_LEN, value: 32 },
+      { type: P.CKA_PRIVATE, value: true },
+      { type: P.CKA_SENSITIVE, value: true },
+      { type: P.CKA_EXTRACTABLE, value: false },
+      { type: P.CKA_SIGN, value: true },
+      { type: P.CKA_VERIFY, value: true },
+      ...SIGN_ONLY,
+      ...[P.CKA_ENCRYPT, P.CKA_WRAP].map((type) => ({ type, value: false })),
+    ]);
     if (curve) {
       const pair = module.C_GenerateKeyPair(session, { mechanism: P.CKM_EC_KEY_PAIR_GEN }, [...common, { type: P.CKA_VERIFY, value: true }, { type: P.CKA_EC_PARAMS, value: Buffer.from(oid(curve.oid)) }], privateTemplate);
       const point = ecPoint(module.C_GetAttributeValue(session, pair.publicKey, [{ type: P.CKA_EC_POINT }])[0]!.value as Buffer, curve.size);
       const spki = seq(seq(oid("1.2.840.10045.2.1"), oid(curve.oid)), tlv(0x03, concat([new Uint8Array([0]), point])));
-      return { key: new TokenKey(module, session, pair.privateKey, true, [pair.privateKey, pair.publicKey]), spki };
+      return { key: new TokenKey(module, session, pair.privateKey, true, uri.object, [pair.privateKey, pair.publicKey, history]), spki };
     }
-    if (!bits) throw new TokenError("usage", `a ${keyType} key cannot be made in a token`, undefined, "USAGE");
     const pair = module.C_GenerateKeyPair(session, { mechanism: P.CKM_RSA_PKCS_KEY_PAIR_GEN }, [...common, { type: P.CKA_VERIFY, value: true }, { type: P.CKA_MODULUS_BITS, value: bits }, { type: P.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }], privateTemplate);
     const [modulus, exponent] = module.C_GetAttributeValue(session, pair.publicKey, [{ type: P.CKA_MODULUS }, { type: P.CKA_PUBLIC_EXPONENT }]).map((a) => a.value as Buffer);
     const rsaKey = seq(uintBytes(modulus!), uintBytes(exponent!));
     const spki = seq(seq(oid("1.2.840.113549.1.1.1"), new Uint8Array([0x05, 0x00])), tlv(0x03, concat([new Uint8Array([0]), rsaKey])));
-    return { key: new TokenKey(module, session, pair.privateKey, false, [pair.privateKey, pair.publicKey]), spki };
+    return { key: new TokenKey(module, session, pair.privateKey, false, uri.object, [pair.privateKey, pair.publicKey, history]), spki };
   }
 
-  /** Destroys a pair `generate` made, when the CA it was for could not be created. */
+  /** The HMAC-SHA256 key stored beside this key under its label: MACs are computed in the token. */
+  history(): TokenHmac {
+    const [key] = find(this.module, this.session, [{ type: P.CKA_CLASS, value: P.CKO_SECRET_KEY }, { type: P.CKA_LABEL, value: this.label }]);
+    if (!key) throw new TokenError("not-found", `the token has no history (HMAC) key labelled "${this.label}"`, "a CA whose root key is in a token needs the secret key init-root --pkcs11 created beside it", "PKCS11_KEY_NOT_FOUND");
+    return new TokenHmac(this.module, this.session, key);
+  }
+
+  /** Destroys the keys `generate` made, when the CA it was for could not be created. */
   discard(): void {
     for (const handle of this.created) this.module.C_DestroyObject(this.session, handle);
   }

@@ -5,7 +5,9 @@ import { LedgerError } from "../ledger/errors.js";
 import { allPages, type CertificateRecord, type LedgerReader } from "../ledger/ledger.js";
 import { foreignSchema, openLedger } from "../ledger/open.js";
 import { isSignedBy } from "../crypto/certificates.js";
+import { parsePkcs11Uri } from "../crypto/pkcs11/uri.js";
 import { x509 } from "../crypto/provider.js";
+import { readEncryptedKey } from "../crypto/sealing.js";
 import { verifyAudit } from "./audit.js";
 import type { Context } from "./context.js";
 import { checkHome, type Finding } from "./check.js";
@@ -16,6 +18,7 @@ import { CRL_HOOK, crlHook } from "./hooks.js";
 import { validateName } from "./names.js";
 import { SETTINGS, type SettingKey } from "./settings.js";
 import { fingerprint } from "./records.js";
+import { PASSPHRASE_CHECK, ROOT_KEY_URI } from "./root-key.js";
 
 /**
  * Writes an online, consistent copy of the ledger to `file` with SQLite's backup API
@@ -150,6 +153,7 @@ function validName(c: CertificateRecord): boolean {
 
 function settingProblem(key: string, value: string): string | null {
   if (key === CRL_HOOK) return null; // shown to the user, and kept only with --accept-hooks
+  if (key === ROOT_KEY_URI || key === PASSPHRASE_CHECK) return rootKeySettingProblem(key, value);
   const setting = key.startsWith("config.") ? key.slice("config.".length) : null;
   if (setting === null || !(setting in SETTINGS)) return `setting "${shown(key)}" is not one pki knows`;
   try {
@@ -158,6 +162,17 @@ function settingProblem(key: string, value: string): string | null {
     /* refused: reported below */
   }
   return `setting "${setting}" holds "${shown(value)}", a value pki would not store`;
+}
+
+/** A root in a PKCS#11 token: its URI must parse (and carry no PIN), its passphrase check must be an encrypted PKCS#8. */
+function rootKeySettingProblem(key: string, value: string): string | null {
+  try {
+    if (key === ROOT_KEY_URI) parsePkcs11Uri(value);
+    else readEncryptedKey(new Uint8Array(Buffer.from(value, "base64")));
+    return null;
+  } catch {
+    return `setting "${key}" holds "${shown(value)}", a value pki would not store`;
+  }
 }
 
 function tampered(file: string, problems: string[]): PkiError {

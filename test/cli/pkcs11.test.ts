@@ -1,7 +1,7 @@
 // The root key in a PKCS#11 token: a fresh SoftHSM2 token per run (its own SOFTHSM2_CONF in a
 // temporary folder), every artifact signed there checked by openssl, and no root key on disk.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -133,6 +133,16 @@ test("backup and restore keep the root in the token: the restored home signs the
   const v = openssl(["verify", "-CAfile", join(restored, "ca.pem"), join(restored, "certs", "frank.pem")]);
   assert.equal(v.status, 0, v.stdout + v.stderr);
   assert.match(pki(restored, ["check"], token).stdout, /ok\s+keys\s+the CA key is in the PKCS#11 token/);
+
+  // A backup whose token URI was edited to carry a PIN is not restored.
+  const edited = join(work.dir, "edited.backup");
+  copyFileSync(file, edited);
+  const db = new Database(edited);
+  db.prepare("UPDATE settings SET value = ? WHERE key = 'root.pkcs11-uri'").run(`${URI}?pin-value=${PIN}`);
+  db.close();
+  const refused = pki(join(work.dir, "restored-edited"), ["--json", "restore", edited], token);
+  assert.equal(JSON.parse(refused.stdout).error.code, "BACKUP_TAMPERED");
+  assert.match(JSON.parse(refused.stdout).error.message, /setting "root\.pkcs11-uri" holds/);
 });
 
 test("init-root --pkcs11 refuses a PIN in the URI, a label already in the token, a missing module; nothing is created", { skip }, () => {

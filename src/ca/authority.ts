@@ -15,14 +15,15 @@ import type { Finding } from "./check.js";
 import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
-import { type FileAccess, fileError } from "./home.js";
+import { fileError } from "./home.js";
 import type { ExportFormat, ExportKeyParams, ExportParams } from "./export.js";
+import type { CertificateExport, CertificateFormat } from "./export-cert.js";
 import { crlHook, setCrlHook } from "./hooks.js";
 import type { InitRootParams, InitRootResult } from "./init.js";
 import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issuance.js";
 import type { MobileconfigParams } from "./mobileconfig.js";
 import type { NewPassphraseSource, PassphraseChangeResult, PassphraseProgress } from "./passphrase.js";
-import type { CrlResult, RevokeOptions, RevokeResult } from "./revocation.js";
+import type { CrlCopy, CrlResult, RevokeOptions, RevokeResult } from "./revocation.js";
 import type { RoleChange, RoleChoice } from "./roles.js";
 import type { ServerConfigParams } from "./server-config.js";
 import type { TokenKeyStatus } from "./root-key.js";
@@ -107,7 +108,7 @@ export class Authority {
     return (await import("./revocation.js")).revoke(this.core, ctx, target, reason, options);
   }
 
-  async generateCrl(ctx: Context, params: { days?: number; out?: string; outAccess?: FileAccess } = {}): Promise<CrlResult> {
+  async generateCrl(ctx: Context, params: { days?: number; copy?: CrlCopy } = {}): Promise<CrlResult> {
     this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./revocation.js")).generateCrl(this.core, ctx, params);
   }
@@ -130,6 +131,11 @@ export class Authority {
   async exportKey(ctx: Context, params: ExportKeyParams): Promise<{ view: CertificateView; file: string; encrypted: boolean }> {
     this.core.unlockEarly(await this.storedKey(params.target));
     return (await import("./export.js")).exportKey(this.core, ctx, params);
+  }
+
+  /** A certificate (never a key) in `format`; no passphrase, nothing recorded. */
+  async exportCertificate(ctx: Context, params: { target: string; format: CertificateFormat; out?: string }): Promise<CertificateExport> {
+    return (await import("./export-cert.js")).exportCertificate(this.core, ctx, params);
   }
 
   async exportMobileconfig(ctx: Context, params: MobileconfigParams): Promise<{ view: CertificateView; file: string }> {

@@ -19,6 +19,18 @@ export interface CrlResult {
   revoked: number;
   /** The command to run now that the CRL changed (`pki hook set crl`), or null. */
   hook: string | null;
+  /** The copy written for a server that cannot read the home (`--out`, `--crl-out`), or null. */
+  copy: CrlCopy | null;
+}
+
+export type CrlFormat = "pem" | "der";
+
+/** A second file the CRL is written to, in the format its reader wants (crl.pem in the home stays PEM). */
+export interface CrlCopy {
+  path: string;
+  format: CrlFormat;
+  /** --owner/--group/--mode; without them a file it replaces keeps its own. */
+  access?: FileAccess;
 }
 
 export interface RevokeResult {
@@ -34,27 +46,29 @@ export interface RevokeOptions {
   serialOnly?: boolean;
   /** Sees what will be revoked before the passphrase is asked for; false cancels with nothing changed. */
   confirm?: (planned: CertificateView[]) => Promise<boolean>;
+  /** Also write the new CRL here. */
+  crlCopy?: CrlCopy;
 }
 
 /**
  * Inside a write transaction: signs a CRL over every recorded revocation with the next
- * CRL number, stores it with its event, and stages crl.pem (and `out`). Holding the lock
+ * CRL number, stores it with its event, and stages crl.pem (and `copy`). Holding the lock
  * while signing is what keeps concurrent revocations from producing a CRL that misses one.
  */
-export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, signer: Signer, files: FileBatch, days?: number, out?: string, outAccess?: FileAccess): Promise<CrlResult> {
+export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, signer: Signer, files: FileBatch, days?: number, copy?: CrlCopy): Promise<CrlResult> {
   const now = ctx.now;
   const lifetimeMs = days !== undefined ? checkDays(days, "--days") * DAY_MS : (await durationSetting(tx, "crl-lifetime")) * 1000;
   const nextUpdate = new Date(Math.min(now.getTime() + lifetimeMs, Date.parse(core.root.notAfter)));
   const number = await tx.nextCrlNumber();
   const entries = (await tx.revokedEntries()).map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason as CrlReason }));
   const der = await createCrl({ signer, number, thisUpdate: now, nextUpdate, entries });
-  const result = { path: core.home.crl, number, thisUpdate: now.toISOString(), nextUpdate: nextUpdate.toISOString(), revoked: entries.length, hook: await crlHook(tx) };
+  const result = { path: core.home.crl, number, thisUpdate: now.toISOString(), nextUpdate: nextUpdate.toISOString(), revoked: entries.length, hook: await crlHook(tx), copy: copy ?? null };
   await tx.insertCrl({ number, thisUpdate: result.thisUpdate, nextUpdate: result.nextUpdate, der });
   await tx.appendEvent(core.event(ctx, "crl-generated", null, { number, nextUpdate: result.nextUpdate, revoked: entries.length }));
   const pem = crlPem(der);
   const stillLatest = async (r: LedgerReader) => (await r.nextCrlNumber()) === number + 1;
   files.stage(core.home.crl, pem, PUBLIC_MODE, stillLatest);
-  if (out) files.stage(out, pem, PUBLIC_MODE, undefined, { keepExisting: true, ...outAccess });
+  if (copy) files.stage(copy.path, copy.format === "der" ? der : pem, PUBLIC_MODE, undefined, { keepExisting: true, ...copy.access });
   return result;
 }
 
@@ -79,7 +93,7 @@ export async function revoke(core: CaCore, ctx: Context, target: string, reason:
       await tx.markRevoked(r.serial, now.toISOString(), reason);
       await tx.appendEvent(core.event(ctx, "revoked", r.serial, { name: r.name, reason: CrlReason[reason] }));
     }
-    const crl = await issueCrl(core, ctx, tx, signer, files);
+    const crl = await issueCrl(core, ctx, tx, signer, files, undefined, options.crlCopy);
     const after = [];
     for (const r of planned) after.push((await tx.bySerial(r.serial))!);
     return { crl, after };
@@ -123,9 +137,9 @@ function refuseRoot(rec: Pick<CertificateRecord, "kind">): void {
   if (rec.kind === "root") throw new PkiError("invalid", "the root CA cannot revoke itself", "to retire it, create a new CA in a new home", "ROOT_REFUSED");
 }
 
-/** Signs a fresh CRL from the ledger's revocations and writes crl.pem (and `out`). */
-export async function generateCrl(core: CaCore, ctx: Context, params: { days?: number; out?: string; outAccess?: FileAccess }): Promise<CrlResult> {
+/** Signs a fresh CRL from the ledger's revocations and writes crl.pem (and `copy`). */
+export async function generateCrl(core: CaCore, ctx: Context, params: { days?: number; copy?: CrlCopy }): Promise<CrlResult> {
   if (params.days !== undefined) checkDays(params.days, "--days");
   const signer = await core.rootSigner();
-  return core.change(ctx, (tx, files) => issueCrl(core, ctx, tx, signer, files, params.days, params.out, params.outAccess));
+  return core.change(ctx, (tx, files) => issueCrl(core, ctx, tx, signer, files, params.days, params.copy));
 }

@@ -14,6 +14,7 @@ import { registerBackup as backup, registerRestore as restore } from "./commands
 import { register as passphrase } from "./commands/passphrase.js";
 import { register as issueServer } from "./commands/issue-server.js";
 import { register as exportKey } from "./commands/export-key.js";
+import { register as exportCert } from "./commands/export-cert.js";
 import { register as exportMobileconfig } from "./commands/export-mobileconfig.js";
 import { register as serverConfig } from "./commands/server-config.js";
 import { register as hook } from "./commands/hook.js";
@@ -58,7 +59,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     // The argument is echoed in every error line: bounded like any echoed input.
     onCommand(arg ? `${names.join(" ")} ${shown(arg)}` : names.join(" "));
   });
-  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role, trust]) {
+  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, exportCert, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role, trust]) {
     const cmd = reg(program);
     cmd
       .exitOverride((err) => {

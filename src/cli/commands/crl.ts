@@ -1,8 +1,8 @@
-import { resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
+import type { CrlFormat } from "../../ca/revocation.js";
 import { plural, print, printJson, when } from "../output.js";
 import { type AccessFlags, accessOptions, fileAccess } from "../file-access.js";
-import { parseDays, withAuthority } from "./shared.js";
+import { CRL_FORMAT_CHOICES, crlCopy, parseDays, withAuthority } from "./shared.js";
 import { homeOf } from "../context.js";
 import { PkiError } from "../../ca/errors.js";
 import { runCrlHook } from "../hooks.js";
@@ -12,7 +12,8 @@ export function register(program: Command): Command {
     .command("crl"))
     .description("regenerate the CRL (crl.pem) with a new number and nextUpdate")
     .option("--days <n>", "days until nextUpdate (default 30)", parseDays)
-    .option("--out <file>", "also write the CRL here")
+    .option("--out <file>", "also write the CRL here, for a server that cannot read the home (mode 0644)")
+    .addOption(new Option("--format <format>", "format of the --out copy (default pem)").choices(CRL_FORMAT_CHOICES))
     .addHelpText(
       "after",
       `
@@ -20,22 +21,24 @@ Examples:
   $ pki crl
   $ pki crl --days 7 --out /etc/nginx/client-crl.pem && nginx -s reload
   $ pki crl --out /etc/mosquitto/certs/crl.pem --group mosquitto --mode 0640
+  $ pki crl --out /srv/www/pki/root.crl --format der     # what a CRL distribution point serves
 
 Why it matters: nginx rejects EVERY client certificate once the CRL's nextUpdate has
 passed ("CRL has expired"). Regenerate well before then, e.g. weekly from a timer.`,
     )
-    .action(async (flags: AccessFlags & { days?: number; out?: string }, cmd: Command) => {
+    .action(async (flags: AccessFlags & { days?: number; out?: string; format?: CrlFormat }, cmd: Command) => {
+      const copy = crlCopy(flags.out, flags.format, "--out", "--format");
       await withAuthority(cmd, async (authority, opts, ctx) => {
         const access = fileAccess(flags);
         if (flags.out === undefined && Object.keys(access).length > 0) throw new PkiError("usage", "--owner, --group and --mode apply to the --out file", "add --out FILE (crl.pem in the home keeps the home's modes)", "USAGE");
         const r = await authority.generateCrl(ctx, {
           ...(flags.days !== undefined ? { days: flags.days } : {}),
-          ...(flags.out !== undefined ? { out: resolve(flags.out), outAccess: access } : {}),
+          ...(copy ? { copy: { ...copy, access } } : {}),
         });
         if (opts.json) {
-          printJson({ crl: r.path, number: r.number, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, revoked: r.revoked, ...(flags.out ? { out: resolve(flags.out) } : {}) });
+          printJson({ crl: r.path, number: r.number, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, revoked: r.revoked, ...(copy ? { out: copy.path, format: copy.format } : {}) });
         } else {
-          print(`CRL #${r.number} with ${plural(r.revoked, "revoked certificate")}: ${r.path}${flags.out ? ` and ${resolve(flags.out)}` : ""}`);
+          print(`CRL #${r.number} with ${plural(r.revoked, "revoked certificate")}: ${r.path}${copy ? ` and ${copy.path}${copy.format === "der" ? " (DER)" : ""}` : ""}`);
           print(`It expires ${when(r.nextUpdate)}; after that nginx refuses every client. Run "pki crl" again before then.`);
         }
         runCrlHook(r, homeOf(opts).dir, "crl");

@@ -1,8 +1,10 @@
+import { resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { MAX_SMALL_FILE_BYTES, readBounded } from "../../ca/bounded-read.js";
 import { PkiError, shown } from "../../ca/errors.js";
 import type { Authority, Context } from "../../ca/authority.js";
 import type { ExportFormat } from "../../ca/export.js";
+import type { CrlCopy, CrlFormat } from "../../ca/revocation.js";
 import { authorityOptions, commandContext, globals, type GlobalOptions } from "../context.js";
 
 /**
@@ -48,6 +50,18 @@ export async function exportPreflight(authority: Authority, ctx: Context, target
 export function parseDays(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a whole number of days");
   return Number(value);
+}
+
+/** `--format` of a CRL copy: PEM ("X509 CRL", what nginx and OpenSSL read) or DER (Windows, Java, some appliances). */
+export const CRL_FORMAT_CHOICES: CrlFormat[] = ["pem", "der"];
+
+/** The `copy` of a CRL command: `--format` only means something with a file to write. */
+export function crlCopy(out: string | undefined, format: CrlFormat | undefined, outFlag: string, formatFlag: string): CrlCopy | undefined {
+  if (out === undefined) {
+    if (format !== undefined) throw new PkiError("usage", `${formatFlag} applies to the copy: give ${outFlag} FILE too (crl.pem in the home is always PEM)`);
+    return undefined;
+  }
+  return { path: resolve(out), format: format ?? "pem" };
 }
 
 export const KEY_CHOICES = ["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096"];

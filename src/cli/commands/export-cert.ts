@@ -1,0 +1,46 @@
+import { resolve } from "node:path";
+import { type Command, Option } from "commander";
+import { PkiError } from "../../ca/errors.js";
+import { CERTIFICATE_FORMATS, type CertificateFormat } from "../../ca/export-cert.js";
+import { print, printJson } from "../output.js";
+import { withAuthority } from "./shared.js";
+
+interface Flags {
+  format: CertificateFormat;
+  out?: string;
+}
+
+const BINARY: readonly CertificateFormat[] = ["der", "p7b"];
+
+export function register(program: Command): Command {
+  return program
+    .command("export-cert")
+    .description("write a certificate (no key) as PEM, DER, the CA chain, leaf + CA, or a PKCS#7 .p7b")
+    .argument("<name>", "certificate name or serial")
+    .addOption(new Option("--format <format>", "pem | der | chain (the CA only) | fullchain (certificate, then CA) | p7b (PKCS#7 certs-only, DER)").choices(CERTIFICATE_FORMATS).default("pem"))
+    .option("--out <file>", "write it here (mode 0644); else to stdout")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ pki export-cert intranet.example.com --format fullchain --out /etc/ssl/intranet-fullchain.pem
+  $ pki export-cert alice --format der --out alice.cer
+  $ pki export-cert alice --format p7b --out alice.p7b     # Windows certmgr, keytool -importcert
+  $ pki export-cert alice --format chain | openssl x509 -noout -subject
+
+Certificates are public: nothing is asked for and nothing is recorded.`,
+    )
+    .action(async (name: string, flags: Flags, cmd: Command) => {
+      await withAuthority(cmd, async (authority, opts, ctx) => {
+        if (flags.out === undefined && opts.json) throw new PkiError("usage", "--json prints the result, not the certificate: give --out FILE");
+        if (flags.out === undefined && BINARY.includes(flags.format) && process.stdout.isTTY) {
+          throw new PkiError("usage", `--format ${flags.format} is binary: give --out FILE or redirect stdout`);
+        }
+        const r = await authority.exportCertificate(ctx, { target: name, format: flags.format, ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}) });
+        for (const w of r.warnings) process.stderr.write(`pki: warning: ${w}\n`);
+        if (r.file === null) process.stdout.write(r.data);
+        else if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial, format: r.format });
+        else print(`Wrote ${r.file} (${r.format}) for "${r.view.subject}", serial ${r.view.serial}.`);
+      }, "read");
+    });
+}

@@ -124,6 +124,27 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
     assert.equal(old?.supersededBy, "02");
   });
 
+  withLedger("unrevoking: back to active, or to superseded when a successor exists; its CRL entry is gone", async (l) => {
+    await l.write(async (tx) => {
+      await tx.insertCertificate(cert("01", "a"));
+      await tx.insertCertificate(cert("02", "b"));
+      await tx.markRevoked("01", "2026-06-01T00:00:00.000Z", 6);
+      await tx.markRevoked("02", "2026-06-01T00:00:00.000Z", 6);
+      await tx.markSuperseded("02", "03");
+      await tx.insertCertificate(cert("03", "b"));
+    });
+    await l.write(async (tx) => {
+      await tx.markUnrevoked("01");
+      await tx.markUnrevoked("02");
+    });
+    await l.read(async (r) => {
+      const a = await r.bySerial("01");
+      assert.deepEqual([a?.state, a?.revokedAt, a?.revocationReason], ["active", null, null]);
+      assert.equal((await r.bySerial("02"))?.state, "superseded");
+      assert.deepEqual(await r.revokedEntries(), []);
+    });
+  });
+
   withLedger("events form one hash chain from the genesis hash", async (l) => {
     await l.write(async (tx) => {
       await tx.appendEvent({ at: "1", actor: "root", action: "ca-created", serial: "01", details: { a: 1 } });

@@ -40,6 +40,7 @@ export async function verifyAudit(r: LedgerReader): Promise<AuditReport> {
     }
     if ((e.action === "ca-created" || e.action === "issued" || e.action === "renewed") && e.serial) created.set(e.serial, e);
     if (e.action === "revoked" && e.serial) revoked.add(e.serial);
+    if (e.action === "unrevoked" && e.serial) revoked.delete(e.serial);
     if (e.action === "crl-generated") crls.add(Number(e.details.number));
     if (e.action === "role-set") roles.set(nameKey(String(e.details.name)), [String(e.details.name), String(e.details.role)]);
   }

@@ -27,6 +27,7 @@ import type { CrlCopy, CrlResult, RevokeOptions, RevokeResult } from "./revocati
 import type { RoleChange, RoleChoice } from "./roles.js";
 import type { ServerConfigParams } from "./server-config.js";
 import type { TokenKeyStatus } from "./root-key.js";
+import type { UnrevokeResult } from "./unrevocation.js";
 import type { ServingAuthority } from "./serving.js";
 import { listSettings, setSetting, settingKey, type SettingView } from "./settings.js";
 import type { TrustReport, TrustSelection } from "./trust/change.js";
@@ -106,6 +107,12 @@ export class Authority {
   async revoke(ctx: Context, target: string, reason: CrlReason, options: RevokeOptions = {}): Promise<RevokeResult> {
     this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./revocation.js")).revoke(this.core, ctx, target, reason, options);
+  }
+
+  /** Releases certificateHold revocations of a name or serial and signs a CRL without them. */
+  async unrevoke(ctx: Context, target: string, options: { crlCopy?: CrlCopy } = {}): Promise<UnrevokeResult> {
+    this.core.unlockEarly(this.core.root.keyEncrypted);
+    return (await import("./unrevocation.js")).unrevoke(this.core, ctx, target, options);
   }
 
   async generateCrl(ctx: Context, params: { days?: number; copy?: CrlCopy } = {}): Promise<CrlResult> {

@@ -7,6 +7,7 @@ import { register as issueClient } from "./commands/issue-client.js";
 import { register as list } from "./commands/list.js";
 import { register as renew } from "./commands/renew.js";
 import { register as revoke } from "./commands/revoke.js";
+import { register as unrevoke } from "./commands/unrevoke.js";
 import { register as show } from "./commands/show.js";
 import { register as check } from "./commands/check.js";
 import { register as audit } from "./commands/audit.js";
@@ -59,7 +60,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     // The argument is echoed in every error line: bounded like any echoed input.
     onCommand(arg ? `${names.join(" ")} ${shown(arg)}` : names.join(" "));
   });
-  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, exportCert, revoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role, trust]) {
+  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, exportCert, revoke, unrevoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role, trust]) {
     const cmd = reg(program);
     cmd
       .exitOverride((err) => {

@@ -191,6 +191,8 @@ export interface LedgerWriter extends LedgerReader {
   /** A duplicate serial, or a second active certificate for a name (after case folding, whatever its kind), is a LedgerError "conflict". */
   insertCertificate(cert: NewCertificate): Promise<void>;
   markRevoked(serial: string, at: string, reason: number): Promise<void>;
+  /** Ends a revocation (a released certificateHold): the certificate is active again, or superseded if it has a successor. */
+  markUnrevoked(serial: string): Promise<void>;
   /** Links `serial` to its successor; an active certificate becomes superseded, a revoked one stays revoked. */
   markSuperseded(serial: string, by: string): Promise<void>;
   /** CRL numbers are unique: storing one twice is a LedgerError "conflict". */

@@ -534,6 +534,10 @@ class Handle implements LedgerWriter {
     this.run("UPDATE certificates SET state = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ?", at, reason, serial);
   }
 
+  async markUnrevoked(serial: string): Promise<void> {
+    this.run("UPDATE certificates SET state = CASE WHEN superseded_by IS NULL THEN 'active' ELSE 'superseded' END, revoked_at = NULL, revocation_reason = NULL WHERE serial = ? AND state = 'revoked'", serial);
+  }
+
   async markSuperseded(serial: string, by: string): Promise<void> {
     this.run("UPDATE certificates SET superseded_by = ?, state = CASE state WHEN 'active' THEN 'superseded' ELSE state END WHERE serial = ?", by, serial);
   }

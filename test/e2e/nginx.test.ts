@@ -87,6 +87,20 @@ describe("nginx with ssl_verify_client on, from `pki server-config nginx`", () =
     assert.equal((await curl(ca, nginx.port, ["--cert", alice.cert, "--key", alice.key])).status, 200, "alice still gets in");
   });
 
+  test("revoke --reason certificateHold → refused; pki unrevoke and a reload → let in again", async () => {
+    const hal = makeClient(ca, "hal");
+    pkiJson(ca.home, ["revoke", "hal", "--reason", "certificateHold"]);
+    await nginx.reload();
+    const held = await curl(ca, nginx.port, ["--cert", hal.cert, "--key", hal.key]);
+    assert.equal(held.status, 400, held.error);
+    assert.match(held.body, /The SSL certificate error \(FAILED:certificate revoked\)/);
+    pkiJson(ca.home, ["unrevoke", "hal"]);
+    await nginx.reload();
+    const released = await curl(ca, nginx.port, ["--cert", hal.cert, "--key", hal.key]);
+    assert.equal(released.status, 200, released.error + released.body);
+    assert.match(released.body, /subject=CN=hal\n/);
+  });
+
   test("revoke NAME after renew without --revoke-old → the superseded certificate is rejected too, not just the new one", async () => {
     const old = makeClient(ca, "gina");
     const oldCert = join(ca.dir, "gina-old.pem");

@@ -9,6 +9,7 @@ import type { CertificateRecord, LedgerReader } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import { type CaCore, checkDays, DAY_MS } from "./core.js";
 import { PkiError, shown } from "./errors.js";
+import { type CsrGrant, csrExtensions } from "./csr-policy.js";
 import { usagesForKey } from "./key-usage.js";
 import { claimName } from "./name-claims.js";
 import { validateName } from "./names.js";
@@ -37,7 +38,7 @@ export interface IssueParams {
   email?: string;
   /** Extra subjectAltNames (server certificates: DNS names and IP addresses). Default: none. */
   altNames?: { type: "dns" | "ip"; value: string }[];
-  /** Default "ec-p256". Ignored with `csr`. */
+  /** Default "ec-p256". With `csr`, when given, the type the CSR's key must have. */
   keyType?: KeyType;
   /** A PKCS#10 request made elsewhere: only its public key is used, after its signature verifies. */
   csr?: Uint8Array;
@@ -56,6 +57,8 @@ export interface IssueResult {
   keyPath: string | null;
   /** The PKCS#12 written with `pkcs12`, else null. */
   pkcs12Path?: string | null;
+  /** With a CSR: what it was granted beyond the profile's defaults. */
+  csrGrant?: CsrGrant;
 }
 
 export interface RenewParams {
@@ -97,6 +100,7 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   }
 
   let request: LeafRequest;
+  let csrGrant: CsrGrant | undefined;
   const common = { name, kind: params.kind, subject: profile.subject, extensions, notAfter, action: "issued" as const, ...(pkcs12 ? { pkcs12 } : {}) };
   if (params.csr) {
     const csr = await readVerifiedCsr(params.csr).catch((e: unknown) => {
@@ -104,14 +108,20 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
       throw e;
     });
     checkCsrAgainstProfile(csr, extensions);
-    request = { ...common, extensions: usagesForKey(extensions, publicKeyType(csr.publicKey)!), publicKey: csr.publicKey, keyPkcs8: null, keyEncrypted: null, csrDer: new Uint8Array(csr.rawData) };
+    const csrKeyType = publicKeyType(csr.publicKey)!;
+    if (params.keyType !== undefined && params.keyType !== csrKeyType) {
+      throw new PkiError("usage", `--key ${params.keyType} does not match the CSR's key, which is ${csrKeyType}: with --csr the requester made the key`, "leave out --key, or make the request with that key type", "KEY_MISMATCH");
+    }
+    const fromCsr = csrExtensions(csr, profile, extensions);
+    csrGrant = fromCsr.grant;
+    request = { ...common, extensions: usagesForKey(fromCsr.extensions, csrKeyType), publicKey: csr.publicKey, keyPkcs8: null, keyEncrypted: null, csrDer: new Uint8Array(csr.rawData) };
   } else {
     const keyType = params.keyType ?? "ec-p256";
     const key = await newKey(keyType);
     request = { ...common, extensions: usagesForKey(extensions, keyType), publicKey: key.publicKey, keyPkcs8: key.pkcs8, keyEncrypted: await core.sealKey(key.pkcs8), csrDer: null };
   }
   const { leaves: [leaf] } = await signLeaves(core, ctx, signer, [request]);
-  return { view: viewOf(leaf!.record, now), certificatePath: leaf!.certificatePath, keyPath: leaf!.keyPath, pkcs12Path: leaf!.pkcs12Path };
+  return { view: viewOf(leaf!.record, now), certificatePath: leaf!.certificatePath, keyPath: leaf!.keyPath, pkcs12Path: leaf!.pkcs12Path, ...(csrGrant ? { csrGrant } : {}) };
 }
 
 /** A new certificate for the same subject; the old one is superseded (and revoked with `revokeOld`). */

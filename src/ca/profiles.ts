@@ -16,6 +16,11 @@ export interface Profile {
   file: string;
   subject: NameAttribute[];
   extensions: ExtensionsSpec;
+  /**
+   * What a CSR's own extensions may add (OpenSSL's copy_extensions, set in [ req ]): "copy"
+   * (default) takes its subjectAltNames and narrower key usages, "none" refuses a CSR asking for any.
+   */
+  copyExtensions: "copy" | "none";
 }
 
 /** Variables a profile can read as `$ENV::NAME`. */
@@ -73,10 +78,15 @@ export function profileFromIni(ini: IniFile): Profile {
   if (!dn) throw ini.error(1, "[ req ] has no distinguished_name");
   const extSection = at("x509_extensions") ?? at("req_extensions");
   if (!extSection) throw ini.error(1, "[ req ] names no extensions section (set x509_extensions or req_extensions)");
+  const copy = at("copy_extensions");
+  if (copy && copy.value !== "copy" && copy.value !== "none") {
+    throw ini.error(copy.line, `copy_extensions = ${copy.value} is not supported; use copy (subjectAltNames that pass pki's checks) or none`);
+  }
   return {
     file: ini.file,
     subject: readSubject(ini, dn),
     extensions: readExtensionSection(ini, extSection),
+    copyExtensions: copy?.value === "none" ? "none" : "copy",
   };
 }
 

@@ -66,7 +66,8 @@ Hand the holder a .p12 made with: pki export-p12 NAME`,
         const result = await authority.issue(ctx, {
           name,
           kind: "client",
-          keyType: flags.key,
+          // With --csr the key is the requester's: a --key given there is a claim about it, checked.
+          ...(csr === undefined || cmd.getOptionValueSource("key") === "cli" ? { keyType: flags.key } : {}),
           ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
           ...(flags.days !== undefined ? { days: flags.days } : {}),
           ...(flags.email !== undefined ? { email: flags.email } : {}),
@@ -129,11 +130,17 @@ export function issuedJson(r: IssueResult) {
     notAfter: r.view.notAfter,
     certificate: r.certificatePath,
     key: r.keyPath,
+    ...(r.csrGrant ? { fromCsr: { subjectAltNames: r.csrGrant.altNames.map((n) => ({ type: n.type, value: n.value })), extendedKeyUsage: r.csrGrant.purposes } } : {}),
   };
 }
 
 export function printIssued(r: IssueResult, verb: string): void {
   print(`${verb} "${r.view.subject}" (serial ${r.view.serial}), valid until ${when(r.view.notAfter)}.`);
+  if (r.csrGrant) {
+    const names = r.csrGrant.altNames.map((n) => `${SAN_LABEL[n.type]}:${n.value}`);
+    if (names.length) print(`  subjectAltName from the CSR: ${names.join(", ")}`);
+    if (r.csrGrant.purposes) print(`  extendedKeyUsage as the CSR asks: ${r.csrGrant.purposes.join(", ")}`);
+  }
   print(`  certificate: ${r.certificatePath}`);
   if (r.keyPath) print(`  key:         ${r.keyPath} (encrypted with the CA passphrase)`);
   else print(`  key:         kept by the requester (signed from a CSR)`);
@@ -141,3 +148,5 @@ export function printIssued(r: IssueResult, verb: string): void {
   if (r.keyPath && r.view.kind === "client" && !r.pkcs12Path) print(`Give it to its holder as a PKCS#12: pki export-p12 ${name}`);
   if (r.keyPath && r.view.kind === "server") print(`For the server: pki export-key ${name} --unencrypted --out ${shellQuote(`/etc/ssl/private/${r.view.name}.key`)}`);
 }
+
+const SAN_LABEL: Record<string, string> = { dns: "DNS", ip: "IP", email: "email", url: "URI" };

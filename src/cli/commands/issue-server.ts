@@ -47,7 +47,7 @@ Then: pki export-key NAME --unencrypted --out /etc/ssl/private/NAME.key
           ...(name !== altNames[0]!.value && altNames[0]!.type === "ip" ? { profileName: altNames[0]!.value } : {}),
           kind: "server",
           altNames,
-          keyType: flags.key,
+          ...(csr === undefined || cmd.getOptionValueSource("key") === "cli" ? { keyType: flags.key } : {}),
           ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
           ...(flags.days !== undefined ? { days: flags.days } : {}),
           ...(csr ? { csr } : {}),

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import type { KeyType } from "../crypto/keys.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
@@ -7,7 +6,7 @@ import { checkLeafProfile, leafNotAfter } from "./issuance.js";
 import { usagesForKey } from "./key-usage.js";
 import { claimName } from "./name-claims.js";
 import { nameKey, validateName } from "./names.js";
-import { loadProfile } from "./profiles.js";
+import { loadProfile, profilePath } from "./profiles.js";
 import { type LeafRequest, newKey, signLeaves } from "./sign-leaves.js";
 
 export interface BatchParams {
@@ -64,7 +63,7 @@ export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Pr
   });
   const keyType = p.keyType ?? "ec-p256";
   const notAfter = leafNotAfter(core, now, p.days);
-  const profileFile = p.profile ?? join(core.options.templatesDir, "profiles", "client.ini");
+  const profileFile = profilePath(core.options.templatesDir, p.profile ?? "client");
   // Every name's expansion of the profile is checked before anything is signed (and loaded
   // again per chunk, so memory stays flat however long the list).
   const profileOf = (name: string) => {

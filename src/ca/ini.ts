@@ -146,7 +146,7 @@ function expand(
       const [section, name] = second !== undefined ? [first, second] : [undefined, first];
       const value = lookup(section, name);
       if (value === undefined) {
-        throw fail(`variable ${section ? `${section}::` : ""}${name} is not defined` + (section === "ENV" ? " (pki sets PKI_NAME and PKI_EMAIL)" : ""));
+        throw fail(`variable ${section ? `${section}::` : ""}${name} is not defined` + (section === "ENV" ? " (pki sets PKI_NAME, and PKI_EMAIL from --email)" : ""));
       }
       out += value;
       i += m[0].length - 1;

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { type NameAttribute, publicKeyType, readVerifiedCsr } from "../crypto/certificates.js";
 import { CrlReason } from "../crypto/crl-reason.js";
 import { CryptoError } from "../crypto/errors.js";
@@ -13,7 +12,7 @@ import { type CsrGrant, csrExtensions } from "./csr-policy.js";
 import { usagesForKey } from "./key-usage.js";
 import { claimName } from "./name-claims.js";
 import { validateName } from "./names.js";
-import { loadProfile, type Profile } from "./profiles.js";
+import { loadProfile, type Profile, profilePath } from "./profiles.js";
 import type { CrlResult } from "./revocation.js";
 import { type LeafKind, type LeafRequest, newKey, signLeaves } from "./sign-leaves.js";
 import { exportPasswordProblem } from "./secret-strength.js";
@@ -84,7 +83,7 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
   const now = ctx.now;
   await core.ledger.read((r) => claimName(r, name, now));
   const email = params.email === undefined ? undefined : checkEmail(params.email);
-  const profile = loadProfile(params.profile ?? join(core.options.templatesDir, "profiles", `${params.kind}.ini`), { PKI_NAME: params.profileName ?? name, ...(email ? { PKI_EMAIL: email } : {}) });
+  const profile = loadProfile(profilePath(core.options.templatesDir, params.profile ?? params.kind), { PKI_NAME: params.profileName ?? name, ...(email ? { PKI_EMAIL: email } : {}) });
   let extensions = withAltNames(profile.extensions, [...(email ? [{ type: "email" as const, value: email }] : []), ...(params.altNames ?? [])]);
   checkLeafProfile(profile, extensions);
   const notAfter = leafNotAfter(core, now, params.days);
@@ -140,7 +139,7 @@ export async function renew(core: CaCore, ctx: Context, params: RenewParams): Pr
   let subject: NameAttribute[] | x509.Name = oldCert.subjectName;
   let extensions: ExtensionsSpec = readExtensions(oldCert.extensions);
   if (params.profile) {
-    const profile = loadProfile(params.profile, { PKI_NAME: name });
+    const profile = loadProfile(profilePath(core.options.templatesDir, params.profile), { PKI_NAME: name });
     checkLeafProfile(profile, profile.extensions);
     subject = profile.subject;
     extensions = profile.extensions;

@@ -1,4 +1,6 @@
 import { isIP } from "node:net";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import {
   EXTENDED_KEY_USAGES,
   type ExtensionsSpec,
@@ -195,4 +197,14 @@ function splitValue(value: string): { critical: boolean; items: string[] } {
   const items = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const critical = items[0] === "critical";
   return { critical, items: critical ? items.slice(1) : items };
+}
+
+/**
+ * `--profile smime` (a bare word, no such file here) names a profile shipped in
+ * templates/profiles/; anything else is a path.
+ */
+export function profilePath(templatesDir: string, given: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(given) || existsSync(given)) return given;
+  const shipped = join(templatesDir, "profiles", `${given}.ini`);
+  return existsSync(shipped) ? shipped : given;
 }

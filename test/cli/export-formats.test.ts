@@ -103,3 +103,13 @@ test("pki revoke --crl-out F [--crl-format der]: the copy lists the revoked seri
   pkiJson(home, ["revoke", "carol", "--crl-out", out("after-carol.pem")]);
   assert.equal(readFileSync(out("after-carol.pem"), "utf8"), readFileSync(join(home, "crl.pem"), "utf8"));
 });
+
+test("a copy that cannot be written (no such folder) fails the whole revocation: the ledger and every file stay as they were", () => {
+  pkiJson(home, ["issue-client", "dan"]);
+  const before = snapshot(home);
+  const r = pki(home, ["revoke", "dan", "--crl-out", join(work.dir, "missing", "crl.pem")]);
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /missing\/crl\.pem: no such file or directory/);
+  assert.deepEqual(snapshot(home), before);
+  assert.equal(pkiJson<{ status: string }>(home, ["show", "dan"]).status, "valid");
+});

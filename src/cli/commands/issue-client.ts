@@ -27,10 +27,10 @@ export function register(program: Command): Command {
     .command("issue-client")
     .description("issue a client certificate (new key + CSR from a profile, or sign a CSR made elsewhere)")
     .argument("[name]", "who the certificate is for: a user or service name; becomes the CN and the file name")
-    .option("--profile <file.ini>", "OpenSSL-style profile (default templates/profiles/client.ini)")
+    .option("--profile <file.ini|name>", "OpenSSL-style profile, or a shipped one by name: client (default), smime")
     .option("--days <n>", "validity in days (default 365)", parseDays)
     .option("--email <address>", "add an email subjectAltName")
-    .addOption(new Option("--key <type>", "key type").choices(KEY_CHOICES).default("ec-p256"))
+    .addOption(new Option("--key <type>", "key type (with --csr: checked against the CSR's key)").choices(KEY_CHOICES).default("ec-p256"))
     .option("--csr <file>", "sign this PKCS#10 request instead of generating a key (the CA never sees the key)")
     .option("--p12 [file]", "also write the PKCS#12 (default HOME/private/NAME.p12), password as for export-p12")
     .option("--password-file <file>", "with --p12: read the .p12 password from FILE (else $PKI_P12_PASSWORD, else a prompt)")
@@ -44,6 +44,7 @@ Examples:
   $ pki issue-client alice --email alice@example.com --days 90
   $ pki issue-client build-bot --csr build-bot.csr      # key stays on the bot
   $ pki issue-client bob --profile ./profiles/staff.ini
+  $ pki issue-client carol --profile smime --email carol@example.com   # S/MIME mail
   $ pki issue-client carol --p12 carol.p12                # certificate and .p12 in one step
   $ pki issue-client --from staff.txt                     # thousands, one transaction per 500
 

@@ -17,7 +17,7 @@ export function register(program: Command): Command {
     .description("issue a TLS server certificate from the same root (DNS and IP subjectAltNames from the hosts)")
     .argument("<host...>", "DNS names and IP addresses the server answers to; the first is the CN and the name")
     .option("--days <n>", "validity in days (default 365)", parseDays)
-    .addOption(new Option("--key <type>", "key type").choices(KEY_CHOICES).default("ec-p256"))
+    .addOption(new Option("--key <type>", "key type (with --csr: checked against the CSR's key)").choices(KEY_CHOICES).default("ec-p256"))
     .option("--profile <file.ini>", "profile (default templates/profiles/server.ini)")
     .option("--csr <file>", "sign this PKCS#10 request (the key stays on the server)")
     .addHelpText(

@@ -39,6 +39,8 @@ test("unrevoke NAME releases a certificateHold: an unrevoked event, a new CRL wi
   assert.equal(ev.serial, alice.serial);
   assert.deepEqual(ev.details, { name: "alice", reason: "certificateHold", heldSince: j.released[0]!.heldSince });
   assert.equal(pkiJson<{ ok: boolean }>(home, ["audit", "--verify"]).ok, true);
+  const check = pki(home, ["check"]);
+  assert.equal(check.status, 0, check.stdout + check.stderr);
   // Held again later, and released by serial this time.
   pkiJson(home, ["revoke", alice.serial, "--reason", "certificateHold"]);
   const r = pki(home, ["unrevoke", alice.serial]);

@@ -82,3 +82,14 @@ test("non-ASCII passwords: pki warns, NSS and GnuTLS read the file, Java refuses
   const java = await exec("keytool", ["-list", "-storetype", "PKCS12", "-keystore", file, "-storepass", "pässwörd"], { ...process.env, LC_ALL: "C.UTF-8" });
   assert.notEqual(java.code, 0);
 });
+
+test("the .p7b from export-cert --format p7b: Java keytool and GnuTLS certtool read the certificate and its CA", async () => {
+  const p7b = join(work.dir, "zoe.p7b");
+  pkiJson(ca.home, ["export-cert", "Zoë", "--format", "p7b", "--out", p7b]);
+  const java = await exec("keytool", ["-printcert", "-file", p7b]);
+  assert.equal(java.code, 0, java.stdout + java.stderr);
+  assert.deepEqual([...java.stdout.matchAll(/^Owner: (.*)$/gm)].map((m) => m[1]), ["CN=Zoë", "CN=E2E Root CA, O=pki tests"]);
+  const gnutls = await exec("certtool", ["--p7-info", "--inder", "--infile", p7b]);
+  assert.equal(gnutls.code, 0, gnutls.stderr);
+  assert.match(gnutls.stdout, /Number of certificates: 2/);
+});

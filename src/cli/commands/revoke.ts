@@ -32,6 +32,7 @@ export function register(program: Command): Command {
 Examples:
   $ pki revoke alice --reason keyCompromise    # alice's current certificate and any older one still valid
   $ pki revoke --serial 5f3a9c…                # just this one (a serial from pki list)
+  $ pki revoke alice --reason certificateHold  # a suspension: pki unrevoke alice lifts it
   $ pki revoke alice --yes && sudo nginx -s reload  # nginx reads ssl_crl only at start and reload
   $ pki revoke bob --crl-out /etc/mosquitto/pki/crl.pem   # a copy where the broker can read it
 

@@ -34,7 +34,7 @@ export async function exportCertificate(core: CaCore, ctx: Context, params: { ta
   const data = await encode(params.format, rec.der, ca, isRoot);
   if (params.out !== undefined) {
     const batch = new FileBatch();
-    batch.stage(params.out, data, PUBLIC_MODE);
+    batch.stage(params.out, data, PUBLIC_MODE, undefined, { keepExisting: true });
     await batch.commit();
   }
   return { view, format: params.format, data, file: params.out ?? null, warnings };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { initHome, mode, openssl, pki, pkiJson, run, snapshot, tempDir } from "../helpers.js";
@@ -112,4 +112,13 @@ test("a copy that cannot be written (no such folder) fails the whole revocation:
   assert.match(r.stderr, /missing\/crl\.pem: no such file or directory/);
   assert.deepEqual(snapshot(home), before);
   assert.equal(pkiJson<{ status: string }>(home, ["show", "dan"]).status, "valid");
+});
+
+test("export-cert over an existing file keeps that file's mode (a server's 0640 copy stays 0640)", () => {
+  const file = out("kept.pem");
+  writeFileSync(file, "old\n", { mode: 0o640 });
+  chmodSync(file, 0o640);
+  pkiJson(home, ["export-cert", "alice", "--out", file]);
+  assert.equal(mode(file), 0o640);
+  assert.equal(readFileSync(file, "utf8"), readFileSync(alice.certificate, "utf8"));
 });

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { CryptoError } from "./errors.js";
+import { type HistoryKey, historyKeyFromPkcs8 } from "./history-key.js";
 import { pbes2Derive, type Pbes2Key, pbes2KeyFor, type Pbes2Parameters } from "./pbe.js";
 import { decryptWithKey, encryptPrivateKey, KEY_PBKDF2_ITERATIONS, readEncryptedKey } from "./sealing.js";
 import type { Signer } from "./signer.js";
@@ -17,6 +18,7 @@ export class Keyring {
   private readonly derived = new Map<string, Promise<Uint8Array>>();
   private sealing: Promise<Pbes2Key> | undefined;
   private readonly signers = new Map<string, Promise<Signer>>();
+  private readonly historyKeys = new Map<string, Promise<HistoryKey>>();
   /** How many times PBKDF2 ran over the passphrase (tests and the benchmark read it). */
   derivations = 0;
 
@@ -84,6 +86,24 @@ export class Keyring {
     return signer;
   }
 
+  /** The key authenticating the ledger's history, derived from the CA key `keyEncrypted` (see HistoryKey). */
+  historyKey(certificateDer: Uint8Array, keyEncrypted: Uint8Array): Promise<HistoryKey> {
+    const id = createHash("sha256").update(certificateDer).digest("hex");
+    let key = this.historyKeys.get(id);
+    if (!key) {
+      key = this.unseal(keyEncrypted).then((pkcs8) => {
+        try {
+          return historyKeyFromPkcs8(pkcs8);
+        } finally {
+          pkcs8.fill(0);
+        }
+      });
+      key.catch(() => this.historyKeys.delete(id));
+      this.historyKeys.set(id, key);
+    }
+    return key;
+  }
+
   /** Forgets a passphrase that proved wrong, so the next use asks for it again. */
   async forgetPassphrase(): Promise<void> {
     await this.lock();
@@ -94,6 +114,7 @@ export class Keyring {
     for (const key of this.derived.values()) (await key.catch(() => null))?.fill(0);
     this.derived.clear();
     this.signers.clear();
+    this.historyKeys.clear();
     this.sealing = undefined;
     this.secret = undefined;
   }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { createCrl, type CrlEntry, CrlReason, crlPem } from "../../src/crypto/crl.js";
+import { crlNumberOf } from "../../src/crypto/crl-number.js";
 import { DerWriter, headerLength, octets, oid, seq, time, tlv, uintBytes, uintHex } from "../../src/crypto/der.js";
 import { readDerOrPem } from "../../src/crypto/pem.js";
 import { x509 } from "../../src/crypto/provider.js";
@@ -53,6 +54,12 @@ test("a CRL of 20,000 entries (all reasons, odd serials, dates past 2049) verifi
     assert.equal(verified.status, 0, verified.stderr);
     assert.match(verified.stderr + verified.stdout, /verify OK/);
     assert.match(verified.stdout, /crlNumber=0x2A/);
+    assert.equal(crlNumberOf(der), 42, "read past the 20,000 entries by their length");
+    for (const n of [1, 127, 128, 65_536, 2 ** 40]) {
+      assert.equal(crlNumberOf(await createCrl({ signer, number: n, nextUpdate: new Date(Date.now() + 86_400_000), entries: [] })), n);
+    }
+    assert.equal(crlNumberOf(issuer.rawData ? new Uint8Array(issuer.rawData) : new Uint8Array()), null, "a certificate is not a CRL");
+    assert.equal(crlNumberOf(der.subarray(0, 100)), null, "a truncated CRL has no number");
     const text = run("openssl", ["crl", "-in", join(dir, "crl.pem"), "-noout", "-text"], { maxBuffer: 64 << 20 }).stdout;
     assert.equal(text.match(/Serial Number:/g)?.length, entries.length);
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { LedgerError } from "../src/ledger/errors.js";
-import { collect, eventHash, GENESIS_HASH, type Ledger, type NewCertificate, PAGE_SIZE } from "../src/ledger/ledger.js";
+import { collect, type EventAuthenticator, eventHash, GENESIS_HASH, type Ledger, type NewCertificate, PAGE_SIZE } from "../src/ledger/ledger.js";
 import { tempDir } from "./helpers.js";
 
 export interface EngineUnderTest {
@@ -19,6 +19,9 @@ export interface EngineUnderTest {
 export function cert(serial: string, name: string, notAfter = "2030-01-01T00:00:00.000Z", kind: NewCertificate["kind"] = "client"): NewCertificate {
   return { serial, name, kind, subject: `CN=${name}`, notBefore: "2026-01-01T00:00:00.000Z", notAfter, der: new Uint8Array([0x30, 0]), keyEncrypted: null, csr: null, createdAt: "2026-01-01T00:00:00.000Z" };
 }
+
+/** Stands in for the history key: the engine stores whatever MAC it is given, over the hash it computed. */
+const KEY: EventAuthenticator = { eventMac: (hash) => `mac(${hash})` };
 
 const isLedgerError = (code: string) => (e: unknown) => e instanceof LedgerError && e.code === code;
 
@@ -76,7 +79,7 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
     await assert.rejects(
       l.write(async (tx) => {
         await tx.insertCertificate(cert("01", "alice"));
-        await tx.appendEvent({ at: "t", actor: "a", action: "issued", serial: "01", details: {} });
+        await tx.appendEvent({ at: "t", actor: "a", action: "issued", serial: "01", details: {} }, KEY);
         await tx.setSetting("k", "v");
         throw new Error("boom");
       }),
@@ -147,14 +150,31 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
 
   withLedger("events form one hash chain from the genesis hash", async (l) => {
     await l.write(async (tx) => {
-      await tx.appendEvent({ at: "1", actor: "root", action: "ca-created", serial: "01", details: { a: 1 } });
-      await tx.appendEvent({ at: "2", actor: "root", action: "issued", serial: "02", details: { name: "x" } });
+      await tx.appendEvent({ at: "1", actor: "root", action: "ca-created", serial: "01", details: { a: 1 } }, KEY);
+      await tx.appendEvent({ at: "2", actor: "root", action: "issued", serial: "02", details: { name: "x" } }, KEY);
     });
     const [a, b] = (await l.read((r) => r.events())).items;
     assert.equal(a!.prevHash, GENESIS_HASH);
     assert.equal(b!.prevHash, a!.hash);
     assert.equal(b!.hash, eventHash(a!.hash, "2", "root", "issued", "02", JSON.stringify({ name: "x" })));
     assert.deepEqual(b!.details, { name: "x" });
+  });
+
+  withLedger("each event stores the MAC its writer made over the hash; one event is read by id", async (l) => {
+    const written = await l.write((tx) => tx.appendEvent({ at: "1", actor: "root", action: "issued", serial: "01", details: {} }, KEY));
+    assert.equal(written.mac, `mac(${written.hash})`);
+    assert.deepEqual(await l.read((r) => r.event(written.id)), written);
+    assert.equal((await l.read((r) => r.events())).items[0]!.mac, written.mac);
+    assert.equal(await l.read((r) => r.event(written.id + 1)), undefined);
+  });
+
+  withLedger("every setting is listed at once, in key order (the history anchor holds them all)", async (l) => {
+    assert.deepEqual(await l.read((r) => r.settings()), []);
+    await l.write(async (tx) => {
+      await tx.setSetting("hooks.crl", "nginx -s reload");
+      await tx.setSetting("config.url", "http://ca");
+    });
+    assert.deepEqual(await l.read((r) => r.settings()), [["config.url", "http://ca"], ["hooks.crl", "nginx -s reload"]]);
   });
 
   withLedger("listings come in pages, in the order recorded, and summaries carry no blobs", async (l) => {
@@ -217,7 +237,7 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
           const number = await tx.nextCrlNumber();
           await Promise.resolve(); // yield inside the transaction, as signing does
           await tx.insertCrl({ number, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([i]) });
-          await tx.appendEvent({ at: String(i), actor: "t", action: "crl-generated", serial: null, details: { number } });
+          await tx.appendEvent({ at: String(i), actor: "t", action: "crl-generated", serial: null, details: { number } }, KEY);
           return number;
         }),
       ),

@@ -169,9 +169,11 @@ export class Authority {
     return (await import("./check.js")).checkHome(this.core, ctx, repair, passphrase);
   }
 
-  async verifyAudit(): Promise<AuditReport> {
-    const { verifyAudit } = await import("./audit.js");
-    return this.core.ledger.read((r) => verifyAudit(r));
+  /** With `authenticate`, unlocks the history key (asking for the passphrase) and checks every MAC and the anchor; else consistency only. */
+  async verifyAudit(authenticate = false): Promise<AuditReport> {
+    const [{ verifyAudit }, { HistoryAuthenticator, readAnchor }] = await Promise.all([import("./audit.js"), import("./history.js")]);
+    const auth = authenticate ? new HistoryAuthenticator(await this.core.historyKey()) : null;
+    return this.core.ledger.read((r) => verifyAudit(r, auth, readAnchor(this.core.home)));
   }
 
   async backup(ctx: Context, file: string, onProgress?: (done: number, total: number) => void): Promise<BackupResult> {

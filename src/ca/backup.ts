@@ -13,6 +13,7 @@ import type { Context } from "./context.js";
 import { checkHome, type Finding } from "./check.js";
 import { type AuthorityOptions, CaCore } from "./core.js";
 import { PkiError, shown } from "./errors.js";
+import { HistoryAuthenticator } from "./history.js";
 import { fileError, safeFileName, SECRET_MODE } from "./home.js";
 import { CRL_HOOK, crlHook } from "./hooks.js";
 import { validateName } from "./names.js";
@@ -29,7 +30,7 @@ export interface BackupResult {
   file: string;
   sha256: string;
   certificates: number;
-  /** False when the home is read-only: the copy is made, but the event log cannot say so. */
+  /** False when the event log could not record the copy (the home is read-only, or no CA passphrase was at hand without a prompt). */
   recorded: boolean;
 }
 
@@ -48,12 +49,18 @@ export async function backup(core: CaCore, ctx: Context, file: string, onProgres
     throw fileError(file, e);
   }
   const sha256 = fingerprint(readFileSync(file));
-  let recorded = true;
-  try {
-    await core.ledger.write((tx) => tx.appendEvent(core.event(ctx, "backed-up", null, { file, sha256 })).then(() => undefined));
-  } catch (e) {
-    if (!(e instanceof LedgerError && (e.code === "read-only" || e.code === "permission"))) throw e;
-    recorded = false;
+  // Recording needs the history key; backups from cron without the passphrase are made all the same.
+  let recorded = core.options.unlockEarly === true;
+  if (recorded) {
+    try {
+      await core.change(ctx, (tx) => tx.appendEvent(core.event(ctx, "backed-up", null, { file, sha256 })).then(() => undefined));
+    } catch (e) {
+      const cannotWrite = e instanceof LedgerError && (e.code === "read-only" || e.code === "permission");
+      // A ledger that fails its history check is copied all the same: the copy is evidence.
+      const disowned = e instanceof PkiError && (e.code === "LEDGER_TAMPERED" || e.code === "ANCHOR_MISSING");
+      if (!cannotWrite && !disowned) throw e;
+      recorded = false;
+    }
   }
   return { file, sha256, certificates, recorded };
 }
@@ -85,7 +92,9 @@ export async function restore(options: AuthorityOptions, ctx: Context, file: str
     if (problems.length) throw new PkiError("invalid", `${file} fails SQLite's integrity check: ${problems[0]}`);
     const root = await source.read((r) => r.activeRoot());
     if (!root) throw new PkiError("invalid", `${file} holds no root CA`);
-    const untrusted = await source.read((r) => untrustworthy(r, root));
+    // The history key comes from the backup's own root key: a wrong passphrase stops here, before anything is written.
+    const auth = new HistoryAuthenticator(await new CaCore(options, source, root).historyKey());
+    const untrusted = await source.read((r) => untrustworthy(r, root, auth));
     if (untrusted.length > 0) throw tampered(file, untrusted);
     hookCommand = await source.read((r) => crlHook(r));
     home.create();
@@ -105,14 +114,15 @@ export async function restore(options: AuthorityOptions, ctx: Context, file: str
   try {
     const core = new CaCore(options, ledger, (await ledger.read((r) => r.activeRoot()))!);
     const dropHook = hookCommand !== null && !acceptHooks;
-    const certificates = await ledger.write(async (tx) => {
+    // The backup holds no anchor: its whole history, verified above with the CA key, is anchored anew.
+    const certificates = await core.change(ctx, async (tx) => {
       await tx.appendEvent(core.event(ctx, "restored", null, { from: file }));
       if (dropHook) {
         await tx.setSetting(CRL_HOOK, null);
         await tx.appendEvent(core.event(ctx, "hook-set", null, { hook: "crl", command: null, why: "restore without --accept-hooks" }));
       }
       return tx.count({});
-    });
+    }, { reanchor: true });
     const findings = await checkHome(core, ctx, true);
     return { findings, certificates, hook: { command: hookCommand, kept: hookCommand !== null && !dropHook } };
   } finally {
@@ -123,9 +133,10 @@ export async function restore(options: AuthorityOptions, ctx: Context, file: str
 /**
  * What makes a backup's content untrustworthy, beyond its schema: a certificate the root did not
  * sign, a name issuance would refuse (`../../elsewhere/x` becomes a path), a setting pki does
- * not know or a value it would not store, an event log that does not verify.
+ * not know or a value it would not store, an event log that does not verify or carries a MAC
+ * this CA's key did not make.
  */
-async function untrustworthy(r: LedgerReader, root: CertificateRecord): Promise<string[]> {
+async function untrustworthy(r: LedgerReader, root: CertificateRecord, auth: HistoryAuthenticator): Promise<string[]> {
   const problems: string[] = [];
   const rootCert = new x509.X509Certificate(root.der);
   for await (const c of allPages((page) => r.certificates({}, page))) {
@@ -136,9 +147,9 @@ async function untrustworthy(r: LedgerReader, root: CertificateRecord): Promise<
     const problem = settingProblem(key, value);
     if (problem) problems.push(problem);
   }
-  const audit = await verifyAudit(r);
+  // Every MAC (a backup carries no anchor: restore writes a new one).
+  const audit = await verifyAudit(r, auth, "not-judged");
   problems.push(...audit.problems.map((p) => `event log: ${p}`));
-  // H1's authenticated history (MACs keyed from the CA key) is verified here once it is in main.
   return problems;
 }
 

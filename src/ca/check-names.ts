@@ -37,8 +37,8 @@ export async function checkNameClaims(core: CaCore, ctx: Context, repair: boolea
       repaired: repair,
     });
   }
-  if (repair) {
-    await core.ledger.write(async (tx) => {
+  if (repair && resolutions.length > 0) {
+    await core.change(ctx, async (tx) => {
       for (const { kept, others } of resolutions) {
         for (const o of others) {
           await tx.markSuperseded(o.serial, kept.serial);

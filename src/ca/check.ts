@@ -11,10 +11,11 @@ import { checkExports, checkStoredKeys } from "./check-secrets.js";
 import type { Context } from "./context.js";
 import { type CaCore, DAY_MS } from "./core.js";
 import { checkLinks, checkTempFiles, listTree } from "./check-files.js";
-import { DIR_MODE, FileBatch, PUBLIC_MODE, SECRET_MODE, safeFileName } from "./home.js";
+import { DIR_MODE, PUBLIC_MODE, SECRET_MODE, safeFileName } from "./home.js";
 import { PkiError } from "./errors.js";
 import { crlHook } from "./hooks.js";
 import { rootKeyUri, tokenKeyStatus } from "./root-key.js";
+import { HistoryAuthenticator, readAnchor } from "./history.js";
 import { when } from "./views.js";
 
 function parsedRoot(der: Uint8Array): x509.X509Certificate | null {
@@ -65,7 +66,7 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   if (!rootCert) {
     add({ check: "root", level: "error", message: `the root certificate in the ledger (serial ${core.root.serial}) does not parse: the ledger was altered outside pki`, fix: "restore the latest backup: pki restore FILE --home NEWDIR" });
     // Nothing chains to a root that does not parse; the event log still says what was changed.
-    for (const p of (await ledger.read((r) => verifyAudit(r))).problems) add({ check: "audit", level: "error", message: p, fix: "the ledger was edited outside pki: compare with a backup (pki audit --verify)" });
+    for (const p of (await ledger.read((r) => verifyAudit(r, null, readAnchor(home)))).problems) add({ check: "audit", level: "error", message: p, fix: "the ledger was edited outside pki: compare with a backup (pki audit --verify)" });
     return findings;
   }
   // One pass over the ledger, a page at a time: chain checks and the outputs it implies.
@@ -111,36 +112,48 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
 
   // Outputs: what should be on disk, derived from the ledger.
   if (crl) expected.splice(1, 0, { path: home.crl, content: crlPem(crl.der), mode: PUBLIC_MODE });
-  const files = new FileBatch({ home: home.dir });
+  const differing: { path: string; content: string; mode: number; what: string }[] = [];
+  for (const e of expected) {
+    const actual = existsSync(e.path) ? readFileSync(e.path, "utf8") : null;
+    if (actual !== e.content) differing.push({ ...e, what: actual === null ? "is missing" : "differs from the ledger" });
+  }
+  let repaired = false;
+  const notRewritten = new Map<string, PkiError>();
   if (repair) {
     try {
       core.home.create(); // certs/ or private/ may be what went missing
     } catch (err) {
       if (!(err instanceof PkiError)) throw err; // a link in the home: reported by checkLinks below
     }
-  }
-  let mismatched = 0;
-  for (const e of expected) {
-    const actual = existsSync(e.path) ? readFileSync(e.path, "utf8") : null;
-    if (actual === e.content) continue;
-    mismatched++;
-    const what = actual === null ? "is missing" : "differs from the ledger";
-    if (repair) {
-      try {
-        files.stage(e.path, e.content, e.mode);
-      } catch (err) {
-        if (!(err instanceof PkiError)) throw err;
-        add({ check: "files", level: "error", message: `${e.path} ${what}, and was not rewritten: ${err.message}`, ...(err.hint ? { fix: err.hint } : {}) });
-        continue;
-      }
+    // Through a change: the ledger is checked against its authenticated history before any
+    // output is rewritten from it (a ledger that lost a revocation must not become crl.pem),
+    // and a home copied without its anchor gets a new one after its whole history verified.
+    try {
+      const healed = await core.change(ctx, async (tx, files) => {
+        for (const e of differing) {
+          try {
+            files.stage(e.path, e.content, e.mode);
+          } catch (err) {
+            if (!(err instanceof PkiError)) throw err;
+            notRewritten.set(e.path, err);
+          }
+        }
+        const crlRewritten = differing.some((e) => e.path === home.crl) && !notRewritten.has(home.crl);
+        return crlRewritten ? { hook: await crlHook(tx), path: home.crl, number: crl!.number } : null;
+      }, { reanchor: true });
+      repaired = true;
+      if (healed) core.options.onCrlRepaired?.(healed);
+    } catch (err) {
+      if (!(err instanceof PkiError && (err.code === "LEDGER_TAMPERED" || err.code === "ANCHOR_MISSING"))) throw err;
+      add({ check: "audit", level: "error", message: `nothing was repaired: ${err.message}`, fix: err.hint ?? "" });
     }
-    add({ check: "files", level: "error", message: repair ? `rewrote ${e.path} from the ledger (it ${what})` : `${e.path} ${what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired: repair });
   }
-  if (repair && mismatched > 0) {
-    const healed = await core.ledger.write(async (tx) => ((await files.commit(tx)).includes(home.crl) ? { hook: await crlHook(tx), path: home.crl, number: crl!.number } : null));
-    if (healed) core.options.onCrlRepaired?.(healed);
+  for (const e of differing) {
+    const err = notRewritten.get(e.path);
+    if (err) add({ check: "files", level: "error", message: `${e.path} ${e.what}, and was not rewritten: ${err.message}`, ...(err.hint ? { fix: err.hint } : {}) });
+    else add({ check: "files", level: "error", message: repaired ? `rewrote ${e.path} from the ledger (it ${e.what})` : `${e.path} ${e.what}`, fix: "run: pki check --repair (the ledger is the source of truth)", repaired });
   }
-  if (mismatched === 0) add({ check: "files", level: "ok", message: `${expected.length} output files match the ledger` });
+  if (differing.length === 0) add({ check: "files", level: "ok", message: `${expected.length} output files match the ledger` });
 
   findings.push(...checkLinks(home.dir));
   findings.push(...(await checkTempFiles(core, repair)));
@@ -173,8 +186,11 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   findings.push(...(await checkStoredKeys(core, passphrase)));
   findings.push(...(await checkExports(core, now)));
 
-  const audit = await ledger.read((r) => verifyAudit(r));
-  if (audit.ok) add({ check: "audit", level: "ok", message: `the event log's ${audit.events} events are intact (head ${audit.head.slice(0, 16)}…)` });
+  // With the passphrase at hand, the history is authenticated too, not only consistent.
+  const auth = passphrase !== undefined ? new HistoryAuthenticator(await core.historyKey()) : null;
+  const audit = await ledger.read((r) => verifyAudit(r, auth, readAnchor(home)));
+  const how = auth ? "authenticated with the CA key" : "consistent (give the passphrase to check their MACs)";
+  if (audit.ok) add({ check: "audit", level: "ok", message: `the event log's ${audit.events} events are intact and ${how} (head ${audit.head.slice(0, 16)}…)` });
   for (const p of audit.problems) add({ check: "audit", level: "error", message: p, fix: "the ledger was edited outside pki: compare with a backup (pki audit --verify)" });
   return findings;
 }

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { CryptoError } from "../crypto/errors.js";
+import type { HistoryKey } from "../crypto/history-key.js";
 import type { Keyring } from "../crypto/keyring.js";
 import type { Signer } from "../crypto/signer.js";
 import { crlPem } from "../crypto/pem.js";
@@ -8,9 +8,11 @@ import type { CertificateRecord, Ledger, LedgerReader, LedgerWriter, NewEvent } 
 import type { Context } from "./context.js";
 import { crashPoint } from "./crash-point.js";
 import { PkiError, shown } from "./errors.js";
+import { HISTORY_SEALED } from "./history.js";
+import { type AuthenticatedWriter, crlNumberOnDisk, type GuardOptions, guardHistory } from "./history-guard.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
-import { openTokenSigner, passphraseWitness, rootKeyUri } from "./root-key.js";
+import { openTokenRoot, passphraseWitness, rootKeyUri, type TokenRoot } from "./root-key.js";
 import { notFound } from "./suggest.js";
 import { shellQuote } from "./shell-quote.js";
 
@@ -78,7 +80,7 @@ export class CaCore {
 
   /** The root, and the sealed key the passphrase was verified against (see passphraseWitness, assertPassphraseCurrent). */
   private verified: Promise<{ record: CertificateRecord; witness: Uint8Array }> | undefined;
-  private tokenSigner: Promise<Signer> | undefined;
+  private token: Promise<TokenRoot> | undefined;
   private rootKeyUri: Promise<string | undefined> | undefined;
 
   /**
@@ -120,16 +122,8 @@ export class CaCore {
   /** The root's signer: its key is unlocked (or its token logged in to) once for the life of this authority. */
   async rootSigner(): Promise<Signer> {
     // Where the root key is never changes for a CA: read once, so signing inside a transaction needs no second read.
-    const uri = await (this.rootKeyUri ??= this.ledger.read((r) => rootKeyUri(r)));
-    if (uri) {
-      this.tokenSigner ??= import("../crypto/provider.js")
-        .then(({ x509 }) => openTokenSigner(this.options, uri, new x509.X509Certificate(new Uint8Array(this.root.der))))
-        .catch((e: unknown) => {
-          this.tokenSigner = undefined;
-          throw e;
-        });
-      return this.tokenSigner;
-    }
+    const token = await this.tokenRoot();
+    if (token) return token.signer;
     const { record } = await this.verifyPassphrase();
     const keyring = await this.keyring();
     return keyring.signer(record.der, record.keyEncrypted!).catch(wrongPassphrase);
@@ -149,6 +143,32 @@ export class CaCore {
       if (!owner || owner.kind === "root") wrongPassphrase(e);
       throw keyUnreadable(owner);
     }
+  }
+
+  /** A root in a PKCS#11 token, logged in to once for the life of this authority; null for a root sealed in the ledger. */
+  private async tokenRoot(): Promise<TokenRoot | null> {
+    // Where the root key is never changes for a CA: read once, so signing inside a transaction needs no second read.
+    const uri = await (this.rootKeyUri ??= this.ledger.read((r) => rootKeyUri(r)));
+    if (!uri) return null;
+    this.token ??= import("../crypto/provider.js")
+      .then(({ x509 }) => openTokenRoot(this.options, uri, new x509.X509Certificate(new Uint8Array(this.root.der))))
+      .catch((e: unknown) => {
+        this.token = undefined;
+        throw e;
+      });
+    return this.token;
+  }
+
+  /**
+   * The key that authenticates the ledger's history, from the root key (verified first), or the
+   * token's HMAC key for a root in a token: every change needs it, so that no event is written
+   * that the CA holder did not make.
+   */
+  async historyKey(): Promise<HistoryKey> {
+    const token = await this.tokenRoot();
+    if (token) return token.history;
+    const { record } = await this.verifyPassphrase();
+    return (await this.keyring()).historyKey(record.der, record.keyEncrypted!).catch(wrongPassphrase);
   }
 
   /** Encrypts a new private key under the CA passphrase; call after rootSigner or unsealKey has verified it. */
@@ -175,15 +195,20 @@ export class CaCore {
   /**
    * The one way state changes: `work` runs holding the ledger's write lock and stages the
    * output files it wants; the transaction commits, then the files are renamed into place.
-   * On any failure nothing is committed and no staged file is left behind.
+   * On any failure nothing is committed and no staged file is left behind. Every change
+   * unlocks the history key: the ledger is first checked against its authenticated history
+   * (guardHistory), every event `work` appends carries a MAC, and the anchor is rewritten.
    */
-  async change<T>(ctx: Context, work: (tx: LedgerWriter, files: FileBatch) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
+  async change<T>(ctx: Context, work: (tx: AuthenticatedWriter, files: FileBatch) => Promise<T>, options: { durable?: boolean } & GuardOptions = {}): Promise<T> {
     ctx.signal?.throwIfAborted();
+    const key = await this.historyKey();
     const files = new FileBatch({ ...options, home: this.home.dir });
     let result: T;
     try {
-      result = await this.ledger.write(async (tx) => {
-        const r = await work(tx, files);
+      result = await this.ledger.write(async (raw) => {
+        const guard = await guardHistory(raw, key, this.home, (details) => this.event(ctx, HISTORY_SEALED, null, details), options);
+        const r = await work(guard.writer, files);
+        await guard.stageAnchor(files);
         crashPoint("before-commit");
         return r;
       });
@@ -215,14 +240,10 @@ export class CaCore {
   private async healCrl(tx: LedgerWriter): Promise<{ hook: string | null; path: string; number: number } | null> {
     const latest = await tx.latestCrl();
     if (!latest) return null;
+    // CRL numbers only move forward: a crl.pem as new as the ledger's newest, or newer, is never replaced.
+    const onDisk = crlNumberOnDisk(this.home, latest);
+    if (onDisk !== null && onDisk >= latest.number) return null;
     const pem = crlPem(latest.der);
-    let current: string | null = null;
-    try {
-      current = readFileSync(this.home.crl, "utf8");
-    } catch {
-      /* missing: write it */
-    }
-    if (current === pem) return null;
     const batch = new FileBatch({ home: this.home.dir });
     batch.stage(this.home.crl, pem, PUBLIC_MODE);
     await batch.commit();

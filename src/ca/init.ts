@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createRootCertificate, type NameAttribute } from "../crypto/certificates.js";
+import { type HistoryKey, historyKeyFromPkcs8 } from "../crypto/history-key.js";
 import { Keyring } from "../crypto/keyring.js";
 import { exportPkcs8, generateKeyPair, type KeyType } from "../crypto/keys.js";
 import type { TokenKey } from "../crypto/pkcs11/token.js";
@@ -12,11 +13,12 @@ import { openLedger } from "../ledger/open.js";
 import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore, checkDays, DAY_MS } from "./core.js";
 import { PkiError, shown } from "./errors.js";
+import { guardHistory } from "./history-guard.js";
 import { FileBatch, PUBLIC_MODE } from "./home.js";
 import { BACKDATE_MS } from "./issuance.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import { recordOf } from "./records.js";
-import { generateTokenKey, parseUri, PASSPHRASE_CHECK, ROOT_KEY_URI } from "./root-key.js";
+import { generateTokenKey, parseUri, PASSPHRASE_CHECK, ROOT_KEY_URI, tokenHistoryKey } from "./root-key.js";
 import { type CrlResult, issueCrl } from "./revocation.js";
 import { passphraseProblem } from "./secret-strength.js";
 import { spoofingProblem } from "./spoofing.js";
@@ -80,6 +82,7 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
   let signer: Signer;
   let tokenKey: TokenKey | undefined;
   let passphraseCheck: Uint8Array | undefined;
+  let historyKey: HistoryKey;
   if (uri) {
     const generated = await generateTokenKey(options, uri, keyType);
     tokenKey = generated.key;
@@ -88,6 +91,7 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
       const cert = await createRootCertificate({ ...validity, keys: { publicKey: new x509.PublicKey(new Uint8Array(generated.spki)), signing: generated.signing } });
       record = recordOf(cert, "root", cn, null, null, now);
       signer = { certificate: cert, ...generated.signing };
+      historyKey = tokenHistoryKey(tokenKey);
       passphraseCheck = await keyring.seal(await exportPkcs8((await generateKeyPair("ec-p256")).privateKey));
     } catch (e) {
       tokenKey.discard();
@@ -99,6 +103,7 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
     const pkcs8 = await exportPkcs8(keys.privateKey);
     record = recordOf(cert, "root", cn, await keyring.seal(pkcs8), null, now);
     signer = await keySigner(cert, pkcs8);
+    historyKey = historyKeyFromPkcs8(pkcs8);
   }
 
   const homeExisted = existsSync(home.dir);
@@ -111,14 +116,20 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
     const l = (ledger = await openLedger(home.ledger, { create: true }));
     const core = new CaCore(options, l, record);
     // The first CRL comes from the same code as every later one (pki crl, revoke).
-    crl = await l.write(async (tx) => {
+    crl = await l.write(async (raw) => {
+      const guard = await guardHistory(raw, historyKey, home, () => {
+        throw new Error("a new ledger has nothing to seal");
+      }, { newLedger: true });
+      const tx = guard.writer;
       await tx.insertCertificate(record);
       if (uri && passphraseCheck) {
         await tx.setSetting(ROOT_KEY_URI, uri.text);
         await tx.setSetting(PASSPHRASE_CHECK, Buffer.from(passphraseCheck).toString("base64"));
       }
       await tx.appendEvent(core.event(ctx, "ca-created", record.serial, { name: cn, subject: record.subject, notAfter: record.notAfter, keyType, sha256: record.sha256, ...(uri ? { pkcs11: uri.text } : {}) }));
-      return issueCrl(core, ctx, tx, signer, files);
+      const crl = await issueCrl(core, ctx, tx, signer, files);
+      await guard.stageAnchor(files);
+      return crl;
     });
     await l.write((tx) => files.commit(tx));
     await l.close();

@@ -1,12 +1,14 @@
 import { createCrl, CrlReason, crlPem } from "../crypto/crl.js";
 import { normalizeSerial } from "../crypto/serial.js";
-import type { CertificateRecord, CertificateSummary, LedgerReader, LedgerWriter } from "../ledger/ledger.js";
+import type { CertificateRecord, CertificateSummary, LedgerReader } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import type { Signer } from "../crypto/signer.js";
 import { checkDays, type CaCore, DAY_MS } from "./core.js";
 import { PkiError, shown } from "./errors.js";
+import type { AuthenticatedWriter } from "./history-guard.js";
 import { type FileAccess, type FileBatch, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
+import { fingerprint } from "./records.js";
 import { durationSetting } from "./settings.js";
 import { notFound } from "./suggest.js";
 import { type CertificateStatus, viewOf, type CertificateView, when } from "./views.js";
@@ -55,7 +57,7 @@ export interface RevokeOptions {
  * CRL number, stores it with its event, and stages crl.pem (and `copy`). Holding the lock
  * while signing is what keeps concurrent revocations from producing a CRL that misses one.
  */
-export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, signer: Signer, files: FileBatch, days?: number, copy?: CrlCopy): Promise<CrlResult> {
+export async function issueCrl(core: CaCore, ctx: Context, tx: AuthenticatedWriter, signer: Signer, files: FileBatch, days?: number, copy?: CrlCopy): Promise<CrlResult> {
   const now = ctx.now;
   const lifetimeMs = days !== undefined ? checkDays(days, "--days") * DAY_MS : (await durationSetting(tx, "crl-lifetime")) * 1000;
   const nextUpdate = new Date(Math.min(now.getTime() + lifetimeMs, Date.parse(core.root.notAfter)));
@@ -64,7 +66,7 @@ export async function issueCrl(core: CaCore, ctx: Context, tx: LedgerWriter, sig
   const der = await createCrl({ signer, number, thisUpdate: now, nextUpdate, entries });
   const result = { path: core.home.crl, number, thisUpdate: now.toISOString(), nextUpdate: nextUpdate.toISOString(), revoked: entries.length, hook: await crlHook(tx), copy: copy ?? null };
   await tx.insertCrl({ number, thisUpdate: result.thisUpdate, nextUpdate: result.nextUpdate, der });
-  await tx.appendEvent(core.event(ctx, "crl-generated", null, { number, nextUpdate: result.nextUpdate, revoked: entries.length }));
+  await tx.appendEvent(core.event(ctx, "crl-generated", null, { number, nextUpdate: result.nextUpdate, revoked: entries.length, sha256: fingerprint(der) }));
   const pem = crlPem(der);
   const stillLatest = async (r: LedgerReader) => (await r.nextCrlNumber()) === number + 1;
   files.stage(core.home.crl, pem, PUBLIC_MODE, stillLatest);

@@ -3,6 +3,7 @@
 // passphrase; with no root key to open, a sealed throwaway key proves the passphrase instead.
 import { createPublicKey, randomBytes, verify } from "node:crypto";
 import type { KeyType } from "../crypto/algorithms.js";
+import type { HistoryKey } from "../crypto/history-key.js";
 import type { Signer } from "../crypto/signer.js";
 import type { TokenKey } from "../crypto/pkcs11/token.js";
 import type { Pkcs11Uri } from "../crypto/pkcs11/uri.js";
@@ -45,14 +46,37 @@ export async function parseUri(text: string): Promise<Pkcs11Uri> {
   return fromToken(() => parsePkcs11Uri(text));
 }
 
-/** The root's signer, logged in to the token once for the life of the process. */
-export async function openTokenSigner(options: AuthorityOptions, uriText: string, certificate: x509.X509Certificate): Promise<Signer> {
+/** What a root in a token gives the authority: its signer and its history key, from one logged-in session. */
+export interface TokenRoot {
+  signer: Signer;
+  history: HistoryKey;
+}
+
+/** The root's signer and history key, logged in to the token once for the life of the process. */
+export async function openTokenRoot(options: AuthorityOptions, uriText: string, certificate: x509.X509Certificate): Promise<TokenRoot> {
   const uri = await parseUri(uriText);
   const module = tokenModule();
   const pin = await tokenPin(options);
   const [{ TokenKey }, { tokenSigner }] = await Promise.all([import("../crypto/pkcs11/token.js"), import("../crypto/pkcs11/signer.js")]);
   const ec = (certificate.publicKey.algorithm as Algorithm).name === "ECDSA";
-  return fromToken(() => tokenSigner(certificate, TokenKey.open(module, uri, pin, ec)));
+  return fromToken(() => {
+    const key = TokenKey.open(module, uri, pin, ec);
+    return { signer: tokenSigner(certificate, key), history: tokenHistoryKey(key) };
+  });
+}
+
+/**
+ * The HMAC-SHA256 secret key init-root --pkcs11 made beside the root key, as the CA's history key:
+ * the MACs are computed in the token (the key cannot be derived from a private key that never
+ * leaves it), and the token's failures are reported as PkiErrors.
+ */
+export function tokenHistoryKey(key: TokenKey): HistoryKey {
+  const hmac = fromToken(() => key.history());
+  return {
+    mac: (data) => fromToken(() => hmac.mac(data)),
+    macAll: (parts) => fromToken(() => hmac.macAll(parts)),
+    verify: (data, tag) => fromToken(() => hmac.verify(data, tag)),
+  };
 }
 
 /** A new key pair in the token, for init-root --pkcs11. */

@@ -9,10 +9,10 @@ const HISTORY_KEY_INFO = "pki audit history v1";
  * a revocation digest. Only MACs ever leave it.
  *
  * A root key held in a file derives it with HKDF (below). A root held in an HSM cannot export
- * its private key; that variant must keep a separate HMAC-SHA256 secret key object on the
- * token (CKK_GENERIC_SECRET, non-extractable, created once with the root) and implement
- * `mac`/`macAll` with C_Sign/C_SignUpdate (CKM_SHA256_HMAC): same interface, same outputs'
- * shape, the secret never in process memory.
+ * its private key; it keeps a separate HMAC-SHA256 secret key object on the token
+ * (CKK_GENERIC_SECRET, non-extractable, created with the root by init-root --pkcs11) and
+ * computes `mac`/`macAll` there with C_Sign/C_SignUpdate (CKM_SHA256_HMAC, see
+ * pkcs11/hmac.ts): same interface, same outputs' shape, the secret never in process memory.
  */
 export interface HistoryKey {
   /** HMAC-SHA256 of `data`, lowercase hex. */

@@ -114,6 +114,17 @@ export interface EventRecord {
   details: Record<string, unknown>;
   prevHash: string;
   hash: string;
+  /** The history key's MAC over `hash` (see EventAuthenticator); null on events written before the ledger stored MACs. */
+  mac: string | null;
+}
+
+/**
+ * What authenticates an event: a MAC over its chain hash (which covers every earlier event),
+ * made with a key the ledger never sees. The engine only stores and returns it; verifying is
+ * the authority's job (src/ca/history.ts).
+ */
+export interface EventAuthenticator {
+  eventMac(hash: string): string;
 }
 
 /** Key of the stored text in the details of an event whose details are not a JSON object: a row edited outside pki. */
@@ -172,6 +183,8 @@ export interface LedgerReader {
   /** The next CRL number: one more than the highest stored (1 for none). */
   nextCrlNumber(): Promise<number>;
   events(page?: PageRequest): Promise<Page<EventRecord>>;
+  /** One event by id. */
+  event(id: number): Promise<EventRecord | undefined>;
   /**
    * The id of the newest event (0 when none). Every change appends an event, so a reader that
    * sees the same id sees the same state: long-running readers (the OCSP responder) cache on it.
@@ -199,8 +212,8 @@ export interface LedgerWriter extends LedgerReader {
   insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): Promise<void>;
   /** Replaces a stored key only if it is still `expected` (another process may have changed it). */
   replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): Promise<boolean>;
-  /** Appends to the hash chain: the new event's prevHash is the newest event's hash. */
-  appendEvent(event: NewEvent): Promise<EventRecord>;
+  /** Appends to the hash chain (the new event's prevHash is the newest event's hash) with `key`'s MAC over the new hash. */
+  appendEvent(event: NewEvent, key: EventAuthenticator): Promise<EventRecord>;
   /** Sets (or with `null`, removes) an operator setting. */
   setSetting(key: string, value: string | null): Promise<void>;
   /** Gives `name` a role, or with `null` takes its role away. */

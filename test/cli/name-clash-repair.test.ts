@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { copyFileSync, readFileSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "../../src/ledger/sqlite/migrations.js";
 import { initHome, openssl, PASSIN, pki, pkiJson } from "../helpers.js";
 
-// A ledger from before the one-name rule (the schema step before it), holding what pki used to allow: a
+// A ledger from before the one-name rule (the schema before its step), holding what pki used to allow: a
 // server certificate and then a client certificate under one name, the client's files
 // written over the server's.
 const { home, cleanup } = initHome();
@@ -18,10 +18,12 @@ const server = pkiJson<{ serial: string; certificate: string; key: string }>(hom
 const client = pkiJson<{ serial: string; certificate: string; key: string }>(home, ["issue-client", "stand-in"]);
 {
   const db = new Database(join(home, "ledger.db"));
+  // Back to the schema before the name rule, which also predates event MACs and the anchor.
   db.exec(`DROP TRIGGER certificates_one_active_per_name; DROP INDEX certificates_name_key; ALTER TABLE certificates DROP COLUMN name_key;
-           DROP TABLE roles; PRAGMA user_version = ${NAME_KEY_STEP};`);
+           DROP TABLE roles; ALTER TABLE events DROP COLUMN mac; PRAGMA user_version = ${NAME_KEY_STEP};`);
   db.prepare("UPDATE certificates SET name = ? WHERE serial = ?").run(NAME, client.serial);
   db.close();
+  rmSync(join(home, "ledger.anchor"));
   copyFileSync(client.certificate, server.certificate);
   copyFileSync(client.key, server.key);
 }

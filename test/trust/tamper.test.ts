@@ -19,7 +19,7 @@ pkiJson(home, ["revoke", "alice"]);
 function tampered(name: string, sql: string): string {
   const h = join(work.dir, name);
   pkiJson(h, ["init-root", "--cn", "scratch"]); // a home to hold the copy
-  copyFileSync(join(home, "ledger.db"), join(h, "ledger.db"));
+  for (const f of ["ledger.db", "ledger.anchor", "crl.pem"]) copyFileSync(join(home, f), join(h, f));
   const db = new Database(join(h, "ledger.db"));
   db.exec(sql);
   db.close();
@@ -29,7 +29,7 @@ function tampered(name: string, sql: string): string {
 test("an untouched log verifies, lists who did what, and prints its head hash", () => {
   const r = pki(home, ["audit", "--verify"]);
   assert.equal(r.status, 0, r.stdout);
-  assert.match(r.stdout, /The event log is intact: 6 events, head [0-9a-f]{64}/);
+  assert.match(r.stdout, /The event log is intact and authenticated with the CA key: 6 events, head [0-9a-f]{64}/);
   const events = pkiJson<{ action: string; actor: string }[]>(home, ["audit"]);
   assert.deepEqual(events.map((e) => e.action), ["ca-created", "crl-generated", "issued", "issued", "revoked", "crl-generated"]);
   assert.ok(events.every((e) => e.actor.length > 0));

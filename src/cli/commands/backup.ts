@@ -26,7 +26,7 @@ CA passphrase; keep the passphrase somewhere else than the backup.`,
       await withAuthority(cmd, async (authority, opts, ctx) => {
         const progress = delayedProgress("backing up");
         const r = await authority.backup(ctx, resolve(file), progress.update).finally(progress.end);
-        if (!r.recorded) process.stderr.write("pki: backup: warning: the home cannot be written, so the event log does not record this backup\n");
+        if (!r.recorded) process.stderr.write("pki: backup: warning: the event log does not record this backup (the home cannot be written, its history does not verify, or no CA passphrase was given by --passphrase-file or PKI_PASSPHRASE)\n");
         if (opts.json) printJson({ file: r.file, sha256: r.sha256, certificates: r.certificates, recorded: r.recorded });
         else print(`Backed up ${plural(r.certificates, "certificate")} to ${r.file} (sha256 ${r.sha256}).`);
       }, "write-if-possible");

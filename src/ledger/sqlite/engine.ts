@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { LedgerError } from "../errors.js";
 import {
   type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord,
-  type EventRecord, eventHash, GENESIS_HASH, type Ledger, type LedgerReader, type LedgerWriter, type NewCertificate, type NewEvent,
+  type EventAuthenticator, type EventRecord, eventHash, GENESIS_HASH, type Ledger, type LedgerReader, type LedgerWriter, type NewCertificate, type NewEvent,
   type Page, PAGE_SIZE, parseEventDetails, type PageRequest, type RevokedEntry, type Role, type RoleRecord, type StateCounts,
 } from "../ledger.js";
 import { Mutex } from "../mutex.js";
@@ -493,13 +493,15 @@ class Handle implements LedgerWriter {
 
   async events(page: PageRequest = {}): Promise<Page<EventRecord>> {
     const limit = Math.min(page.limit ?? PAGE_SIZE, PAGE_SIZE);
-    const rows = this.all<Omit<EventRecord, "details"> & { details: string }>(
-      `SELECT id, at, actor, action, serial, details, prev_hash AS prevHash, hash FROM events WHERE id > ? ORDER BY id LIMIT ${limit + 1}`,
-      Number(page.after ?? 0),
-    );
+    const rows = this.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ${limit + 1}`, Number(page.after ?? 0));
     const more = rows.length > limit;
     if (more) rows.pop();
-    return { items: rows.map((r) => ({ ...r, details: parseEventDetails(r.details) })), next: more ? String(rows[rows.length - 1]!.id) : null };
+    return { items: rows.map(fromEventRow), next: more ? String(rows[rows.length - 1]!.id) : null };
+  }
+
+  async event(id: number): Promise<EventRecord | undefined> {
+    const row = this.get<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`, id);
+    return row && fromEventRow(row);
   }
 
   async headEventId(): Promise<number> {
@@ -550,12 +552,13 @@ class Handle implements LedgerWriter {
     return this.run("UPDATE certificates SET key_encrypted = ? WHERE serial = ? AND key_encrypted = ?", replacement, serial, expected).changes === 1;
   }
 
-  async appendEvent(e: NewEvent): Promise<EventRecord> {
+  async appendEvent(e: NewEvent, key: EventAuthenticator): Promise<EventRecord> {
     const prevHash = this.get<{ hash: string }>("SELECT hash FROM events ORDER BY id DESC LIMIT 1")?.hash ?? GENESIS_HASH;
     const details = JSON.stringify(e.details);
     const hash = eventHash(prevHash, e.at, e.actor, e.action, e.serial, details);
-    const info = this.run("INSERT INTO events (at, actor, action, serial, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)", e.at, e.actor, e.action, e.serial, details, prevHash, hash);
-    return { ...e, id: Number(info.lastInsertRowid), prevHash, hash };
+    const mac = key.eventMac(hash);
+    const info = this.run("INSERT INTO events (at, actor, action, serial, details, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", e.at, e.actor, e.action, e.serial, details, prevHash, hash, mac);
+    return { ...e, id: Number(info.lastInsertRowid), prevHash, hash, mac };
   }
 
   async setSetting(key: string, value: string | null): Promise<void> {
@@ -567,6 +570,14 @@ class Handle implements LedgerWriter {
     if (role === null) this.run("DELETE FROM roles WHERE name_key = ?", nameKey(name));
     else this.run("INSERT INTO roles (name_key, name, role) VALUES (?, ?, ?) ON CONFLICT(name_key) DO UPDATE SET name = excluded.name, role = excluded.role", nameKey(name), name, role);
   }
+}
+
+type EventRow = Omit<EventRecord, "details"> & { details: string };
+
+const EVENT_COLUMNS = "id, at, actor, action, serial, details, prev_hash AS prevHash, hash, mac";
+
+function fromEventRow(r: EventRow): EventRecord {
+  return { ...r, details: parseEventDetails(r.details) };
 }
 
 function filter(q: CertificateQuery): [string[], unknown[]] {

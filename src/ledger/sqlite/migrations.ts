@@ -82,4 +82,10 @@ export const MIGRATIONS: readonly string[] = [
     role     TEXT NOT NULL CHECK (role IN ('admin'))
   );
   `,
+  `
+  -- Authenticated history: each event's MAC over its hash, made with a key derived from the CA
+  -- key (src/crypto/history-key.ts). Events written before this step have none: the first change
+  -- made with the CA key seals them with a "history-sealed" event (src/ca/history.ts).
+  ALTER TABLE events ADD COLUMN mac TEXT;
+  `,
 ];

@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import { crlNumberOf } from "../crypto/crl-number.js";
+import type { HistoryKey } from "../crypto/history-key.js";
+import { crlPem, readDerOrPem } from "../crypto/pem.js";
+import type { EventRecord, LedgerWriter, NewEvent, RevokedEntry } from "../ledger/ledger.js";
+import { checkAnchor, verifyAudit } from "./audit.js";
+import { ANCHOR_FILE, anchorPath, HistoryAuthenticator, makeAnchor, readAnchor, revocationDigest, type RevocationDigest, tampered } from "./history.js";
+import { type FileBatch, type Home, SECRET_MODE } from "./home.js";
+
+/** The writer a change works with: every event it appends carries the history key's MAC. */
+export type AuthenticatedWriter = Omit<LedgerWriter, "appendEvent"> & { appendEvent(event: NewEvent): Promise<EventRecord> };
+
+export interface GuardOptions {
+  /**
+   * An authenticated history without its anchor (a home copied without ledger.anchor, a
+   * restore): verify the whole history and write a new anchor, instead of refusing.
+   */
+  reanchor?: boolean;
+  /** init-root: the ledger was just created; any anchor file in the folder is a stale one, to be replaced. */
+  newLedger?: boolean;
+}
+
+export interface GuardedChange {
+  writer: AuthenticatedWriter;
+  /** Stages the new anchor (the newest event and the state after the change), installed after the commit. */
+  stageAnchor(files: FileBatch): Promise<void>;
+}
+
+/**
+ * Inside a change's write transaction, before the change: the ledger must agree with its
+ * authenticated history, or nothing is changed (LEDGER_TAMPERED). With an anchor the check
+ * is cheap (see checkAnchor); without one, a legacy ledger is verified whole and sealed by a
+ * "history-sealed" event (`seal` makes it), and an authenticated one is refused unless
+ * `reanchor`. crl.pem on disk may not be newer than the ledger's newest CRL: CRL numbers only
+ * move forward.
+ */
+export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home, seal: (details: Record<string, unknown>) => NewEvent, options: GuardOptions = {}): Promise<GuardedChange> {
+  const auth = new HistoryAuthenticator(key);
+  const anchor = options.newLedger ? null : readAnchor(home);
+  if (anchor === "malformed") throw tampered(`${ANCHOR_FILE} is not an anchor pki wrote`);
+  let revokedNow: RevocationDigest | null = null;
+  let revoked: RevokedEntry[] | null = null;
+  let sealing: Record<string, unknown> | null = null;
+  if (anchor) {
+    const check = await checkAnchor(tx, auth, anchor);
+    if (check.problems.length > 0) throw tampered(summary(check.problems));
+    ({ revokedNow, revokedEntries: revoked } = check);
+  } else {
+    const headId = await tx.headEventId();
+    const head = headId === 0 ? undefined : await tx.event(headId);
+    if (head?.mac && !options.reanchor) {
+      throw tampered(`${ANCHOR_FILE} is missing, so deleted events would not show`, "ANCHOR_MISSING");
+    }
+    if (head) {
+      const report = await verifyAudit(tx, auth, "not-judged");
+      if (!report.ok) throw tampered(summary(report.problems));
+      if (report.legacyEvents === report.events) sealing = { legacyEvents: report.events, legacyHead: report.head };
+    }
+    // With an anchor its CRL number vouches for the ledger's; without one, crl.pem is the evidence left.
+    if (!options.newLedger) await refuseCrlRollback(tx, home);
+  }
+
+  // The revoked certificates read by the check serve the CRL and the new anchor too, until a revocation.
+  let revocationsChanged = false;
+  const writer = new Proxy(tx, {
+    get(target, prop) {
+      if (prop === "appendEvent") return (e: NewEvent) => target.appendEvent(e, auth);
+      if (prop === "revokedEntries") return async () => (revoked ??= await target.revokedEntries());
+      if (prop === "markRevoked" || prop === "markUnrevoked") {
+        const change = target[prop].bind(target) as (...args: unknown[]) => Promise<void>;
+        return (...args: unknown[]) => {
+          revocationsChanged = true;
+          revoked = null;
+          return change(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as unknown as AuthenticatedWriter;
+  if (sealing) await writer.appendEvent(seal(sealing));
+
+  return {
+    writer,
+    async stageAnchor(files: FileBatch): Promise<void> {
+      const id = await tx.headEventId();
+      const head = await tx.event(id);
+      if (!head) return;
+      const digest = !revocationsChanged && revokedNow ? revokedNow : revocationDigest(key, await writer.revokedEntries());
+      const next = makeAnchor(auth, { event: id, hash: head.hash, crl: (await tx.nextCrlNumber()) - 1, revoked: digest, settings: Object.fromEntries(await tx.settings()) });
+      // Installed only while no later change has committed (that one writes its own).
+      files.stage(anchorPath(home), JSON.stringify(next) + "\n", SECRET_MODE, async (r) => (await r.headEventId()) === id);
+    },
+  };
+}
+
+/** crl.pem on disk newer than the ledger's newest CRL: CRLs were deleted from the ledger, and installing an older one would un-revoke. */
+async function refuseCrlRollback(tx: LedgerWriter, home: Home): Promise<void> {
+  const onDisk = crlNumberOnDisk(home);
+  const newest = (await tx.nextCrlNumber()) - 1;
+  if (onDisk !== null && onDisk > newest) throw tampered(`${home.crl} is CRL #${onDisk} but the ledger's newest is #${newest}: CRLs were deleted from the ledger`);
+}
+
+/** The number of the CRL in crl.pem (null: none or unreadable); `known` saves parsing when the file is that CRL. */
+export function crlNumberOnDisk(home: Home, known?: { number: number; der: Uint8Array }): number | null {
+  let pem: string;
+  try {
+    pem = readFileSync(home.crl, "utf8");
+  } catch {
+    return null;
+  }
+  if (known && pem === crlPem(known.der)) return known.number;
+  try {
+    return crlNumberOf(readDerOrPem(Buffer.from(pem), ["X509 CRL"], "CRL"));
+  } catch {
+    return null;
+  }
+}
+
+function summary(problems: string[]): string {
+  return problems.length > 1 ? `${problems[0]} (and ${problems.length - 1} more)` : problems[0]!;
+}

@@ -126,6 +126,7 @@ export function fillLedger(home: string, rows: LedgerRows, opensslIndex?: string
     }
   })();
   db.close();
+  execFileSync(process.execPath, [join(import.meta.dirname, "reanchor.js"), home], { env: { ...process.env, ...SECRETS }, stdio: "inherit" });
   if (opensslIndex) writeFileSync(opensslIndex, index.join("\n") + "\n");
   const probe = rows.revoked + rows.expiringSoon + Math.floor(rows.valid / 2);
   return { probeName: `s${probe}`, probeSerial: serialOf(probe), rows: total };

@@ -35,14 +35,14 @@ export interface AnchorCheck {
  */
 export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | null, anchor: Anchor): Promise<AnchorCheck> {
   const problems: string[] = [];
-  if (auth && !anchorIsAuthentic(auth, anchor)) return { problems: [`${ANCHOR_FILE} was not written by this CA (its MAC does not verify)`], revokedNow: null, revokedEntries: null };
+  if (auth && !anchorIsAuthentic(auth, anchor)) return stopped(`${ANCHOR_FILE} was not written by this CA (its MAC does not verify)`);
   const anchored = await r.event(anchor.event);
   if (!anchored) {
     const head = await r.headEventId();
-    return { problems: [`event ${anchor.event}, the newest when pki last wrote ${ANCHOR_FILE}, is missing (the log ends at event ${head}): events were deleted`], revokedNow: null, revokedEntries: null };
+    return stopped(`event ${anchor.event}, the newest when pki last wrote ${ANCHOR_FILE}, is missing (the log ends at event ${head}): events were deleted`);
   }
-  if (anchored.hash !== anchor.hash) return { problems: [`event ${anchor.event} is not the one ${ANCHOR_FILE} recorded: the history was rewritten`], revokedNow: null, revokedEntries: null };
-  if (auth && !auth.verifyEvent(anchored)) return { problems: [`event ${anchor.event} carries no valid MAC`], revokedNow: null, revokedEntries: null };
+  if (anchored.hash !== anchor.hash) return stopped(`event ${anchor.event} is not the one ${ANCHOR_FILE} recorded: the history was rewritten`);
+  if (auth && !auth.verifyEvent(anchored)) return stopped(`event ${anchor.event} carries no valid MAC`);
   let prev = anchored.hash;
   let crl = anchor.crl;
   const revokedSince = new Set<string>();
@@ -50,8 +50,8 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   for (let after = String(anchor.event); ; ) {
     const page = await r.events({ after });
     for (const e of page.items) {
-      if (e.prevHash !== prev || e.hash !== hashOf(e)) return { problems: [`event ${e.id} does not follow the anchored history`], revokedNow: null, revokedEntries: null };
-      if (auth && !auth.verifyEvent(e)) return { problems: [`event ${e.id} (${e.action} at ${when(e.at)}) carries no valid MAC`], revokedNow: null, revokedEntries: null };
+      if (e.prevHash !== prev || e.hash !== hashOf(e)) return stopped(`event ${e.id} does not follow the anchored history`);
+      if (auth && !auth.verifyEvent(e)) return stopped(`event ${e.id} (${e.action} at ${when(e.at)}) carries no valid MAC`);
       prev = e.hash;
       if (e.action === "revoked" && e.serial) revokedSince.add(e.serial);
       if (e.action === "crl-generated") crl = Math.max(crl, Number(e.details.number));
@@ -90,6 +90,11 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
     if (isRecordedSetting(key) && settings[key] !== actual[key]) problems.push(settingProblem(key, actual[key], settings[key]));
   }
   return { problems, revokedNow, revokedEntries: entries };
+}
+
+/** A check that cannot go on past its first problem. */
+function stopped(problem: string): AnchorCheck {
+  return { problems: [problem], revokedNow: null, revokedEntries: null };
 }
 
 function settingProblem(key: string, actual: string | undefined, recorded: string | undefined): string {

@@ -92,10 +92,14 @@ export async function restore(options: AuthorityOptions, ctx: Context, file: str
     if (problems.length) throw new PkiError("invalid", `${file} fails SQLite's integrity check: ${problems[0]}`);
     const root = await source.read((r) => r.activeRoot());
     if (!root) throw new PkiError("invalid", `${file} holds no root CA`);
-    // The history key comes from the backup's own root key: a wrong passphrase stops here, before anything is written.
-    const auth = new HistoryAuthenticator(await new CaCore(options, source, root).historyKey());
-    const untrusted = await source.read((r) => untrustworthy(r, root, auth));
+    const untrusted = await source.read((r) => untrustworthy(r, root));
     if (untrusted.length > 0) throw tampered(file, untrusted);
+    // The history key comes from the backup's own root key (or the token its settings, now known
+    // sound, name): a wrong passphrase or PIN stops here, before anything is written. Every MAC is
+    // checked (a backup carries no anchor: restore writes a new one).
+    const auth = new HistoryAuthenticator(await new CaCore(options, source, root).historyKey());
+    const audit = await source.read((r) => verifyAudit(r, auth, "not-judged"));
+    if (audit.problems.length > 0) throw tampered(file, audit.problems.map((p) => `event log: ${p}`));
     hookCommand = await source.read((r) => crlHook(r));
     home.create();
     const tmp = join(home.dir, `.ledger.db.tmp-${randomBytes(6).toString("hex")}`);
@@ -136,7 +140,7 @@ export async function restore(options: AuthorityOptions, ctx: Context, file: str
  * not know or a value it would not store, an event log that does not verify or carries a MAC
  * this CA's key did not make.
  */
-async function untrustworthy(r: LedgerReader, root: CertificateRecord, auth: HistoryAuthenticator): Promise<string[]> {
+async function untrustworthy(r: LedgerReader, root: CertificateRecord): Promise<string[]> {
   const problems: string[] = [];
   const rootCert = new x509.X509Certificate(root.der);
   for await (const c of allPages((page) => r.certificates({}, page))) {
@@ -147,9 +151,6 @@ async function untrustworthy(r: LedgerReader, root: CertificateRecord, auth: His
     const problem = settingProblem(key, value);
     if (problem) problems.push(problem);
   }
-  // Every MAC (a backup carries no anchor: restore writes a new one).
-  const audit = await verifyAudit(r, auth, "not-judged");
-  problems.push(...audit.problems.map((p) => `event log: ${p}`));
   return problems;
 }
 

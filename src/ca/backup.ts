@@ -137,8 +137,8 @@ export async function restore(options: AuthorityOptions, ctx: Context, file: str
 /**
  * What makes a backup's content untrustworthy, beyond its schema: a certificate the root did not
  * sign, a name issuance would refuse (`../../elsewhere/x` becomes a path), a setting pki does
- * not know or a value it would not store, an event log that does not verify or carries a MAC
- * this CA's key did not make.
+ * not know or a value it would not store. (The event log and its MACs are verified after this,
+ * with the history key these settings lead to.)
  */
 async function untrustworthy(r: LedgerReader, root: CertificateRecord): Promise<string[]> {
   const problems: string[] = [];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { freePort } from "../e2e/harness.js";
@@ -150,7 +150,7 @@ test("trust install --system by another user than root: NOT_ROOT, and the system
     pkiJson(other, ["init-root", "--cn", "Not Root CA"]);
     const chownTree = (path: string) => {
       chownSync(path, 65534, 65534);
-      if (!path.endsWith(".pem") && !path.includes("ledger.db")) for (const entry of readdirSync(path)) chownTree(join(path, entry));
+      if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry));
     };
     chownTree(dir);
     const before = existsSync(LOCAL_CA_DIR) ? readdirSync(LOCAL_CA_DIR).sort() : null;

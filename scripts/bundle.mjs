@@ -22,7 +22,7 @@ try {
     platform: "node",
     target: "node20",
     outdir: staging,
-    external: ["better-sqlite3", "pkcs11js"],
+    external: ["better-sqlite3", "pkcs11js", "pg"],
     logLevel: "warning",
     banner: { js: "import{createRequire as __pkiCreateRequire}from'node:module';const require=__pkiCreateRequire(import.meta.url);" },
   });

@@ -1,6 +1,7 @@
 /** Why the ledger failed, whatever the engine; the CLI maps each to a stable error code. */
 export type LedgerErrorCode =
   | "not-a-database" // the file exists but is not SQLite
+  | "unavailable" // the database server cannot be reached (PostgreSQL down, network, connection lost mid-transaction)
   | "newer-schema" // written by a newer pki
   | "busy" // another process held the lock past the busy timeout
   | "read-only" // the home or database file is on a read-only file system, or SQLite opened it read-only

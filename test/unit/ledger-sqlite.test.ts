@@ -100,3 +100,29 @@ test("a writer waits for another process's write lock without blocking the event
     cleanup();
   }
 });
+
+test("a SQLite read during a write settles without a turn of the event loop the write holds", async () => {
+  const { dir, cleanup } = tempDir();
+  const l = await openLedger(join(dir, "ledger.db"), { create: true });
+  try {
+    await l.write((tx) => tx.setSetting("k", "before"));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let inside!: () => void;
+    const writing = new Promise<void>((resolve) => (inside = resolve));
+    const write = l.write(async (tx) => {
+      await tx.setSetting("k", "after");
+      inside();
+      await gate;
+    });
+    await writing;
+    const read = l.read((r) => r.setting("k"));
+    const first = await Promise.race([read.then((v) => `read ${v}`), new Promise((resolve) => setImmediate(() => resolve("read still waiting")))]);
+    release();
+    await write;
+    assert.equal(first, "read before");
+  } finally {
+    await l.close();
+    cleanup();
+  }
+});

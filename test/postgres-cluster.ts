@@ -1,0 +1,96 @@
+// A private PostgreSQL cluster for one test file: initdb and pg_ctl in a temporary folder, a
+// Unix socket in that folder and no TCP port, run as `nobody` when the tests run as root
+// (PostgreSQL refuses to run as root). Never the system's service.
+import { spawnSync } from "node:child_process";
+import { chownSync, existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { run, tempDir } from "./helpers.js";
+
+export interface PgCluster {
+  /** A URL for `database` as the cluster's superuser, over the Unix socket. */
+  url(database: string): string;
+  /** A new, empty database; its URL. */
+  createDatabase(): Promise<string>;
+  /** Stops the server (fast shutdown: open sessions are cut, as in a failover). */
+  stop(): void;
+  start(): void;
+  /** Stops the server and removes the folder. */
+  remove(): void;
+}
+
+const SUPERUSER = "pki";
+
+function binDir(): string {
+  const base = "/usr/lib/postgresql";
+  const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, "bin", "initdb"))) : [];
+  if (versions.length === 0) throw new Error("PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install postgresql (.ci/run does)");
+  return join(base, versions.sort((a, b) => Number(b) - Number(a))[0]!, "bin");
+}
+
+const started = new Set<PgCluster>();
+process.on("exit", () => {
+  for (const c of started) c.remove();
+});
+
+export function startCluster(): PgCluster {
+  const bin = binDir();
+  const { dir, cleanup } = tempDir("pki-pg-");
+  const data = join(dir, "data");
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const id = (flag: string) => Number(run("id", [flag, "nobody"]).stdout.trim());
+    chownSync(dir, id("-u"), id("-g"));
+  }
+  const pgTool = (tool: string, args: string[]) => {
+    const cmd = join(bin, tool);
+    const r = asRoot ? spawnSync("runuser", ["-u", "nobody", "--", cmd, ...args], { encoding: "utf8" }) : spawnSync(cmd, args, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${tool} failed (${r.status}): ${r.stderr || r.stdout}`);
+  };
+  let running = false;
+  let counter = 0;
+  const url = (database: string) => `postgresql://${SUPERUSER}@localhost/${database}?host=${encodeURIComponent(dir)}`;
+  const cluster: PgCluster = {
+    url,
+    async createDatabase() {
+      const name = `pki_test_${++counter}`;
+      const admin = new pg.Client({ connectionString: url("postgres") });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      return url(name);
+    },
+    stop() {
+      if (!running) return;
+      pgTool("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+      running = false;
+    },
+    start() {
+      if (running) return;
+      // fsync off: these clusters live for one test file; crash safety is PostgreSQL's, not under test here.
+      pgTool("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", `-c listen_addresses='' -k ${dir} -c fsync=off -c max_connections=100`, "start"]);
+      running = true;
+    },
+    remove() {
+      try {
+        if (running) pgTool("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+      } finally {
+        running = false;
+        started.delete(cluster);
+        cleanup();
+      }
+    },
+  };
+  try {
+    pgTool("initdb", ["-D", data, "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+    cluster.start();
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+  started.add(cluster);
+  return cluster;
+}

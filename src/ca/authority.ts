@@ -16,6 +16,7 @@ import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
 import { fileError } from "./home.js";
+import { ledgerLocation } from "./ledger-location.js";
 import type { ExportFormat, ExportKeyParams, ExportParams } from "./export.js";
 import type { CertificateExport, CertificateFormat } from "./export-cert.js";
 import { crlHook, setCrlHook } from "./hooks.js";
@@ -63,7 +64,7 @@ export class Authority {
       }
       throw new PkiError("not-found", `no CA in ${options.home.dir}`, "create one with: pki init-root --cn NAME, or point --home / PKI_HOME at an existing one");
     }
-    const ledger = await openLedger(options.home.ledger, { readOnly: access === "read", ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}) });
+    const ledger = await openLedger(ledgerLocation(options), { readOnly: access === "read", ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}) });
     const root = await ledger.read((r) => r.activeRoot());
     if (!root) {
       await ledger.close();
@@ -82,6 +83,7 @@ export class Authority {
   }
 
   static async restore(options: AuthorityOptions, ctx: Context, file: string, acceptHooks: boolean, onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
+    if (options.database !== undefined) throw new PkiError("usage", "restore writes a SQLite home; restoring into PostgreSQL is not supported yet", "unset PKI_DATABASE_URL (or drop --database) to restore into a SQLite home", "UNSUPPORTED_OPTION");
     return (await import("./backup.js")).restore(options, ctx, file, acceptHooks, onProgress);
   }
 

@@ -56,8 +56,8 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
 
   const integrity = await ledger.integrityProblems();
   add(integrity.length === 0
-    ? { check: "ledger", level: "ok", message: "SQLite integrity check passed" }
-    : { check: "ledger", level: "error", message: `SQLite integrity check failed: ${integrity.slice(0, 3).join("; ")}`, fix: "restore the latest backup: pki restore FILE --home NEWDIR" });
+    ? { check: "ledger", level: "ok", message: "ledger integrity check passed" }
+    : { check: "ledger", level: "error", message: `ledger integrity check failed: ${integrity.slice(0, 3).join("; ")}`, fix: "restore the latest backup: pki restore FILE --home NEWDIR" });
 
   // Before the files check: a repair here changes which certificate the outputs come from.
   findings.push(...(await checkNameClaims(core, ctx, repair)));

@@ -46,6 +46,8 @@ export interface AuthorityOptions {
    * file was stale or missing: servers must reload it like any new CRL, so the CLI runs the CRL hook.
    */
   onCrlRepaired?: (crl: { hook: string | null; path: string; number: number }) => void;
+  /** A PostgreSQL URL (postgres://...) for the ledger, from the environment or a flag; see ledger-location.ts. */
+  database?: string;
 }
 
 /** State shared by the authority's operations: the ledger, the root, the home. */

@@ -21,6 +21,10 @@ export class Home {
   get ledger(): string {
     return join(this.dir, "ledger.db");
   }
+  /** With a PostgreSQL ledger: its URL without the password, written by init-root (see ledger-location.ts). */
+  get databasePointer(): string {
+    return join(this.dir, "database");
+  }
   /** The root certificate, for nginx `ssl_client_certificate`. */
   get caCertificate(): string {
     return join(this.dir, "ca.pem");
@@ -42,7 +46,7 @@ export class Home {
     return join(this.dir, "private", `${safeFileName(name)}.mobileconfig`);
   }
   exists(): boolean {
-    return existsSync(this.ledger);
+    return existsSync(this.ledger) || existsSync(this.databasePointer);
   }
   /** Creates the home and its folders, owner-only; refuses a folder inside it that is a symbolic link. */
   create(): void {

@@ -10,11 +10,13 @@ import { randomSerial } from "../crypto/serial.js";
 import { toPem } from "../crypto/pem.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { openLedger } from "../ledger/open.js";
+import { describeDatabase, isDatabaseUrl, withoutPassword } from "../ledger/postgres/url.js";
 import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore, checkDays, DAY_MS } from "./core.js";
 import { PkiError, shown } from "./errors.js";
 import { guardHistory } from "./history-guard.js";
-import { FileBatch, PUBLIC_MODE } from "./home.js";
+import { FileBatch, PUBLIC_MODE, SECRET_MODE } from "./home.js";
+import { ledgerLocation } from "./ledger-location.js";
 import { BACKDATE_MS } from "./issuance.js";
 import { loadProfile, type Profile } from "./profiles.js";
 import { recordOf } from "./records.js";
@@ -106,6 +108,8 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
     historyKey = historyKeyFromPkcs8(pkcs8);
   }
 
+  const location = ledgerLocation(options);
+  const postgres = isDatabaseUrl(location);
   const homeExisted = existsSync(home.dir);
   home.create();
   const files = new FileBatch();
@@ -113,10 +117,15 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
   let crl: CrlResult;
   try {
     files.stage(home.caCertificate, toPem(record.der, "CERTIFICATE"), PUBLIC_MODE);
-    const l = (ledger = await openLedger(home.ledger, { create: true }));
+    if (postgres) files.stage(home.databasePointer, `${withoutPassword(location)}\n`, SECRET_MODE);
+    const l = (ledger = await openLedger(location, { create: true }));
     const core = new CaCore(options, l, record);
     // The first CRL comes from the same code as every later one (pki crl, revoke).
     crl = await l.write(async (raw) => {
+      // Checked under the write lock: two init-roots on one database cannot both pass.
+      if (postgres && (await raw.activeRoot())) {
+        throw new PkiError("conflict", `the PostgreSQL ledger ${describeDatabase(location)} already holds a CA`, "pki never overwrites a CA; give an empty database");
+      }
       const guard = await guardHistory(raw, historyKey, home, () => {
         throw new Error("a new ledger has nothing to seal");
       }, { newLedger: true });
@@ -138,8 +147,9 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
     files.abort();
     await ledger?.close();
     tokenKey?.discard();
-    // Leave the home as we found it: no half-made CA that would block the next attempt.
-    for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(home.ledger + suffix, { force: true });
+    // Leave the home as we found it: no half-made CA that would block the next attempt. (A
+    // PostgreSQL ledger's rows went with the rolled-back transaction; its schema stays, empty.)
+    if (!postgres) for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(home.ledger + suffix, { force: true });
     if (!homeExisted) removeEmptyTree(home.dir);
     throw e;
   }

@@ -4,7 +4,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { AuthorityOptions, Context } from "../ca/authority.js";
+import { PkiError } from "../ca/errors.js";
 import { Home } from "../ca/home.js";
+import { hasPassword } from "../ca/ledger-location.js";
 import { shellQuote } from "../ca/shell-quote.js";
 import { runCrlHook } from "./hooks.js";
 import { plural } from "./output.js";
@@ -15,6 +17,7 @@ export const PASSPHRASE_TRIES = 3;
 
 export interface GlobalOptions {
   home?: string;
+  database?: string;
   json?: boolean;
   passphraseFile?: string;
 }
@@ -36,6 +39,14 @@ export function globals(cmd: Command): GlobalOptions {
 /** --home, else $PKI_HOME, else ./pki. */
 export function homeOf(opts: GlobalOptions): Home {
   return new Home(opts.home ?? process.env.PKI_HOME ?? "pki");
+}
+
+/** --database, else $PKI_DATABASE_URL; a password belongs in the environment or ~/.pgpass, never in argv (ps shows it). */
+export function databaseOf(opts: GlobalOptions): string | undefined {
+  if (opts.database !== undefined && hasPassword(opts.database)) {
+    throw new PkiError("usage", "--database must not contain a password: other users see the command line", "put the whole URL in PKI_DATABASE_URL, or the password in PGPASSWORD or ~/.pgpass", "SECRET_IN_ARGUMENTS");
+  }
+  return opts.database ?? (process.env.PKI_DATABASE_URL || undefined);
 }
 
 function actor(): string {
@@ -70,8 +81,10 @@ export function authorityOptions(opts: GlobalOptions, newPassphrase = false): Au
     origin = secret.origin;
     return secret;
   };
+  const database = databaseOf(opts);
   return {
     home: homeOf(opts),
+    ...(database !== undefined ? { database } : {}),
     templatesDir: TEMPLATES_DIR,
     unlockEarly: opts.passphraseFile !== undefined || Boolean(process.env.PKI_PASSPHRASE),
     onLockWait: () => process.stderr.write("pki: waiting for another pki command on this home...\n"),

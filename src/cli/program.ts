@@ -47,6 +47,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     .description("A private certificate authority for mutual TLS: one tool, one ledger.")
     .version("0.1.0")
     .addOption(new Option("--home <dir>", "CA home (default: $PKI_HOME, else ./pki)"))
+    .addOption(new Option("--database <url>", "PostgreSQL ledger, postgres://USER@HOST/DB (default: $PKI_DATABASE_URL, else the home's; no password here)"))
     .option("--json", "print machine-readable JSON (schema in the README)")
     .option("--passphrase-file <file>", "read the CA passphrase from the first line of FILE")
     .addHelpText("after", EXAMPLES)

@@ -1,6 +1,12 @@
-import { after, before } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import pg from "pg";
+import { LedgerError } from "../../src/ledger/errors.js";
+import { collect } from "../../src/ledger/ledger.js";
 import { openLedger } from "../../src/ledger/open.js";
-import { ledgerContract } from "../ledger-contract.js";
+import { tempDir } from "../helpers.js";
+import { cert, ledgerContract } from "../ledger-contract.js";
 import { type PgCluster, startCluster } from "../postgres-cluster.js";
 
 let cluster: PgCluster;
@@ -17,4 +23,86 @@ ledgerContract("postgres", async () => {
     reopen: () => openLedger(url),
     cleanup: () => ledger.close(),
   };
+});
+
+const isLedgerError = (code: string, message?: RegExp) => (e: unknown) => e instanceof LedgerError && e.code === code && (!message || message.test(e.message));
+
+test("postgres: the database stopping mid-write leaves nothing half-written; the same ledger reconnects when it is back", async () => {
+  const url = await cluster.createDatabase();
+  const l = await openLedger(url, { create: true });
+  try {
+    await l.write((tx) => tx.setSetting("k", "before"));
+    await assert.rejects(
+      l.write(async (tx) => {
+        await tx.insertCertificate(cert("01", "alice"));
+        await tx.appendEvent({ at: "t", actor: "a", action: "issued", serial: "01", details: {} });
+        cluster.stop();
+        await tx.setSetting("k", "after");
+      }),
+      isLedgerError("unavailable", /the PostgreSQL ledger pki@\/tmp\/pki-pg-\w+\/pki_test_\d+ is unreachable/),
+    );
+    await assert.rejects(l.read((r) => r.count({})), isLedgerError("unavailable"));
+    cluster.start();
+    assert.equal(await l.read((r) => r.count({})), 0);
+    assert.equal(await l.read((r) => r.headEventId()), 0);
+    assert.equal(await l.read((r) => r.setting("k")), "before");
+    await l.write((tx) => tx.insertCertificate(cert("01", "alice")));
+    assert.equal(await l.read((r) => r.count({})), 1);
+  } finally {
+    cluster.start();
+    await l.close();
+  }
+});
+
+test("postgres: open errors say what happened: no database, no ledger in it, a newer schema", async () => {
+  await assert.rejects(openLedger(cluster.url("no_such_db")), isLedgerError("cant-open", /no database pki@.*\/no_such_db/));
+  const empty = await cluster.createDatabase();
+  await assert.rejects(openLedger(empty), isLedgerError("cant-open", /no pki ledger in/));
+  const l = await openLedger(empty, { create: true });
+  await l.close();
+  const admin = new pg.Client({ connectionString: empty });
+  await admin.connect();
+  await admin.query("UPDATE pki_schema SET version = 99");
+  await admin.end();
+  await assert.rejects(openLedger(empty), isLedgerError("newer-schema"));
+});
+
+test("postgres: a backup is a SQLite ledger holding every row as stored, with the same event chain", async () => {
+  const url = await cluster.createDatabase();
+  const l = await openLedger(url, { create: true });
+  const scratch = tempDir();
+  try {
+    await l.write(async (tx) => {
+      await tx.insertCertificate({ ...cert("01", "alice"), keyEncrypted: new Uint8Array([1, 2, 3]), csr: new Uint8Array([4]) });
+      await tx.insertCertificate(cert("02", "bob"));
+      await tx.markRevoked("01", "2026-06-01T00:00:00.000Z", 1);
+      await tx.markSuperseded("02", "03");
+      await tx.insertCertificate(cert("03", "bob"));
+      await tx.insertCrl({ number: 1, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([9, 9]) });
+      await tx.setSetting("hooks.crl", "true");
+      for (const action of ["issued", "revoked", "crl-generated"]) await tx.appendEvent({ at: "t", actor: "a", action, serial: null, details: { action } });
+    });
+    const path = join(scratch.dir, "copy.db");
+    const progress: number[] = [];
+    assert.deepEqual(await l.backupTo(path, (done) => progress.push(done)), { certificates: 3 });
+    assert.equal(progress.at(-1), 3);
+    const copy = await openLedger(path);
+    try {
+      const everything = (x: typeof l) =>
+        x.read(async (r) => ({
+          certificates: await collect((page) => r.certificates({}, page)),
+          events: await collect((page) => r.events(page)),
+          crl: await r.latestCrl(),
+          setting: await r.setting("hooks.crl"),
+          head: await r.headEventId(),
+        }));
+      assert.deepEqual(await everything(copy), await everything(l));
+      assert.deepEqual(await copy.integrityProblems(), []);
+    } finally {
+      await copy.close();
+    }
+  } finally {
+    await l.close();
+    scratch.cleanup();
+  }
 });

@@ -79,11 +79,19 @@ export class PostgresLedger implements Ledger {
   }
 
   private async connect(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (e) {
       throw toLedgerError(e, this.url);
     }
+    // A connection lost while checked out also emits "error" (EPIPE, server shutdown): with no
+    // listener that would crash the process, though the query in flight already rejects with it.
+    if (!listening.has(client)) {
+      listening.add(client);
+      client.on("error", () => {});
+    }
+    return client;
   }
 
   private async migrate(create: boolean): Promise<void> {
@@ -208,6 +216,8 @@ export class PostgresLedger implements Ledger {
     });
   }
 }
+
+const listening = new WeakSet<pg.PoolClient>();
 
 /** Rolls back; true when the connection itself is broken and must not return to the pool. */
 async function rollback(client: pg.PoolClient): Promise<boolean> {

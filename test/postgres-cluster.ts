@@ -1,8 +1,8 @@
 // A private PostgreSQL cluster for one test file: initdb and pg_ctl in a temporary folder, a
-// Unix socket in that folder and no TCP port, run as `nobody` when the tests run as root
-// (PostgreSQL refuses to run as root). Never the system's service.
+// Unix socket in that folder (and with `tls`, TLS on a loopback port), run as `nobody` when the
+// tests run as root (PostgreSQL refuses to run as root). Never the system's service.
 import { spawnSync } from "node:child_process";
-import { chownSync, existsSync, readdirSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { run, tempDir } from "./helpers.js";
@@ -10,6 +10,8 @@ import { run, tempDir } from "./helpers.js";
 export interface PgCluster {
   /** A URL for `database` as the cluster's superuser, over the Unix socket. */
   url(database: string): string;
+  /** With `tls`: a URL for `database` over TCP to localhost:port, with these libpq parameters. */
+  tcpUrl(database: string, params: Record<string, string>): string;
   /** A new, empty database; its URL. */
   createDatabase(): Promise<string>;
   /** Stops the server (fast shutdown: open sessions are cut, as in a failover). */
@@ -33,14 +35,32 @@ process.on("exit", () => {
   for (const c of started) c.remove();
 });
 
-export function startCluster(): PgCluster {
+export interface ClusterOptions {
+  /** Serve TLS on 127.0.0.1:port with this certificate and (unencrypted) key, PEM files. */
+  tls?: { port: number; certificate: string; key: string };
+}
+
+export function startCluster(options: ClusterOptions = {}): PgCluster {
   const bin = binDir();
   const { dir, cleanup } = tempDir("pki-pg-");
   const data = join(dir, "data");
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
+  const owner = (path: string) => {
+    if (!asRoot) return;
     const id = (flag: string) => Number(run("id", [flag, "nobody"]).stdout.trim());
-    chownSync(dir, id("-u"), id("-g"));
+    chownSync(path, id("-u"), id("-g"));
+  };
+  owner(dir);
+  let serverOptions = `-c listen_addresses='' -k ${dir} -c fsync=off -c max_connections=100`;
+  const { tls } = options;
+  if (tls) {
+    // PostgreSQL accepts a key only when its own user owns it and no one else may read it.
+    for (const [from, to] of [[tls.certificate, "server.crt"], [tls.key, "server.key"]] as const) {
+      copyFileSync(from, join(dir, to));
+      chmodSync(join(dir, to), 0o600);
+      owner(join(dir, to));
+    }
+    serverOptions = `-c listen_addresses=127.0.0.1 -p ${tls.port} -k ${dir} -c fsync=off -c max_connections=100 -c ssl=on -c ssl_cert_file=${join(dir, "server.crt")} -c ssl_key_file=${join(dir, "server.key")}`;
   }
   const pgTool = (tool: string, args: string[]) => {
     const cmd = join(bin, tool);
@@ -49,9 +69,11 @@ export function startCluster(): PgCluster {
   };
   let running = false;
   let counter = 0;
-  const url = (database: string) => `postgresql://${SUPERUSER}@localhost/${database}?host=${encodeURIComponent(dir)}`;
+  const port = tls?.port ?? 5432;
+  const url = (database: string) => `postgresql://${SUPERUSER}@localhost/${database}?host=${encodeURIComponent(dir)}&port=${port}`;
   const cluster: PgCluster = {
     url,
+    tcpUrl: (database, params) => `postgresql://${SUPERUSER}@localhost:${port}/${database}?${new URLSearchParams(params).toString()}`,
     async createDatabase() {
       const name = `pki_test_${++counter}`;
       const admin = new pg.Client({ connectionString: url("postgres") });
@@ -71,7 +93,7 @@ export function startCluster(): PgCluster {
     start() {
       if (running) return;
       // fsync off: these clusters live for one test file; crash safety is PostgreSQL's, not under test here.
-      pgTool("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", `-c listen_addresses='' -k ${dir} -c fsync=off -c max_connections=100`, "start"]);
+      pgTool("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", serverOptions, "start"]);
       running = true;
     },
     remove() {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import pg from "pg";
@@ -161,7 +162,7 @@ test("PostgreSQL stopped: commands fail with LEDGER_UNAVAILABLE naming the datab
       assert.equal(r.status, 7, r.stdout + r.stderr);
       const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string } };
       assert.equal(error.code, "LEDGER_UNAVAILABLE");
-      assert.match(error.message, /the PostgreSQL ledger pki@\/tmp\/pki-pg-\w+\/pki_test_\d+ is unreachable/);
+      assert.match(error.message, /the PostgreSQL ledger pki@\/tmp\/pki-pg-\w+:\d+\/pki_test_\d+ is unreachable/);
       assert.match(error.hint, /PostgreSQL is running/);
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     }
@@ -195,3 +196,47 @@ test("a SQLite home never loads the PostgreSQL driver", async () => {
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /the pg driver was loaded/);
 });
+
+test("TLS to the database: sslmode=verify-full with a root made by pki works; a server the given root did not sign is refused", async () => {
+  // The database server's certificate comes from a pki CA of its own (a SQLite home).
+  const dbCa = join(work.dir, "db-ca");
+  assert.equal(pki(dbCa, ["init-root", "--cn", "Database CA"]).status, 0);
+  assert.equal(pki(dbCa, ["issue-server", "localhost"]).status, 0);
+  const key = join(work.dir, "db-server.key");
+  assert.equal(pki(dbCa, ["export-key", "localhost", "--unencrypted", "--out", key]).status, 0);
+  const port = await freePort();
+  const tlsCluster = startCluster({ tls: { port, certificate: join(dbCa, "certs", "localhost.pem"), key } });
+  try {
+    const db = new URL(await tlsCluster.createDatabase()).pathname.slice(1);
+    const url = tlsCluster.tcpUrl(db, { sslmode: "verify-full", sslrootcert: join(dbCa, "ca.pem") });
+    const home = join(work.dir, "over-tls");
+    const init = pki(home, ["init-root", "--cn", "Over TLS"], { PKI_DATABASE_URL: url });
+    assert.equal(init.status, 0, init.stderr);
+    assert.equal(pkiJson<unknown[]>(home, ["list"]).length, 1);
+    const sessions = await query<{ ssl: boolean }>(url, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    assert.deepEqual(sessions, [{ ssl: true }]);
+
+    // The same server, trusted through another root: the connection is refused before any query.
+    const strangerCa = join(work.dir, "stranger-ca");
+    assert.equal(pki(strangerCa, ["init-root", "--cn", "Stranger CA"]).status, 0);
+    const wrong = tlsCluster.tcpUrl(db, { sslmode: "verify-full", sslrootcert: join(strangerCa, "ca.pem") });
+    const r = pki(home, ["--json", "list"], { PKI_DATABASE_URL: wrong });
+    assert.equal(r.status, 7, r.stdout + r.stderr);
+    const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+    assert.equal(error.code, "LEDGER_CANT_OPEN");
+    assert.match(error.message, new RegExp(`TLS to the PostgreSQL ledger pki@localhost:${port}/${db} failed`));
+  } finally {
+    tlsCluster.remove();
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

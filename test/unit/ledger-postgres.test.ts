@@ -39,7 +39,7 @@ test("postgres: the database stopping mid-write leaves nothing half-written; the
         cluster.stop();
         await tx.setSetting("k", "after");
       }),
-      isLedgerError("unavailable", /the PostgreSQL ledger pki@\/tmp\/pki-pg-\w+\/pki_test_\d+ is unreachable/),
+      isLedgerError("unavailable", /the PostgreSQL ledger pki@\/tmp\/pki-pg-\w+:\d+\/pki_test_\d+ is unreachable/),
     );
     await assert.rejects(l.read((r) => r.count({})), isLedgerError("unavailable"));
     cluster.start();

@@ -33,8 +33,11 @@ Examples:
   $ PKI_P12_PASSWORD=… pki export-p12 alice          # → alice.p12 for browsers and phones
   $ pki revoke alice --reason keyCompromise         # → crl.pem regenerated; reload nginx
   $ pki list --expiring 30
+  $ PKI_DATABASE_URL='postgres://pki@db.internal/pki?sslmode=verify-full&sslrootcert=db-ca.pem' pki init-root --cn "Example Root CA"
+                                                    # ledger in PostgreSQL; later commands find it through the home
 
-Secrets: the CA passphrase comes from --passphrase-file FILE, $PKI_PASSPHRASE, or a prompt.
+Secrets: the CA passphrase comes from --passphrase-file FILE, $PKI_PASSPHRASE, or a prompt;
+         a database password from $PKI_DATABASE_URL, $PGPASSWORD or ~/.pgpass, never --database.
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 conflict, 5 passphrase/password,
             6 invalid input or policy refusal, 7 ledger or file-system error,
             8 check, audit --verify or doctor found a problem, 9 done but the CRL hook failed,
@@ -47,7 +50,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     .description("A private certificate authority for mutual TLS: one tool, one ledger.")
     .version("0.1.0")
     .addOption(new Option("--home <dir>", "CA home (default: $PKI_HOME, else ./pki)"))
-    .addOption(new Option("--database <url>", "PostgreSQL ledger, postgres://USER@HOST/DB (default: $PKI_DATABASE_URL, else the home's; no password here)"))
+    .addOption(new Option("--database <url>", "PostgreSQL ledger URL without password (default: $PKI_DATABASE_URL, else the home's)"))
     .option("--json", "print machine-readable JSON (schema in the README)")
     .option("--passphrase-file <file>", "read the CA passphrase from the first line of FILE")
     .addHelpText("after", EXAMPLES)

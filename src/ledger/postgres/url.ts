@@ -11,16 +11,21 @@ function parsed(url: string): URL | null {
   }
 }
 
+/** libpq takes secrets as query parameters too: the login password, and the passphrase of the sslkey file. */
+const SECRET_PARAMS = ["password", "sslpassword"];
+
 /** True when the URL carries a password: such a URL must come from the environment or a file, never argv. */
 export function hasPassword(url: string): boolean {
-  return (parsed(url)?.password ?? "") !== "";
+  const u = parsed(url);
+  return u !== null && (u.password !== "" || SECRET_PARAMS.some((p) => u.searchParams.has(p)));
 }
 
-/** The URL without its password: what may be written to the home's `database` file or printed. */
+/** The URL without its passwords: what may be written to the home's `database` file or printed. */
 export function withoutPassword(url: string): string {
   const u = parsed(url);
-  if (!u || u.password === "") return url;
+  if (!u || !hasPassword(url)) return url;
   u.password = "";
+  for (const p of SECRET_PARAMS) u.searchParams.delete(p);
   return u.toString();
 }
 

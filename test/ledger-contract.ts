@@ -90,6 +90,21 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
     assert.equal(await l.read((r) => r.setting("k")), undefined);
   });
 
+  withLedger("an error thrown by a callback reaches the caller as it was thrown, whatever its code", async (l) => {
+    // The authority's own errors carry stable codes (USAGE, NAME_TAKEN): an engine must not take them for its own.
+    for (const code of ["USAGE", "23505", "ECONNREFUSED"]) {
+      const thrown = Object.assign(new Error(`refused (${code})`), { code });
+      await assert.rejects(l.write(async (tx) => {
+        await tx.setSetting("k", code);
+        throw thrown;
+      }), (e) => e === thrown);
+      await assert.rejects(l.read(async () => {
+        throw thrown;
+      }), (e) => e === thrown);
+    }
+    assert.equal(await l.read((r) => r.setting("k")), undefined);
+  });
+
   withLedger("revocations, supersession, CRL numbers and expiry queries", async (l) => {
     await l.write(async (tx) => {
       await tx.insertCertificate(cert("01", "a", "2027-01-01T00:00:00.000Z"));

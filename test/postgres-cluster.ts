@@ -2,7 +2,7 @@
 // Unix socket in that folder (and with `tls`, TLS on a loopback port), run as `nobody` when the
 // tests run as root (PostgreSQL refuses to run as root). Never the system's service.
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, readdirSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { run, tempDir } from "./helpers.js";
@@ -38,6 +38,8 @@ process.on("exit", () => {
 export interface ClusterOptions {
   /** Serve TLS on 127.0.0.1:port with this certificate and (unencrypted) key, PEM files. */
   tls?: { port: number; certificate: string; key: string };
+  /** Require this password (SCRAM) from the superuser; url() leaves it out. Default: trust. */
+  password?: string;
 }
 
 export function startCluster(options: ClusterOptions = {}): PgCluster {
@@ -70,18 +72,19 @@ export function startCluster(options: ClusterOptions = {}): PgCluster {
   let running = false;
   let counter = 0;
   const port = tls?.port ?? 5432;
+  const admin = (database: string) => (options.password ? url(database).replace(`${SUPERUSER}@`, `${SUPERUSER}:${encodeURIComponent(options.password)}@`) : url(database));
   const url = (database: string) => `postgresql://${SUPERUSER}@localhost/${database}?host=${encodeURIComponent(dir)}&port=${port}`;
   const cluster: PgCluster = {
     url,
     tcpUrl: (database, params) => `postgresql://${SUPERUSER}@localhost:${port}/${database}?${new URLSearchParams(params).toString()}`,
     async createDatabase() {
       const name = `pki_test_${++counter}`;
-      const admin = new pg.Client({ connectionString: url("postgres") });
-      await admin.connect();
+      const client = new pg.Client({ connectionString: admin("postgres") });
+      await client.connect();
       try {
-        await admin.query(`CREATE DATABASE ${name}`);
+        await client.query(`CREATE DATABASE ${name}`);
       } finally {
-        await admin.end();
+        await client.end();
       }
       return url(name);
     },
@@ -107,7 +110,14 @@ export function startCluster(options: ClusterOptions = {}): PgCluster {
     },
   };
   try {
-    pgTool("initdb", ["-D", data, "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+    const auth = ["-A", "trust"];
+    if (options.password) {
+      const pwfile = join(dir, "pwfile");
+      writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
+      owner(pwfile);
+      auth.splice(0, 2, "-A", "scram-sha-256", `--pwfile=${pwfile}`);
+    }
+    pgTool("initdb", ["-D", data, "-U", SUPERUSER, ...auth, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
     cluster.start();
   } catch (e) {
     cleanup();

@@ -240,3 +240,30 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+test("a database that asks for a password: from PKI_DATABASE_URL or PGPASSWORD it works; missing or wrong, a clear error that never shows it", async () => {
+  const password = "db-Passw0rd-xyz";
+  const guarded = startCluster({ password });
+  try {
+    const url = await guarded.createDatabase();
+    const withPassword = url.replace("pki@", `pki:${password}@`);
+    const home = join(work.dir, "guarded");
+    const init = pki(home, ["init-root", "--cn", "Guarded"], { PKI_DATABASE_URL: withPassword });
+    assert.equal(init.status, 0, init.stderr);
+    assert.doesNotMatch(readFileSync(join(home, "database"), "utf8"), new RegExp(password));
+
+    // The home's database file has no password: PGPASSWORD (or ~/.pgpass) supplies it.
+    assert.equal(pkiJson<unknown[]>(home, ["list"], { PGPASSWORD: password }).length, 1);
+    const missing = pki(home, ["--json", "list"]);
+    assert.equal(missing.status, 7, missing.stdout + missing.stderr);
+    assert.equal(JSON.parse(missing.stdout).error.code, "PERMISSION_DENIED");
+    assert.match(JSON.parse(missing.stdout).error.message, /asks for a password/);
+    const wrong = pki(home, ["--json", "list"], { PKI_DATABASE_URL: url.replace("pki@", "pki:not-it@") });
+    assert.equal(wrong.status, 7, wrong.stdout + wrong.stderr);
+    assert.equal(JSON.parse(wrong.stdout).error.code, "PERMISSION_DENIED");
+    assert.match(JSON.parse(wrong.stdout).error.message, /wrong password/);
+    for (const r of [init, missing, wrong]) assert.doesNotMatch(r.stdout + r.stderr, /db-Passw0rd|not-it/);
+  } finally {
+    guarded.remove();
+  }
+});

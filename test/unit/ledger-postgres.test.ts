@@ -106,3 +106,18 @@ test("postgres: a backup is a SQLite ledger holding every row as stored, with th
     scratch.cleanup();
   }
 });
+
+test("postgres: a login that fails on our side (no password to give) is refused at once and leaves no socket open", async () => {
+  const guarded = startCluster({ password: "pw-for-this-test" });
+  try {
+    const url = await guarded.createDatabase();
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === "PipeWrap").length;
+    const before = sockets();
+    await assert.rejects(openLedger(url), isLedgerError("permission", /asks for a password for pki@.*pki_test_1, and none was given/));
+    // node-postgres would keep this socket until the server's authentication_timeout (60 s), holding a command's exit.
+    for (let i = 0; i < 100 && sockets() > before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(sockets(), before);
+  } finally {
+    guarded.remove();
+  }
+});

@@ -71,6 +71,7 @@ export class PostgresLedger implements Ledger {
       // A command that ends must not wait for idle connections to time out.
       allowExitOnIdle: true,
       application_name: "pki",
+      Client: ClientClosedOnFailedConnect as unknown as new () => pg.ClientBase,
       // Counts, ids and CRL numbers are int8; they stay far below 2^53.
       types: { getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
     });
@@ -218,6 +219,25 @@ export class PostgresLedger implements Ledger {
 }
 
 const listening = new WeakSet<pg.PoolClient>();
+
+/**
+ * A client that closes its socket when connecting fails on our side (no password to give in
+ * SCRAM, a TLS file unreadable): node-postgres leaves it open, and the pool drops the client
+ * without closing it, so a command would wait for the server's authentication_timeout (60 s)
+ * before it could exit.
+ */
+class ClientClosedOnFailedConnect extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: (err: Error | null, client?: pg.Client) => void): void;
+  override connect(callback?: (err: Error | null, client?: pg.Client) => void): Promise<pg.Client> | void {
+    if (!callback) return super.connect();
+    super.connect((err: Error | null) => {
+      if (!err) return callback(null, this);
+      void this.end().catch(() => {});
+      callback(err);
+    });
+  }
+}
 
 /** Rolls back; true when the connection itself is broken and must not return to the pool. */
 async function rollback(client: pg.PoolClient): Promise<boolean> {

@@ -121,3 +121,32 @@ test("postgres: a login that fails on our side (no password to give) is refused 
     guarded.remove();
   }
 });
+
+test("postgres: a writer waits for another process's write lock, is told after a second, and gives up as 'busy' after its timeout", async () => {
+  const url = await cluster.createDatabase();
+  const l = await openLedger(url, { create: true });
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  try {
+    // Another process in the middle of a write: it holds the advisory lock every writer takes.
+    await holder.query("BEGIN");
+    await holder.query("SELECT pg_advisory_xact_lock(x'706b69'::int)");
+    const impatient = await openLedger(url, { busyTimeoutMs: 100 });
+    await assert.rejects(impatient.write((tx) => tx.setSetting("k", "v")), isLedgerError("busy", /locked by another pki command/));
+    await impatient.close();
+
+    let told!: () => void;
+    const notice = new Promise<void>((resolve) => (told = resolve));
+    const patient = await openLedger(url, { busyTimeoutMs: 600_000, onLockWait: told });
+    const writing = patient.write((tx) => tx.setSetting("k", "waited"));
+    await notice;
+    assert.equal(await l.read((r) => r.setting("k")), undefined, "nothing written while the lock is held");
+    await holder.query("COMMIT");
+    await writing;
+    assert.equal(await l.read((r) => r.setting("k")), "waited");
+    await patient.close();
+  } finally {
+    await holder.end();
+    await l.close();
+  }
+});

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { describeDatabase, isDatabaseUrl, sameDatabase } from "../ledger/postgres/url.js";
+import { MAX_SMALL_FILE_BYTES, readBounded } from "./bounded-read.js";
 import type { AuthorityOptions } from "./core.js";
-import { PkiError } from "./errors.js";
+import { PkiError, shown } from "./errors.js";
 import { fileError } from "./home.js";
 
 export { hasPassword } from "../ledger/postgres/url.js";
@@ -34,10 +35,10 @@ function readPointer(options: AuthorityOptions): string | undefined {
   if (!existsSync(path)) return undefined;
   let url: string;
   try {
-    url = readFileSync(path, "utf8").split("\n")[0]!.trim();
+    url = readBounded(path, MAX_SMALL_FILE_BYTES, "the home's database file").toString("utf8").split("\n")[0]!.trim();
   } catch (e) {
-    throw fileError(path, e);
+    throw e instanceof PkiError ? e : fileError(path, e);
   }
-  if (!isDatabaseUrl(url)) throw new PkiError("invalid", `${path} does not hold a postgres:// URL`, "write the ledger's URL there (without its password), or restore the file");
+  if (!isDatabaseUrl(url)) throw new PkiError("invalid", `${shown(path)} does not hold a postgres:// URL`, "write the ledger's URL there (without its password), or restore the file");
   return url;
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import pg from "pg";
 import { LedgerError } from "../../src/ledger/errors.js";
-import { collect } from "../../src/ledger/ledger.js";
+import { collect, MALFORMED_DETAILS } from "../../src/ledger/ledger.js";
 import { openLedger } from "../../src/ledger/open.js";
 import { tempDir } from "../helpers.js";
 import { cert, ledgerContract } from "../ledger-contract.js";
@@ -147,6 +147,22 @@ test("postgres: a writer waits for another process's write lock, is told after a
     await patient.close();
   } finally {
     await holder.end();
+    await l.close();
+  }
+});
+
+test("postgres: an event row whose details were edited into something not JSON is returned for the audit to report, not thrown", async () => {
+  const url = await cluster.createDatabase();
+  const l = await openLedger(url, { create: true });
+  try {
+    await l.write((tx) => tx.appendEvent({ at: "t", actor: "a", action: "issued", serial: null, details: { n: 1 } }));
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query("UPDATE events SET details = 'not json'");
+    await admin.end();
+    const [event] = (await l.read((r) => r.events())).items;
+    assert.deepEqual(event!.details, { [MALFORMED_DETAILS]: "not json" });
+  } finally {
     await l.close();
   }
 });

@@ -2,7 +2,7 @@ import type { PoolClient, QueryResultRow } from "pg";
 import {
   type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord,
   type EventRecord, eventHash, GENESIS_HASH, type LedgerWriter, type NewCertificate, type NewEvent, type Page, PAGE_SIZE, type PageRequest,
-  type RevokedEntry, type StateCounts,
+  parseEventDetails, type RevokedEntry, type StateCounts,
 } from "../ledger.js";
 import { nameKey } from "../name-key.js";
 import { toLedgerError } from "./errors.js";
@@ -143,7 +143,7 @@ export class PgHandle implements LedgerWriter {
     );
     const more = rows.length > limit;
     if (more) rows.pop();
-    return { items: rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> })), next: more ? String(rows[rows.length - 1]!.id) : null };
+    return { items: rows.map((r) => ({ ...r, details: parseEventDetails(r.details) })), next: more ? String(rows[rows.length - 1]!.id) : null };
   }
 
   async headEventId(): Promise<number> {

@@ -224,6 +224,9 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
     assert.equal(await l.read((r) => r.setting("hooks.crl")), "b");
     await l.write((tx) => tx.setSetting("hooks.crl", null));
     assert.equal(await l.read((r) => r.setting("hooks.crl")), undefined);
+    for (const key of ["url", "Zeta", "crl-lifetime", "_x"]) await l.write((tx) => tx.setSetting(key, "v"));
+    // In byte order, whatever the database's locale would say.
+    assert.deepEqual((await l.read((r) => r.settings())).map(([key]) => key), ["Zeta", "_x", "crl-lifetime", "url"]);
   });
 
   withLedger("roles are kept per folded name, replaced and removed", async (l) => {

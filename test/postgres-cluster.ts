@@ -12,7 +12,7 @@ export interface PgCluster {
   url(database: string): string;
   /** With `tls`: a URL for `database` over TCP to localhost:port, with these libpq parameters. */
   tcpUrl(database: string, params: Record<string, string>): string;
-  /** A new, empty database; its URL. */
+  /** A new, empty database (default collation ICU en-US); its URL. */
   createDatabase(): Promise<string>;
   /** Stops the server (fast shutdown: open sessions are cut, as in a failover). */
   stop(): void;
@@ -82,7 +82,9 @@ export function startCluster(options: ClusterOptions = {}): PgCluster {
       const client = new pg.Client({ connectionString: admin("postgres") });
       await client.connect();
       try {
-        await client.query(`CREATE DATABASE ${name}`);
+        // A linguistic default collation, as most real databases have (en_US.UTF-8): the ledger
+        // must not depend on the database's locale for its orderings and comparisons.
+        await client.query(`CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`);
       } finally {
         await client.end();
       }

@@ -154,6 +154,10 @@ export class PgHandle implements LedgerWriter {
     return (await this.get<{ value: string }>("SELECT value FROM settings WHERE key = $1", key))?.value;
   }
 
+  async settings(): Promise<[string, string][]> {
+    return (await this.all<{ key: string; value: string }>(`SELECT key, value FROM settings ORDER BY key COLLATE "C"`)).map((r) => [r.key, r.value]);
+  }
+
   async insertCertificate(c: NewCertificate): Promise<void> {
     await this.run(
       `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)

@@ -80,6 +80,7 @@ test("postgres: a backup is a SQLite ledger holding every row as stored, with th
       await tx.insertCertificate(cert("03", "bob"));
       await tx.insertCrl({ number: 1, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([9, 9]) });
       await tx.setSetting("hooks.crl", "true");
+      await tx.setRole("Alice", "admin");
       for (const action of ["issued", "revoked", "crl-generated"]) await tx.appendEvent({ at: "t", actor: "a", action, serial: null, details: { action } });
     });
     const path = join(scratch.dir, "copy.db");
@@ -93,7 +94,8 @@ test("postgres: a backup is a SQLite ledger holding every row as stored, with th
           certificates: await collect((page) => r.certificates({}, page)),
           events: await collect((page) => r.events(page)),
           crl: await r.latestCrl(),
-          setting: await r.setting("hooks.crl"),
+          settings: await r.settings(),
+          roles: await r.roles(),
           head: await r.headEventId(),
         }));
       assert.deepEqual(await everything(copy), await everything(l));

@@ -194,7 +194,7 @@ export class PostgresLedger implements Ledger {
       if (version !== MIGRATIONS.length) problems.push(`schema version ${version}, expected ${MIGRATIONS.length}`);
       const { rows } = await client.query<{ name: string }>(
         `SELECT i.indexrelid::regclass::text AS name FROM pg_index i
-         WHERE i.indrelid IN (to_regclass('certificates'), to_regclass('crls'), to_regclass('events'), to_regclass('settings'))
+         WHERE i.indrelid IN (to_regclass('certificates'), to_regclass('crls'), to_regclass('events'), to_regclass('settings'), to_regclass('roles'))
            AND NOT (i.indisvalid AND i.indisready)`,
       );
       for (const r of rows) problems.push(`index ${r.name} is not valid (rebuild it with REINDEX)`);

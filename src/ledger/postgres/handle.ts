@@ -2,7 +2,7 @@ import type { PoolClient, QueryResultRow } from "pg";
 import {
   type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord,
   type EventRecord, eventHash, GENESIS_HASH, type LedgerWriter, type NewCertificate, type NewEvent, type Page, PAGE_SIZE, type PageRequest,
-  parseEventDetails, type RevokedEntry, type StateCounts,
+  parseEventDetails, type RevokedEntry, type Role, type RoleRecord, type StateCounts,
 } from "../ledger.js";
 import { nameKey } from "../name-key.js";
 import { toLedgerError } from "./errors.js";
@@ -158,6 +158,14 @@ export class PgHandle implements LedgerWriter {
     return (await this.all<{ key: string; value: string }>(`SELECT key, value FROM settings ORDER BY key COLLATE "C"`)).map((r) => [r.key, r.value]);
   }
 
+  async role(name: string): Promise<Role | undefined> {
+    return (await this.get<{ role: Role }>("SELECT role FROM roles WHERE name_key = $1", nameKey(name)))?.role;
+  }
+
+  async roles(): Promise<RoleRecord[]> {
+    return this.all<RoleRecord>("SELECT name, role FROM roles ORDER BY name_key");
+  }
+
   async insertCertificate(c: NewCertificate): Promise<void> {
     await this.run(
       `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
@@ -196,6 +204,11 @@ export class PgHandle implements LedgerWriter {
   async setSetting(key: string, value: string | null): Promise<void> {
     if (value === null) await this.run("DELETE FROM settings WHERE key = $1", key);
     else await this.run("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+  }
+
+  async setRole(name: string, role: Role | null): Promise<void> {
+    if (role === null) await this.run("DELETE FROM roles WHERE name_key = $1", nameKey(name));
+    else await this.run("INSERT INTO roles (name_key, name, role) VALUES ($1, $2, $3) ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, role = excluded.role", nameKey(name), name, role);
   }
 }
 

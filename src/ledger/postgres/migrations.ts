@@ -90,4 +90,13 @@ export const MIGRATIONS: readonly Step[] = [
       await db.query("CREATE UNIQUE INDEX certificates_one_active_per_name ON certificates(name_key) WHERE state = 'active'");
     },
   },
+  {
+    sql: `
+    CREATE TABLE roles (
+      name_key TEXT COLLATE "C" PRIMARY KEY,
+      name     TEXT NOT NULL,
+      role     TEXT NOT NULL CHECK (role IN ('admin'))
+    );
+    `,
+  },
 ];

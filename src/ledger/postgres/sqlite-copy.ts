@@ -16,6 +16,7 @@ const TABLES = [
   { table: "crls", key: "number" },
   { table: "events", key: "id" },
   { table: "settings", key: "key" },
+  { table: "roles", key: "name_key" },
 ] as const;
 const POSTGRES_ONLY = new Set(["seq"]);
 

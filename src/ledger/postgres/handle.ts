@@ -178,6 +178,10 @@ export class PgHandle implements LedgerWriter {
     await this.run("UPDATE certificates SET state = 'revoked', revoked_at = $1, revocation_reason = $2 WHERE serial = $3", at, reason, serial);
   }
 
+  async markUnrevoked(serial: string): Promise<void> {
+    await this.run("UPDATE certificates SET state = CASE WHEN superseded_by IS NULL THEN 'active' ELSE 'superseded' END, revoked_at = NULL, revocation_reason = NULL WHERE serial = $1 AND state = 'revoked'", serial);
+  }
+
   async markSuperseded(serial: string, by: string): Promise<void> {
     await this.run("UPDATE certificates SET superseded_by = $1, state = CASE state WHEN 'active' THEN 'superseded' ELSE state END WHERE serial = $2", by, serial);
   }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import pg from "pg";
 import { LedgerError } from "../../src/ledger/errors.js";
-import { collect, MALFORMED_DETAILS } from "../../src/ledger/ledger.js";
+import { collect, type EventAuthenticator, MALFORMED_DETAILS } from "../../src/ledger/ledger.js";
 import { openLedger } from "../../src/ledger/open.js";
 import { tempDir } from "../helpers.js";
 import { cert, ledgerContract } from "../ledger-contract.js";
@@ -25,6 +25,9 @@ ledgerContract("postgres", async () => {
   };
 });
 
+/** Any MAC will do: the engine stores and returns it, the authority verifies it. */
+const KEY: EventAuthenticator = { eventMac: (hash) => `mac(${hash})` };
+
 const isLedgerError = (code: string, message?: RegExp) => (e: unknown) => e instanceof LedgerError && e.code === code && (!message || message.test(e.message));
 
 test("postgres: the database stopping mid-write leaves nothing half-written; the same ledger reconnects when it is back", async () => {
@@ -35,7 +38,7 @@ test("postgres: the database stopping mid-write leaves nothing half-written; the
     await assert.rejects(
       l.write(async (tx) => {
         await tx.insertCertificate(cert("01", "alice"));
-        await tx.appendEvent({ at: "t", actor: "a", action: "issued", serial: "01", details: {} });
+        await tx.appendEvent({ at: "t", actor: "a", action: "issued", serial: "01", details: {} }, KEY);
         cluster.stop();
         await tx.setSetting("k", "after");
       }),
@@ -81,7 +84,7 @@ test("postgres: a backup is a SQLite ledger holding every row as stored, with th
       await tx.insertCrl({ number: 1, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([9, 9]) });
       await tx.setSetting("hooks.crl", "true");
       await tx.setRole("Alice", "admin");
-      for (const action of ["issued", "revoked", "crl-generated"]) await tx.appendEvent({ at: "t", actor: "a", action, serial: null, details: { action } });
+      for (const action of ["issued", "revoked", "crl-generated"]) await tx.appendEvent({ at: "t", actor: "a", action, serial: null, details: { action } }, KEY);
     });
     const path = join(scratch.dir, "copy.db");
     const progress: number[] = [];
@@ -157,7 +160,7 @@ test("postgres: an event row whose details were edited into something not JSON i
   const url = await cluster.createDatabase();
   const l = await openLedger(url, { create: true });
   try {
-    await l.write((tx) => tx.appendEvent({ at: "t", actor: "a", action: "issued", serial: null, details: { n: 1 } }));
+    await l.write((tx) => tx.appendEvent({ at: "t", actor: "a", action: "issued", serial: null, details: { n: 1 } }, KEY));
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     await admin.query("UPDATE events SET details = 'not json'");

@@ -1,7 +1,7 @@
 import type { PoolClient, QueryResultRow } from "pg";
 import {
   type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord,
-  type EventRecord, eventHash, GENESIS_HASH, type LedgerWriter, type NewCertificate, type NewEvent, type Page, PAGE_SIZE, type PageRequest,
+  type EventAuthenticator, type EventRecord, eventHash, GENESIS_HASH, type LedgerWriter, type NewCertificate, type NewEvent, type Page, PAGE_SIZE, type PageRequest,
   parseEventDetails, type RevokedEntry, type Role, type RoleRecord, type StateCounts,
 } from "../ledger.js";
 import { nameKey } from "../name-key.js";
@@ -137,13 +137,15 @@ export class PgHandle implements LedgerWriter {
 
   async events(page: PageRequest = {}): Promise<Page<EventRecord>> {
     const limit = Math.min(page.limit ?? PAGE_SIZE, PAGE_SIZE);
-    const rows = await this.all<Omit<EventRecord, "details"> & { details: string }>(
-      `SELECT id, at, actor, action, serial, details, prev_hash AS "prevHash", hash FROM events WHERE id > $1 ORDER BY id LIMIT ${limit + 1}`,
-      Number(page.after ?? 0),
-    );
+    const rows = await this.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT ${limit + 1}`, Number(page.after ?? 0));
     const more = rows.length > limit;
     if (more) rows.pop();
-    return { items: rows.map((r) => ({ ...r, details: parseEventDetails(r.details) })), next: more ? String(rows[rows.length - 1]!.id) : null };
+    return { items: rows.map(fromEventRow), next: more ? String(rows[rows.length - 1]!.id) : null };
+  }
+
+  async event(id: number): Promise<EventRecord | undefined> {
+    const row = await this.get<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`, id);
+    return row && fromEventRow(row);
   }
 
   async headEventId(): Promise<number> {
@@ -195,14 +197,18 @@ export class PgHandle implements LedgerWriter {
   }
 
   /** The engine holds the write lock, so MAX(id) + 1 is free and the chain cannot fork. */
-  async appendEvent(e: NewEvent): Promise<EventRecord> {
+  async appendEvent(e: NewEvent, key: EventAuthenticator): Promise<EventRecord> {
     const last = await this.get<{ id: number; hash: string }>("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1");
     const prevHash = last?.hash ?? GENESIS_HASH;
     const id = (last?.id ?? 0) + 1;
     const details = JSON.stringify(e.details);
     const hash = eventHash(prevHash, e.at, e.actor, e.action, e.serial, details);
-    await this.run("INSERT INTO events (id, at, actor, action, serial, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", id, e.at, e.actor, e.action, e.serial, details, prevHash, hash);
-    return { ...e, id, prevHash, hash };
+    const mac = key.eventMac(hash);
+    await this.run(
+      "INSERT INTO events (id, at, actor, action, serial, details, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      id, e.at, e.actor, e.action, e.serial, details, prevHash, hash, mac,
+    );
+    return { ...e, id, prevHash, hash, mac };
   }
 
   async setSetting(key: string, value: string | null): Promise<void> {
@@ -214,6 +220,14 @@ export class PgHandle implements LedgerWriter {
     if (role === null) await this.run("DELETE FROM roles WHERE name_key = $1", nameKey(name));
     else await this.run("INSERT INTO roles (name_key, name, role) VALUES ($1, $2, $3) ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, role = excluded.role", nameKey(name), name, role);
   }
+}
+
+type EventRow = Omit<EventRecord, "details"> & { details: string };
+
+const EVENT_COLUMNS = `id, at, actor, action, serial, details, prev_hash AS "prevHash", hash, mac`;
+
+function fromEventRow(r: EventRow): EventRecord {
+  return { ...r, details: parseEventDetails(r.details) };
 }
 
 function filter(q: CertificateQuery): [string[], unknown[]] {

@@ -99,4 +99,10 @@ export const MIGRATIONS: readonly Step[] = [
     );
     `,
   },
+  {
+    // Authenticated history: each event's MAC over its hash (see the SQLite step).
+    sql: `
+    ALTER TABLE events ADD COLUMN mac TEXT;
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import {
   parseEventDetails, type RevokedEntry, type Role, type RoleRecord, type StateCounts,
 } from "../ledger.js";
 import { nameKey } from "../name-key.js";
+import { type CertificateRow, certificateFilter, fromCertificateRow, fromSummaryRow, SUMMARY_COLUMNS, type SummaryRow } from "../rows.js";
 import { toLedgerError } from "./errors.js";
 
 /** The statements of ../sqlite/engine.ts's Handle in PostgreSQL's dialect, on the connection the engine lends to a callback. */
@@ -35,8 +36,8 @@ export class PgHandle implements LedgerWriter {
   }
 
   private async one(sql: string, ...params: unknown[]): Promise<CertificateRecord | undefined> {
-    const row = await this.get<Row>(sql, ...params);
-    return row && fromRow(row);
+    const row = await this.get<CertificateRow>(sql, ...params);
+    return row && fromCertificateRow(row);
   }
 
   async activeRoot(): Promise<CertificateRecord | undefined> {
@@ -81,7 +82,7 @@ export class PgHandle implements LedgerWriter {
   }
 
   async certificates(q: CertificateQuery, page: PageRequest = {}): Promise<Page<CertificateRecord>> {
-    return this.paged("SELECT seq AS cursor, * FROM certificates", q, { limit: PAGE_SIZE, ...page }, (r: Row & { cursor: number }) => fromRow(r));
+    return this.paged("SELECT seq AS cursor, * FROM certificates", q, { limit: PAGE_SIZE, ...page }, (r: CertificateRow & { cursor: number }) => fromCertificateRow(r));
   }
 
   async summaries(q: CertificateQuery, page: PageRequest = {}): Promise<Page<CertificateSummary>> {
@@ -91,7 +92,7 @@ export class PgHandle implements LedgerWriter {
   /** Keyset pages in the order recorded (seq); without a limit, the whole listing in one query. */
   private async paged<R extends QueryResultRow & { cursor: number }, T>(select: string, q: CertificateQuery, page: PageRequest, map: (r: R) => T): Promise<Page<T>> {
     const limit = page.limit === undefined ? null : Math.min(page.limit, PAGE_SIZE);
-    const [where, params] = filter(q);
+    const [where, params] = certificateFilter(q, (n) => `$${n}`);
     if (page.after) (params.push(Number(page.after)), where.push(`seq > $${params.length}`));
     const sql = `${select} ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY seq${limit === null ? "" : ` LIMIT ${limit + 1}`}`;
     const rows = await this.all<R>(sql, ...params);
@@ -101,7 +102,7 @@ export class PgHandle implements LedgerWriter {
   }
 
   async count(q: CertificateQuery): Promise<number> {
-    const [where, params] = filter(q);
+    const [where, params] = certificateFilter(q, (n) => `$${n}`);
     return (await this.get<{ n: number }>(`SELECT COUNT(*) AS n FROM certificates ${where.length ? "WHERE " + where.join(" AND ") : ""}`, ...params))!.n;
   }
 
@@ -230,63 +231,3 @@ function fromEventRow(r: EventRow): EventRecord {
   return { ...r, details: parseEventDetails(r.details) };
 }
 
-function filter(q: CertificateQuery): [string[], unknown[]] {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (clause: (p: string) => string, value: unknown) => (params.push(value), where.push(clause(`$${params.length}`)));
-  if (q.kind) add((p) => `kind = ${p}`, q.kind);
-  if (q.state) add((p) => `state = ${p}`, q.state);
-  if (q.name) add((p) => `name = ${p}`, q.name);
-  if (q.notAfterFrom) add((p) => `not_after >= ${p}`, q.notAfterFrom);
-  if (q.notAfterBefore) add((p) => `not_after < ${p}`, q.notAfterBefore);
-  if (q.withKey) where.push("key_encrypted IS NOT NULL");
-  return [where, params];
-}
-
-interface Row {
-  serial: string;
-  name: string;
-  kind: CertificateKind;
-  subject: string;
-  not_before: string;
-  not_after: string;
-  der: Buffer;
-  key_encrypted: Buffer | null;
-  csr: Buffer | null;
-  state: CertificateState;
-  revoked_at: string | null;
-  revocation_reason: number | null;
-  superseded_by: string | null;
-  created_at: string;
-}
-
-type SummaryRow = Omit<Row, "der" | "key_encrypted" | "csr"> & { cursor: number; has_key: boolean };
-
-const SUMMARY_COLUMNS = `serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
-  key_encrypted IS NOT NULL AS has_key`;
-
-function fromSummaryRow(r: SummaryRow): CertificateSummary {
-  return {
-    serial: r.serial, name: r.name, kind: r.kind, subject: r.subject, notBefore: r.not_before, notAfter: r.not_after, state: r.state,
-    revokedAt: r.revoked_at, revocationReason: r.revocation_reason, supersededBy: r.superseded_by, createdAt: r.created_at, hasKey: r.has_key,
-  };
-}
-
-function fromRow(r: Row): CertificateRecord {
-  return {
-    serial: r.serial,
-    name: r.name,
-    kind: r.kind,
-    subject: r.subject,
-    notBefore: r.not_before,
-    notAfter: r.not_after,
-    der: new Uint8Array(r.der),
-    keyEncrypted: r.key_encrypted && new Uint8Array(r.key_encrypted),
-    csr: r.csr && new Uint8Array(r.csr),
-    state: r.state,
-    revokedAt: r.revoked_at,
-    revocationReason: r.revocation_reason,
-    supersededBy: r.superseded_by,
-    createdAt: r.created_at,
-  };
-}

@@ -10,6 +10,7 @@ import {
 } from "../ledger.js";
 import { Mutex } from "../mutex.js";
 import { nameKey } from "../name-key.js";
+import { type CertificateRow, certificateFilter, fromCertificateRow, fromSummaryRow, SUMMARY_COLUMNS, type SummaryRow } from "../rows.js";
 import { MIGRATIONS } from "./migrations.js";
 import { isBusy, toLedgerError } from "./errors.js";
 
@@ -384,8 +385,8 @@ class Handle implements LedgerWriter {
   }
 
   private one(sql: string, ...params: unknown[]): CertificateRecord | undefined {
-    const row = this.get<Row>(sql, ...params);
-    return row && fromRow(row);
+    const row = this.get<CertificateRow>(sql, ...params);
+    return row && fromCertificateRow(row);
   }
 
   async activeRoot(): Promise<CertificateRecord | undefined> {
@@ -437,7 +438,7 @@ class Handle implements LedgerWriter {
   }
 
   async certificates(q: CertificateQuery, page: PageRequest = {}): Promise<Page<CertificateRecord>> {
-    return this.paged(`SELECT rowid AS cursor, * FROM certificates`, q, { limit: PAGE_SIZE, ...page }, (r: Row & { cursor: number }) => fromRow(r));
+    return this.paged(`SELECT rowid AS cursor, * FROM certificates`, q, { limit: PAGE_SIZE, ...page }, (r: CertificateRow & { cursor: number }) => fromCertificateRow(r));
   }
 
   async summaries(q: CertificateQuery, page: PageRequest = {}): Promise<Page<CertificateSummary>> {
@@ -447,7 +448,7 @@ class Handle implements LedgerWriter {
   /** Keyset pages in the order recorded (rowid); without a limit, the whole listing in one query. */
   private paged<R extends { cursor: number }, T>(select: string, q: CertificateQuery, page: PageRequest, map: (r: R) => T): Page<T> {
     const limit = page.limit === undefined ? null : Math.min(page.limit, PAGE_SIZE);
-    const [where, params] = filter(q);
+    const [where, params] = certificateFilter(q, () => "?");
     if (page.after) (where.push("rowid > ?"), params.push(Number(page.after)));
     const sql = `${select} ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY rowid${limit === null ? "" : ` LIMIT ${limit + 1}`}`;
     const rows = this.all<R>(sql, ...params);
@@ -457,7 +458,7 @@ class Handle implements LedgerWriter {
   }
 
   async count(q: CertificateQuery): Promise<number> {
-    const [where, params] = filter(q);
+    const [where, params] = certificateFilter(q, () => "?");
     return this.get<{ n: number }>(`SELECT COUNT(*) AS n FROM certificates ${where.length ? "WHERE " + where.join(" AND ") : ""}`, ...params)!.n;
   }
 
@@ -580,62 +581,3 @@ function fromEventRow(r: EventRow): EventRecord {
   return { ...r, details: parseEventDetails(r.details) };
 }
 
-function filter(q: CertificateQuery): [string[], unknown[]] {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (q.kind) (where.push("kind = ?"), params.push(q.kind));
-  if (q.state) (where.push("state = ?"), params.push(q.state));
-  if (q.name) (where.push("name = ?"), params.push(q.name));
-  if (q.notAfterFrom) (where.push("not_after >= ?"), params.push(q.notAfterFrom));
-  if (q.notAfterBefore) (where.push("not_after < ?"), params.push(q.notAfterBefore));
-  if (q.withKey) where.push("key_encrypted IS NOT NULL");
-  return [where, params];
-}
-
-interface Row {
-  serial: string;
-  name: string;
-  kind: CertificateKind;
-  subject: string;
-  not_before: string;
-  not_after: string;
-  der: Buffer;
-  key_encrypted: Buffer | null;
-  csr: Buffer | null;
-  state: CertificateState;
-  revoked_at: string | null;
-  revocation_reason: number | null;
-  superseded_by: string | null;
-  created_at: string;
-}
-
-type SummaryRow = Omit<Row, "der" | "key_encrypted" | "csr"> & { cursor: number; has_key: number };
-
-const SUMMARY_COLUMNS = `serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
-  key_encrypted IS NOT NULL AS has_key`;
-
-function fromSummaryRow(r: SummaryRow): CertificateSummary {
-  return {
-    serial: r.serial, name: r.name, kind: r.kind, subject: r.subject, notBefore: r.not_before, notAfter: r.not_after, state: r.state,
-    revokedAt: r.revoked_at, revocationReason: r.revocation_reason, supersededBy: r.superseded_by, createdAt: r.created_at, hasKey: r.has_key === 1,
-  };
-}
-
-function fromRow(r: Row): CertificateRecord {
-  return {
-    serial: r.serial,
-    name: r.name,
-    kind: r.kind,
-    subject: r.subject,
-    notBefore: r.not_before,
-    notAfter: r.not_after,
-    der: new Uint8Array(r.der),
-    keyEncrypted: r.key_encrypted && new Uint8Array(r.key_encrypted),
-    csr: r.csr && new Uint8Array(r.csr),
-    state: r.state,
-    revokedAt: r.revoked_at,
-    revocationReason: r.revocation_reason,
-    supersededBy: r.superseded_by,
-    createdAt: r.created_at,
-  };
-}

@@ -1,4 +1,5 @@
 import { allPages, type EventRecord, eventHash, GENESIS_HASH, type LedgerReader, MALFORMED_DETAILS, type RevokedEntry } from "../ledger/ledger.js";
+import { CrlReason } from "../crypto/crl-reason.js";
 import { type Anchor, ANCHOR_FILE, anchorIsAuthentic, type HistoryAuthenticator, isRecordedSetting, revocationDigest, type RevocationDigest, settingChange } from "./history.js";
 import { nameKey } from "./names.js";
 import { fingerprint } from "./records.js";
@@ -46,6 +47,8 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   let prev = anchored.hash;
   let crl = anchor.crl;
   const revokedSince = new Set<string>();
+  // Holds released since the anchor, as the anchor's list still has them (pki unrevoke).
+  const released = new Map<string, RevokedEntry>();
   const settings = { ...anchor.settings };
   for (let after = String(anchor.event); ; ) {
     const page = await r.events({ after });
@@ -54,6 +57,10 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
       if (auth && !auth.verifyEvent(e)) return stopped(`event ${e.id} (${e.action} at ${when(e.at)}) carries no valid MAC`);
       prev = e.hash;
       if (e.action === "revoked" && e.serial) revokedSince.add(e.serial);
+      // A hold placed after the anchor and released again was never in the anchor's list.
+      if (e.action === "unrevoked" && e.serial && !revokedSince.delete(e.serial)) {
+        released.set(e.serial, { serial: e.serial, revokedAt: String(e.details.heldSince), reason: CrlReason.certificateHold });
+      }
       if (e.action === "crl-generated") crl = Math.max(crl, Number(e.details.number));
       const change = settingChange(e);
       if (change) {
@@ -75,14 +82,15 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   }
   let revokedNow: RevocationDigest | null = null;
   if (auth) {
-    const before = revocationDigest(auth.key, entries, revokedSince);
+    const unchanged = revokedSince.size === 0 && released.size === 0;
+    const before = revocationDigest(auth.key, unchanged ? entries : asAnchored(entries, revokedSince, released));
     if (before.count !== anchor.revoked.count) {
       const missing = anchor.revoked.count - before.count;
       problems.push(missing > 0 ? `${missing} revoked certificate(s) are no longer revoked in the ledger: un-revoked outside pki` : `${-missing} certificate(s) are revoked in the ledger without a revocation event`);
     } else if (before.digest !== anchor.revoked.digest) {
       problems.push("the revoked certificates (serials, dates or reasons) differ from the history's");
     }
-    if (revokedSince.size === 0) revokedNow = before;
+    if (unchanged) revokedNow = before;
   }
 
   const actual = Object.fromEntries(await r.settings());
@@ -90,6 +98,15 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
     if (isRecordedSetting(key) && settings[key] !== actual[key]) problems.push(settingProblem(key, actual[key], settings[key]));
   }
   return { problems, revokedNow, revokedEntries: entries };
+}
+
+/**
+ * The revoked certificates as the anchor saw them: without those revoked since, with the holds
+ * released since, in the ledger's order (revocation time, then serial).
+ */
+function asAnchored(entries: readonly RevokedEntry[], revokedSince: ReadonlySet<string>, released: ReadonlyMap<string, RevokedEntry>): RevokedEntry[] {
+  const byOrder = (a: RevokedEntry, b: RevokedEntry) => (a.revokedAt < b.revokedAt ? -1 : a.revokedAt > b.revokedAt ? 1 : a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0);
+  return [...entries.filter((e) => !revokedSince.has(e.serial)), ...released.values()].sort(byOrder);
 }
 
 /** A check that cannot go on past its first problem. */

@@ -86,3 +86,21 @@ test("refused, with the ledger and every file as before: another reason (NOT_ON_
   }
   assert.deepEqual(snapshot(home), before);
 });
+
+test("a release the anchor never saw (pki killed after the commit) is replayed by the next change, not taken for tampering", () => {
+  pkiJson(home, ["issue-client", "hana"]);
+  pkiJson(home, ["revoke", "hana", "--reason", "certificateHold"]);
+  const killed = pki(home, ["unrevoke", "hana"], { PKI_CRASH_AT: "after-commit" });
+  assert.equal(killed.status, -1, `unrevoke was not killed: ${killed.stderr}`);
+  const crl1 = pki(home, ["--json", "crl"]);
+  assert.equal(crl1.status, 0, crl1.stdout + crl1.stderr);
+
+  // Held and released again, both after the newest anchor.
+  assert.equal(pki(home, ["revoke", "hana", "--reason", "certificateHold"], { PKI_CRASH_AT: "after-commit" }).status, -1);
+  assert.equal(pki(home, ["unrevoke", "hana"], { PKI_CRASH_AT: "after-commit" }).status, -1);
+  const crl2 = pki(home, ["--json", "crl"]);
+  assert.equal(crl2.status, 0, crl2.stdout + crl2.stderr);
+  assert.ok(!listedInCrl(pkiJson<{ serial: string }>(home, ["show", "hana"]).serial));
+  const audit = pkiJson<{ ok: boolean; authenticated: boolean }>(home, ["audit", "--verify"]);
+  assert.deepEqual([audit.ok, audit.authenticated], [true, true]);
+});

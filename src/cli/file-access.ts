@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { type Command, InvalidArgumentError } from "commander";
 import type { FileAccess } from "../ca/home.js";
+import { toolEnvironment } from "../ca/trust/tools.js";
 import { PkiError, shown } from "../ca/errors.js";
 
 export interface AccessFlags {
@@ -35,7 +36,8 @@ function lookUp(database: "passwd" | "group", name: string, flag: string): numbe
   if (/^\d{1,10}$/.test(name)) return Number(name);
   const what = database === "passwd" ? "user" : "group";
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(name)) throw new PkiError("usage", `${flag} "${shown(name)}" is not a ${what} name`, undefined, "NO_SUCH_ID");
-  const r = spawnSync("getent", [database, name], { encoding: "utf8" });
+  // getent loads NSS modules: they get no secret from pki's environment.
+  const r = spawnSync("getent", [database, name], { encoding: "utf8", env: toolEnvironment() });
   const id = r.status === 0 ? /^[^:]*:[^:]*:(\d+):/.exec(r.stdout)?.[1] : undefined;
   if (id === undefined) throw new PkiError("usage", `${flag}: no ${what} "${shown(name)}" on this system`, `check the name (getent ${database} ${name}), or give a numeric id`, "NO_SUCH_ID");
   return Number(id);

@@ -45,7 +45,7 @@ export function runTool(path: string, args: string[], options: { env?: Record<st
 }
 
 /** What a store's program inherits: where to find programs and files, never pki's own secrets (PKI_PASSPHRASE, PINs, passwords). */
-function toolEnvironment(): Record<string, string> {
+export function toolEnvironment(): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "JAVA_HOME"]) {
     const value = process.env[name];

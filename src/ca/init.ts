@@ -108,10 +108,17 @@ export async function initRoot(options: AuthorityOptions, ctx: Context, params: 
     historyKey = historyKeyFromPkcs8(pkcs8);
   }
 
-  const location = ledgerLocation(options);
-  const postgres = isDatabaseUrl(location);
   const homeExisted = existsSync(home.dir);
-  home.create();
+  let location: string;
+  try {
+    location = ledgerLocation(options);
+    home.create();
+  } catch (e) {
+    // A key made in the token for a CA that was not created would block the label for good (PKCS11_KEY_EXISTS).
+    tokenKey?.discard();
+    throw e;
+  }
+  const postgres = isDatabaseUrl(location);
   const files = new FileBatch();
   let ledger: Ledger | undefined;
   let crl: CrlResult;

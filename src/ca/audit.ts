@@ -1,6 +1,6 @@
 import { allPages, type EventRecord, eventHash, GENESIS_HASH, type LedgerReader, MALFORMED_DETAILS, type RevokedEntry } from "../ledger/ledger.js";
 import { CrlReason } from "../crypto/crl-reason.js";
-import { type Anchor, ANCHOR_FILE, anchorIsAuthentic, type HistoryAuthenticator, isRecordedSetting, revocationDigest, type RevocationDigest, settingChange } from "./history.js";
+import { type Anchor, ANCHOR_FILE, anchorIsAuthentic, type HistoryAuthenticator, isRecordedSetting, revocationDigest, rolesByName, type RevocationDigest, settingChange } from "./history.js";
 import { nameKey } from "./names.js";
 import { fingerprint } from "./records.js";
 import { when } from "./views.js";
@@ -50,6 +50,7 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   // Holds released since the anchor, as the anchor's list still has them (pki unrevoke).
   const released = new Map<string, RevokedEntry>();
   const settings = { ...anchor.settings };
+  const roles = { ...anchor.roles };
   for (let after = String(anchor.event); ; ) {
     const page = await r.events({ after });
     for (const e of page.items) {
@@ -66,6 +67,11 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
       if (change) {
         if (change[1] === null) delete settings[change[0]];
         else settings[change[0]] = change[1];
+      }
+      if (e.action === "role-set") {
+        const key = nameKey(String(e.details.name));
+        if (e.details.role === "none") delete roles[key];
+        else roles[key] = String(e.details.role);
       }
     }
     if (page.next === null) break;
@@ -96,6 +102,11 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   const actual = Object.fromEntries(await r.settings());
   for (const key of new Set([...Object.keys(settings), ...Object.keys(actual)])) {
     if (isRecordedSetting(key) && settings[key] !== actual[key]) problems.push(settingProblem(key, actual[key], settings[key]));
+  }
+  // The API trusts a role on every request: one added behind pki's back would make its holder an admin.
+  const actualRoles = rolesByName(await r.roles());
+  for (const key of new Set([...Object.keys(roles), ...Object.keys(actualRoles)])) {
+    if (roles[key] !== actualRoles[key]) problems.push(`the role of "${key}" is ${actualRoles[key] ?? "none"} in the ledger but ${roles[key] ?? "none"} in the history: changed outside pki`);
   }
   return { problems, revokedNow, revokedEntries: entries };
 }

@@ -4,7 +4,7 @@ import type { HistoryKey } from "../crypto/history-key.js";
 import { crlPem, readDerOrPem } from "../crypto/pem.js";
 import type { EventRecord, LedgerWriter, NewEvent, RevokedEntry } from "../ledger/ledger.js";
 import { checkAnchor, verifyAudit } from "./audit.js";
-import { ANCHOR_FILE, anchorPath, HistoryAuthenticator, makeAnchor, readAnchor, revocationDigest, type RevocationDigest, tampered } from "./history.js";
+import { ANCHOR_FILE, anchorPath, HistoryAuthenticator, makeAnchor, rolesByName, readAnchor, revocationDigest, type RevocationDigest, tampered } from "./history.js";
 import { type FileBatch, type Home, SECRET_MODE } from "./home.js";
 
 /** The writer a change works with: every event it appends carries the history key's MAC. */
@@ -87,7 +87,7 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
       const head = await tx.event(id);
       if (!head) return;
       const digest = !revocationsChanged && revokedNow ? revokedNow : revocationDigest(key, await writer.revokedEntries());
-      const next = makeAnchor(auth, { event: id, hash: head.hash, crl: (await tx.nextCrlNumber()) - 1, revoked: digest, settings: Object.fromEntries(await tx.settings()) });
+      const next = makeAnchor(auth, { event: id, hash: head.hash, crl: (await tx.nextCrlNumber()) - 1, revoked: digest, settings: Object.fromEntries(await tx.settings()), roles: rolesByName(await tx.roles()) });
       // Installed only while no later change has committed (that one writes its own).
       files.stage(anchorPath(home), JSON.stringify(next) + "\n", SECRET_MODE, async (r) => (await r.headEventId()) === id);
     },

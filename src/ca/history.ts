@@ -4,9 +4,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HistoryKey } from "../crypto/history-key.js";
-import type { EventAuthenticator, EventRecord, RevokedEntry } from "../ledger/ledger.js";
+import type { EventAuthenticator, EventRecord, RevokedEntry, RoleRecord } from "../ledger/ledger.js";
 import { PkiError } from "./errors.js";
 import type { Home } from "./home.js";
+import { nameKey } from "./names.js";
 
 /** The event that seals a ledger's unauthenticated (legacy) events: the first change made with the CA key after the upgrade appends it. */
 export const HISTORY_SEALED = "history-sealed";
@@ -71,11 +72,19 @@ export interface Anchor {
   revoked: RevocationDigest;
   /** Every setting (hooks included): what `pki config` and `pki hook` left. */
   settings: Record<string, string>;
+  /** API roles by folded name (see rolesByName): what `pki role set` left. */
+  roles: Record<string, string>;
   mac: string;
 }
 
+/** The ledger's roles as the anchor records them: folded name → role. */
+export function rolesByName(roles: readonly RoleRecord[]): Record<string, string> {
+  return Object.fromEntries(roles.map((r) => [nameKey(r.name), r.role]));
+}
+
 function anchorMacInput(a: Omit<Anchor, "mac">): string {
-  return JSON.stringify(["pki anchor v1", a.event, a.hash, a.crl, a.revoked.count, a.revoked.digest, Object.entries(a.settings).sort(([x], [y]) => (x < y ? -1 : 1))]);
+  const sorted = (m: Record<string, string>) => Object.entries(m).sort(([x], [y]) => (x < y ? -1 : 1));
+  return JSON.stringify(["pki anchor v1", a.event, a.hash, a.crl, a.revoked.count, a.revoked.digest, sorted(a.settings), sorted(a.roles)]);
 }
 
 export function makeAnchor(auth: HistoryAuthenticator, content: Omit<Anchor, "mac">): Anchor {
@@ -99,12 +108,15 @@ export function readAnchor(home: Home): Anchor | null | "malformed" {
     const a = JSON.parse(text) as Anchor;
     const wellFormed =
       Number.isSafeInteger(a.event) && typeof a.hash === "string" && Number.isSafeInteger(a.crl) && Number.isSafeInteger(a.revoked?.count) &&
-      typeof a.revoked.digest === "string" && typeof a.mac === "string" && typeof a.settings === "object" && a.settings !== null &&
-      Object.values(a.settings).every((v) => typeof v === "string");
+      typeof a.revoked.digest === "string" && typeof a.mac === "string" && stringMap(a.settings) && stringMap(a.roles);
     return wellFormed ? a : "malformed";
   } catch {
     return "malformed";
   }
+}
+
+function stringMap(m: unknown): m is Record<string, string> {
+  return typeof m === "object" && m !== null && Object.values(m).every((v) => typeof v === "string");
 }
 
 /** The setting an event changed, as [key, new value or null for removed]; null for other events. */

@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { historyKeyFromPkcs8 } from "../../src/crypto/history-key.js";
 import { decryptPrivateKey } from "../../src/crypto/sealing.js";
-import { ANCHOR_FILE, HistoryAuthenticator, makeAnchor, revocationDigest } from "../../src/ca/history.js";
+import { ANCHOR_FILE, HistoryAuthenticator, makeAnchor, rolesByName, revocationDigest } from "../../src/ca/history.js";
 import { SqliteLedger } from "../../src/ledger/sqlite/engine.js";
 
 const home = process.argv[2]!;
@@ -17,7 +17,7 @@ try {
     const auth = new HistoryAuthenticator(historyKeyFromPkcs8(await decryptPrivateKey(root.keyEncrypted!, process.env.PKI_PASSPHRASE!)));
     const id = await r.headEventId();
     const head = (await r.event(id))!;
-    return makeAnchor(auth, { event: id, hash: head.hash, crl: (await r.nextCrlNumber()) - 1, revoked: revocationDigest(auth.key, await r.revokedEntries()), settings: Object.fromEntries(await r.settings()) });
+    return makeAnchor(auth, { event: id, hash: head.hash, crl: (await r.nextCrlNumber()) - 1, revoked: revocationDigest(auth.key, await r.revokedEntries()), settings: Object.fromEntries(await r.settings()), roles: rolesByName(await r.roles()) });
   });
   writeFileSync(join(home, ANCHOR_FILE), JSON.stringify(anchor) + "\n", { mode: 0o600 });
 } finally {

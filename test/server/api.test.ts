@@ -113,7 +113,7 @@ test("pki role: set, list, none; role changes are audited events", () => {
   assert.deepEqual(pkiJson(home, ["role", "list"]), [{ name: "ops", role: "admin" }]);
 });
 
-test("audit --verify finds a role written into the ledger without its event, and one taken out", () => {
+test("audit --verify finds a role written into the ledger without its event, and one taken out; changes are refused until it is undone", () => {
   assert.equal(pki(home, ["audit", "--verify"]).status, 0);
   const tamper = (sql: string) => {
     const db = new Database(join(home, "ledger.db"));
@@ -128,8 +128,13 @@ test("audit --verify finds a role written into the ledger without its event, and
   const removed = pki(home, ["audit", "--verify"]);
   assert.equal(removed.status, 8);
   assert.match(removed.stdout + removed.stderr, /a role-set event gave "ops" the role admin, which the ledger no longer holds/);
-  pkiJson(home, ["role", "set", "ops", "admin"]);
-  assert.equal(pki(home, ["audit", "--verify"]).status, 0, "granted again, with its event: state and history agree");
+  // The anchor vouches for the roles: no change is made on a ledger whose roles were edited behind pki's back.
+  const refused = pki(home, ["--json", "role", "set", "ops", "admin"]);
+  assert.equal(refused.status, 7, refused.stderr);
+  assert.equal(JSON.parse(refused.stdout).error.code, "LEDGER_TAMPERED");
+  assert.match(refused.stderr, /the role of "ops" is none in the ledger but admin in the history/);
+  tamper("INSERT INTO roles (name_key, name, role) VALUES ('ops', 'ops', 'admin')");
+  assert.equal(pki(home, ["audit", "--verify"]).status, 0, "the edit undone: state and history agree");
 });
 
 test("no client certificate, one from another CA, an expired one, or one signed by the CA's key that the ledger never recorded: 401 with a code", async () => {

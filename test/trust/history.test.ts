@@ -42,7 +42,7 @@ function attacked(sql: string | ((db: Database.Database) => void)): string {
 function ledgerRows(h: string): string {
   const db = new Database(join(h, "ledger.db"), { readonly: true });
   try {
-    const tables = ["certificates", "crls", "events", "settings"];
+    const tables = ["certificates", "crls", "events", "settings", "roles"];
     return JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()), (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString("hex") : v));
   } finally {
     db.close();
@@ -86,6 +86,8 @@ const attacks: [string, string | ((db: Database.Database) => void), RegExp][] = 
   }, /carries a MAC this CA did not make/],
   ["finding 4: the CRL hook replaced", `UPDATE settings SET value = 'touch ${marker}' WHERE key = 'hooks.crl'`, /setting hooks\.crl is "touch .*hook-ran" in the ledger but "touch .*hook-ran-legit" in the history: changed outside pki/],
   ["finding 4: a setting changed", `UPDATE settings SET value = '3650d' WHERE key = 'config.crl-lifetime'`, /setting config\.crl-lifetime is "3650d" in the ledger but "7d" in the history/],
+  // The API trusts roles on every request: an admin row slipped in would let its holder issue and revoke.
+  ["an API role granted outside pki", `INSERT INTO roles (name_key, name, role) VALUES ('carol', 'carol', 'admin')`, /"carol" has the role admin with no role-set event granting it/],
   ["finding 4: every MAC stripped", `UPDATE events SET mac = NULL`, /the newest when pki last wrote|carries no valid MAC|does not follow/],
 ];
 

@@ -15,7 +15,7 @@ import type { Finding } from "./check.js";
 import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
 import { PkiError } from "./errors.js";
-import { fileError } from "./home.js";
+import { type FileAccess, fileError } from "./home.js";
 import { ledgerLocation } from "./ledger-location.js";
 import type { ExportFormat, ExportKeyParams, ExportParams } from "./export.js";
 import type { CertificateExport, CertificateFormat } from "./export-cert.js";
@@ -143,7 +143,7 @@ export class Authority {
   }
 
   /** A certificate (never a key) in `format`; no passphrase, nothing recorded. */
-  async exportCertificate(ctx: Context, params: { target: string; format: CertificateFormat; out?: string }): Promise<CertificateExport> {
+  async exportCertificate(ctx: Context, params: { target: string; format: CertificateFormat; out?: string; access?: FileAccess }): Promise<CertificateExport> {
     return (await import("./export-cert.js")).exportCertificate(this.core, ctx, params);
   }
 

@@ -1,7 +1,7 @@
 import { toPem } from "../crypto/pem.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
-import { FileBatch, PUBLIC_MODE } from "./home.js";
+import { type FileAccess, FileBatch, PUBLIC_MODE } from "./home.js";
 import { type CertificateView, viewOf, when } from "./views.js";
 
 /**
@@ -22,7 +22,8 @@ export interface CertificateExport {
 }
 
 /** A certificate in `format`, written to `out` (mode 0644, atomically) when given. Public data: nothing is recorded. */
-export async function exportCertificate(core: CaCore, ctx: Context, params: { target: string; format: CertificateFormat; out?: string }): Promise<CertificateExport> {
+/** `access`: --owner, --group and --mode for `out`; without them a file it replaces keeps its own. */
+export async function exportCertificate(core: CaCore, ctx: Context, params: { target: string; format: CertificateFormat; out?: string; access?: FileAccess }): Promise<CertificateExport> {
   const rec = await core.ledger.read((r) => core.find(r, params.target));
   const view = viewOf(rec, ctx.now);
   const warnings: string[] = [];
@@ -34,7 +35,7 @@ export async function exportCertificate(core: CaCore, ctx: Context, params: { ta
   const data = await encode(params.format, rec.der, ca, isRoot);
   if (params.out !== undefined) {
     const batch = new FileBatch();
-    batch.stage(params.out, data, PUBLIC_MODE, undefined, { keepExisting: true });
+    batch.stage(params.out, data, PUBLIC_MODE, undefined, { keepExisting: true, ...params.access });
     await batch.commit();
   }
   return { view, format: params.format, data, file: params.out ?? null, warnings };

@@ -122,3 +122,20 @@ test("export-cert over an existing file keeps that file's mode (a server's 0640 
   assert.equal(mode(file), 0o640);
   assert.equal(readFileSync(file, "utf8"), readFileSync(alice.certificate, "utf8"));
 });
+
+test("--mode (and --owner, --group) apply to export-cert --out, revoke --crl-out and unrevoke --crl-out; without the file they are a usage error", () => {
+  pkiJson(home, ["export-cert", "alice", "--out", out("alice-0640.pem"), "--mode", "0640"]);
+  assert.equal(mode(out("alice-0640.pem")), 0o640);
+  pkiJson(home, ["issue-client", "mona"]);
+  pkiJson(home, ["revoke", "mona", "--reason", "certificateHold", "--crl-out", out("held.crl"), "--crl-format", "der", "--mode", "0640"]);
+  assert.equal(mode(out("held.crl")), 0o640);
+  pkiJson(home, ["unrevoke", "mona", "--crl-out", out("released.pem"), "--mode", "0600"]);
+  assert.equal(mode(out("released.pem")), 0o600);
+  const before = snapshot(home);
+  for (const args of [["export-cert", "alice", "--mode", "0640"], ["revoke", "mona", "--mode", "0640"], ["unrevoke", "mona", "--group", "0"]]) {
+    const r = pki(home, ["--json", ...args]);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+    assert.match(JSON.parse(r.stdout).error.message, /--owner, --group and --mode apply to the --(crl-)?out file/);
+  }
+  assert.deepEqual(snapshot(home), before);
+});

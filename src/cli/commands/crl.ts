@@ -4,7 +4,6 @@ import { plural, print, printJson, when } from "../output.js";
 import { type AccessFlags, accessOptions, fileAccess } from "../file-access.js";
 import { CRL_FORMAT_CHOICES, crlCopy, parseDays, withAuthority } from "./shared.js";
 import { homeOf } from "../context.js";
-import { PkiError } from "../../ca/errors.js";
 import { runCrlHook } from "../hooks.js";
 
 export function register(program: Command): Command {
@@ -27,13 +26,11 @@ Why it matters: nginx rejects EVERY client certificate once the CRL's nextUpdate
 passed ("CRL has expired"). Regenerate well before then, e.g. weekly from a timer.`,
     )
     .action(async (flags: AccessFlags & { days?: number; out?: string; format?: CrlFormat }, cmd: Command) => {
-      const copy = crlCopy(flags.out, flags.format, "--out", "--format");
       await withAuthority(cmd, async (authority, opts, ctx) => {
-        const access = fileAccess(flags);
-        if (flags.out === undefined && Object.keys(access).length > 0) throw new PkiError("usage", "--owner, --group and --mode apply to the --out file", "add --out FILE (crl.pem in the home keeps the home's modes)", "USAGE");
+        const copy = crlCopy(flags.out, flags.format, "--out", "--format", fileAccess(flags));
         const r = await authority.generateCrl(ctx, {
           ...(flags.days !== undefined ? { days: flags.days } : {}),
-          ...(copy ? { copy: { ...copy, access } } : {}),
+          ...(copy ? { copy } : {}),
         });
         if (opts.json) {
           printJson({ crl: r.path, number: r.number, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, revoked: r.revoked, ...(copy ? { out: copy.path, format: copy.format } : {}) });

@@ -4,8 +4,9 @@ import { PkiError } from "../../ca/errors.js";
 import { CERTIFICATE_FORMATS, type CertificateFormat } from "../../ca/export-cert.js";
 import { print, printJson } from "../output.js";
 import { withAuthority } from "./shared.js";
+import { type AccessFlags, accessOptions, fileAccess } from "../file-access.js";
 
-interface Flags {
+interface Flags extends AccessFlags {
   format: CertificateFormat;
   out?: string;
 }
@@ -13,12 +14,12 @@ interface Flags {
 const BINARY: readonly CertificateFormat[] = ["der", "p7b"];
 
 export function register(program: Command): Command {
-  return program
-    .command("export-cert")
+  return accessOptions(program
+    .command("export-cert"))
     .description("write a certificate (no key) as PEM, DER, the CA chain, leaf + CA, or a PKCS#7 .p7b")
     .argument("<name>", "certificate name or serial")
     .addOption(new Option("--format <format>", "pem | der | chain (the CA only) | fullchain (certificate, then CA) | p7b (PKCS#7 certs-only, DER)").choices(CERTIFICATE_FORMATS).default("pem"))
-    .option("--out <file>", "write it here (mode 0644); else to stdout")
+    .option("--out <file>", "write it here (mode 0644, or --owner, --group, --mode); else to stdout")
     .addHelpText(
       "after",
       `
@@ -32,11 +33,13 @@ Certificates are public: nothing is asked for and nothing is recorded.`,
     )
     .action(async (name: string, flags: Flags, cmd: Command) => {
       await withAuthority(cmd, async (authority, opts, ctx) => {
+        const access = fileAccess(flags);
+        if (flags.out === undefined && Object.keys(access).length > 0) throw new PkiError("usage", "--owner, --group and --mode apply to the --out file", "add --out FILE", "USAGE");
         if (flags.out === undefined && opts.json) throw new PkiError("usage", "--json prints the result, not the certificate: give --out FILE");
         if (flags.out === undefined && BINARY.includes(flags.format) && process.stdout.isTTY) {
           throw new PkiError("usage", `--format ${flags.format} is binary: give --out FILE or redirect stdout`);
         }
-        const r = await authority.exportCertificate(ctx, { target: name, format: flags.format, ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}) });
+        const r = await authority.exportCertificate(ctx, { target: name, format: flags.format, ...(flags.out !== undefined ? { out: resolve(flags.out), access } : {}) });
         for (const w of r.warnings) process.stderr.write(`pki: warning: ${w}\n`);
         if (r.file === null) process.stdout.write(r.data);
         else if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial, format: r.format });

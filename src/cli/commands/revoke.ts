@@ -6,9 +6,10 @@ import { askConfirm, canPrompt } from "../prompts.js";
 import type { CrlFormat } from "../../ca/revocation.js";
 import { CRL_FORMAT_CHOICES, crlCopy, withAuthority } from "./shared.js";
 import { homeOf } from "../context.js";
+import { type AccessFlags, accessOptions, fileAccess } from "../file-access.js";
 import { runCrlHook } from "../hooks.js";
 
-interface Flags {
+interface Flags extends AccessFlags {
   reason: (typeof REVOCATION_REASONS)[number];
   serial?: string;
   yes?: boolean;
@@ -17,14 +18,14 @@ interface Flags {
 }
 
 export function register(program: Command): Command {
-  return program
-    .command("revoke")
+  return accessOptions(program
+    .command("revoke"))
     .description("revoke every working certificate of a name (or one serial) and regenerate crl.pem")
     .argument("[name|serial]", "certificate name (all its unexpired, unrevoked certificates) or one serial in hex")
     .option("--serial <serial>", "revoke only the certificate with this serial")
     .addOption(new Option("--reason <reason>", "RFC 5280 reason code").choices(REVOCATION_REASONS.filter((r) => r !== "removeFromCRL")).default("unspecified"))
     .option("-y, --yes", "do not ask for confirmation on a terminal")
-    .option("--crl-out <file>", "also write the new CRL here, for a server that cannot read the home (mode 0644)")
+    .option("--crl-out <file>", "also write the new CRL here, for a server that cannot read the home (mode 0644; --owner, --group, --mode)")
     .addOption(new Option("--crl-format <format>", "format of the --crl-out copy (default pem)").choices(CRL_FORMAT_CHOICES))
     .addHelpText(
       "after",
@@ -43,8 +44,8 @@ On a terminal pki lists what it will revoke and asks first; --yes (or no termina
         throw new PkiError("usage", target === undefined ? "name a certificate or give --serial" : "give a name or --serial, not both", "see pki revoke --help");
       }
       const what = (target ?? flags.serial)!;
-      const copy = crlCopy(flags.crlOut, flags.crlFormat, "--crl-out", "--crl-format");
       await withAuthority(cmd, async (authority, opts, ctx) => {
+        const copy = crlCopy(flags.crlOut, flags.crlFormat, "--crl-out", "--crl-format", fileAccess(flags));
         const confirm = flags.yes || !canPrompt() ? undefined : (planned: CertificateView[]) => confirmRevocation(planned, flags.reason);
         const r = await authority.revoke(ctx, what, CrlReason[flags.reason], { serialOnly: flags.serial !== undefined, ...(confirm ? { confirm } : {}), ...(copy ? { crlCopy: copy } : {}) });
         if (opts.json) {

@@ -4,6 +4,7 @@ import { MAX_SMALL_FILE_BYTES, readBounded } from "../../ca/bounded-read.js";
 import { PkiError, shown } from "../../ca/errors.js";
 import type { Authority, Context } from "../../ca/authority.js";
 import type { ExportFormat } from "../../ca/export.js";
+import type { FileAccess } from "../../ca/home.js";
 import type { CrlCopy, CrlFormat } from "../../ca/revocation.js";
 import { authorityOptions, commandContext, globals, type GlobalOptions } from "../context.js";
 
@@ -56,12 +57,14 @@ export function parseDays(value: string): number {
 export const CRL_FORMAT_CHOICES: CrlFormat[] = ["pem", "der"];
 
 /** The `copy` of a CRL command: `--format` only means something with a file to write. */
-export function crlCopy(out: string | undefined, format: CrlFormat | undefined, outFlag: string, formatFlag: string): CrlCopy | undefined {
+/** The CRL copy a command writes beside crl.pem; `access` is what --owner, --group and --mode asked for it. */
+export function crlCopy(out: string | undefined, format: CrlFormat | undefined, outFlag: string, formatFlag: string, access: FileAccess = {}): CrlCopy | undefined {
   if (out === undefined) {
     if (format !== undefined) throw new PkiError("usage", `${formatFlag} applies to the copy: give ${outFlag} FILE too (crl.pem in the home is always PEM)`);
+    if (Object.keys(access).length > 0) throw new PkiError("usage", `--owner, --group and --mode apply to the ${outFlag} file`, `add ${outFlag} FILE (crl.pem in the home keeps the home's modes)`, "USAGE");
     return undefined;
   }
-  return { path: resolve(out), format: format ?? "pem" };
+  return { path: resolve(out), format: format ?? "pem", access };
 }
 
 export const KEY_CHOICES = ["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096"];

@@ -4,19 +4,20 @@ import type { CrlFormat } from "../../ca/revocation.js";
 import { plural, print, printJson, when } from "../output.js";
 import { CRL_FORMAT_CHOICES, crlCopy, withAuthority } from "./shared.js";
 import { homeOf } from "../context.js";
+import { type AccessFlags, accessOptions, fileAccess } from "../file-access.js";
 import { runCrlHook } from "../hooks.js";
 
-interface Flags {
+interface Flags extends AccessFlags {
   crlOut?: string;
   crlFormat?: CrlFormat;
 }
 
 export function register(program: Command): Command {
-  return program
-    .command("unrevoke")
+  return accessOptions(program
+    .command("unrevoke"))
     .description("release a certificateHold: the certificate works again once servers load the new CRL")
     .argument("<name|serial>", "certificate name (every held certificate of it) or one serial in hex")
-    .option("--crl-out <file>", "also write the new CRL here, for a server that cannot read the home (mode 0644)")
+    .option("--crl-out <file>", "also write the new CRL here, for a server that cannot read the home (mode 0644; --owner, --group, --mode)")
     .addOption(new Option("--crl-format <format>", "format of the --crl-out copy (default pem)").choices(CRL_FORMAT_CHOICES))
     .addHelpText(
       "after",
@@ -30,8 +31,8 @@ Only certificateHold can be released (RFC 5280 5.3.1); any other revocation is f
 (exit 6, code NOT_ON_HOLD): issue a new certificate instead.`,
     )
     .action(async (target: string, flags: Flags, cmd: Command) => {
-      const copy = crlCopy(flags.crlOut, flags.crlFormat, "--crl-out", "--crl-format");
       await withAuthority(cmd, async (authority, opts, ctx) => {
+        const copy = crlCopy(flags.crlOut, flags.crlFormat, "--crl-out", "--crl-format", fileAccess(flags));
         const r = await authority.unrevoke(ctx, target, copy ? { crlCopy: copy } : {});
         if (opts.json) {
           printJson({

@@ -160,6 +160,7 @@ export async function verifyAudit(r: LedgerReader, auth: HistoryAuthenticator | 
   const created = new Map<string, Recorded>();
   const revoked = new Map<string, number>();
   const superseded = new Set<string>();
+  const retired = new Set<string>();
   const crls = new Map<number, EventRecord>();
   let newestRecorded = 0;
   const settings: Record<string, string> = {};
@@ -185,11 +186,12 @@ export async function verifyAudit(r: LedgerReader, auth: HistoryAuthenticator | 
       continue;
     }
     const authenticated = e.mac !== null;
-    if ((e.action === "ca-created" || e.action === "issued" || e.action === "renewed") && e.serial) {
+    if ((e.action === "ca-created" || e.action === "root-rotated" || e.action === "issued" || e.action === "renewed") && e.serial) {
       created.set(e.serial, { event: e, authenticated });
       for (const old of [e.details.replaces, ...(Array.isArray(e.details.alsoReplaces) ? e.details.alsoReplaces : [])]) if (typeof old === "string") superseded.add(old);
     }
     if (e.action === "superseded" && e.serial) superseded.add(e.serial);
+    if (e.action === "root-retired" && e.serial) retired.add(e.serial);
     if (e.action === "revoked" && e.serial) revoked.set(e.serial, e.id);
     if (e.action === "unrevoked" && e.serial) revoked.delete(e.serial);
     if (e.action === "crl-generated") {
@@ -215,11 +217,17 @@ export async function verifyAudit(r: LedgerReader, auth: HistoryAuthenticator | 
     if (c.state !== "revoked" && revoked.has(c.serial)) problems.push(`${label} was revoked by event ${revoked.get(c.serial)} but the ledger says it is ${c.state}: un-revoked outside pki`);
     if (!rec?.authenticated) continue;
     const details = rec.event.details;
-    const kind = rec.event.action === "ca-created" ? "root" : details.kind;
+    const kind = rec.event.action === "ca-created" || rec.event.action === "root-rotated" ? "root" : details.kind;
     if (details.name !== undefined && details.name !== c.name) problems.push(`${label} was recorded as "${String(details.name)}": renamed outside pki`);
     if (kind !== undefined && kind !== c.kind) problems.push(`${label} is a ${c.kind} certificate but was recorded as a ${String(kind)} one`);
     const expected = superseded.has(c.serial) ? "superseded" : "active";
     if ((c.state === "active" || c.state === "superseded") && !revoked.has(c.serial) && c.state !== expected) problems.push(`${label} is ${c.state} in the ledger but ${expected} in the history`);
+  }
+  // A root retired (or brought back) behind pki's back would change what ca.pem trusts.
+  for (const root of await r.roots()) {
+    if ((root.retiredAt !== null) !== retired.has(root.record.serial)) {
+      problems.push(`root ${root.record.serial} ("${root.record.name}") is ${root.retiredAt !== null ? "retired" : "trusted"} in the ledger but ${retired.has(root.record.serial) ? "retired" : "trusted"} in the history`);
+    }
   }
   // A role row no event granted would let a certificate use the API as an admin unaudited.
   for (const held of await r.roles()) {

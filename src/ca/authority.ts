@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import type { CrlReason } from "../crypto/crl-reason.js";
 import type { CertificateDetails } from "../crypto/describe.js";
 import { toPem } from "../crypto/pem.js";
-import { type CertificateQuery, collect, type EventRecord, type RoleRecord } from "../ledger/ledger.js";
+import { type CertificateQuery, collect, type EventRecord, type RoleRecord, type RootRecord } from "../ledger/ledger.js";
 import { checkSqliteModule, openLedger } from "../ledger/open.js";
 import type { ApiAuthority } from "./api.js";
 import type { AuditReport } from "./audit.js";
@@ -26,13 +26,14 @@ import type { MobileconfigParams } from "./mobileconfig.js";
 import type { NewPassphraseSource, PassphraseChangeResult, PassphraseProgress } from "./passphrase.js";
 import type { CrlCopy, CrlResult, RevokeOptions, RevokeResult } from "./revocation.js";
 import type { RoleChange, RoleChoice } from "./roles.js";
+import type { RetireParams, RetireResult, RootsOverview, RotateParams, RotateResult } from "./rotation.js";
 import type { ServerConfigParams } from "./server-config.js";
 import type { TokenKeyStatus } from "./root-key.js";
 import type { UnrevokeResult } from "./unrevocation.js";
 import type { ServingAuthority } from "./serving.js";
 import { listSettings, setSetting, settingKey, type SettingView } from "./settings.js";
 import type { TrustReport, TrustSelection } from "./trust/change.js";
-import { type CertificateStatus, type CertificateView, viewOf } from "./views.js";
+import { type CertificateStatus, type CertificateView, type RootLabels, viewOf } from "./views.js";
 
 export type { AuthorityOptions } from "./core.js";
 export type { Context } from "./context.js";
@@ -120,6 +121,22 @@ export class Authority {
   async generateCrl(ctx: Context, params: { days?: number; copy?: CrlCopy } = {}): Promise<CrlResult> {
     this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./revocation.js")).generateCrl(this.core, ctx, params);
+  }
+
+  /** Starts a root rotation: a new root signs from now on, the current one stays trusted until retireOldRoots. */
+  async rotateRoot(ctx: Context, params: RotateParams): Promise<RotateResult> {
+    this.core.unlockEarly(this.core.root.keyEncrypted);
+    return (await import("./rotation.js")).rotateRoot(this.core, ctx, params);
+  }
+
+  /** Ends a root rotation (pki rotate-root --finish). */
+  async retireOldRoots(ctx: Context, params: RetireParams): Promise<RetireResult> {
+    return (await import("./rotation.js")).retireRoots(this.core, ctx, params);
+  }
+
+  /** Every root: current, still trusted (overlap) or retired, and how many valid certificates each signed. */
+  async roots(ctx: Context): Promise<RootsOverview> {
+    return (await import("./rotation.js")).rootsOverview(this.core, ctx.now);
   }
 
   /** Checks the CA passphrase now (asking for it if needed), so that later steps do not ask. */
@@ -258,7 +275,11 @@ export class Authority {
   async list(ctx: Context, filter: ListFilter = {}): Promise<CertificateView[]> {
     const now = ctx.now;
     const nowIso = now.toISOString();
-    const views = (q: CertificateQuery) => this.core.ledger.read(async (r) => (await collect((page) => r.summaries(q, page))).map((s) => viewOf(s, now)));
+    const views = (q: CertificateQuery) =>
+      this.core.ledger.read(async (r) => {
+        const roots = rootLabels(await r.roots());
+        return (await collect((page) => r.summaries(q, page))).map((s) => viewOf(s, now, roots));
+      });
     if (filter.expiringDays !== undefined) {
       const until = new Date(now.getTime() + filter.expiringDays * DAY_MS).toISOString();
       return views({ state: "active", notAfterFrom: nowIso, notAfterBefore: until });
@@ -274,8 +295,12 @@ export class Authority {
 
   /** One certificate by name or serial: its view and PEM, plus issuer and extensions when `parse` is set. */
   async show(ctx: Context, target: string, parse = false): Promise<{ view: CertificateView; pem: string; details: CertificateDetails | null }> {
-    const rec = await this.core.ledger.read((r) => this.core.find(r, target));
+    const [rec, roots] = await this.core.ledger.read(async (r) => [await this.core.find(r, target), rootLabels(await r.roots())] as const);
     const details = parse ? (await import("../crypto/describe.js")).describeCertificate(rec.der) : null;
-    return { view: viewOf(rec, ctx.now), pem: toPem(rec.der, "CERTIFICATE"), details };
+    return { view: viewOf(rec, ctx.now, roots), pem: toPem(rec.der, "CERTIFICATE"), details };
   }
+}
+
+function rootLabels(roots: readonly RootRecord[]): RootLabels {
+  return new Map(roots.map((r) => [r.record.serial, `G${r.generation}`]));
 }

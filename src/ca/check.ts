@@ -16,6 +16,8 @@ import { PkiError } from "./errors.js";
 import { crlHook } from "./hooks.js";
 import { rootKeyUri, tokenKeyStatus } from "./root-key.js";
 import { HistoryAuthenticator, readAnchor } from "./history.js";
+import { caBundlePem, crlBundlePem, generationLabel, latestCrls, trustedRoots, type RootRecord } from "./roots.js";
+import { dependents } from "./rotation.js";
 import { when } from "./views.js";
 
 function parsedRoot(der: Uint8Array): x509.X509Certificate | null {
@@ -70,15 +72,18 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
     return findings;
   }
   // One pass over the ledger, a page at a time: chain checks and the outputs it implies.
-  const expected: { path: string; content: string; mode: number }[] = [{ path: home.caCertificate, content: toPem(core.root.der, "CERTIFICATE"), mode: PUBLIC_MODE }];
+  const roots = await ledger.read((r) => r.roots());
+  const expected: { path: string; content: string; mode: number }[] = [{ path: home.caCertificate, content: roots.length > 1 ? caBundlePem(roots) : toPem(core.root.der, "CERTIFICATE"), mode: PUBLIC_MODE }];
+  const issuers = new Map(roots.map((root) => [root.record.serial, root.record.serial === core.root.serial ? rootCert : parsedRoot(root.record.der)]));
   let total = 0;
   let bad = 0;
   const crl = await ledger.read(async (r) => {
     for await (const c of allPages((page) => r.certificates({}, page))) {
       total++;
-      if (!(await isSignedBy(c.der, rootCert))) {
+      const issuer = roots.length > 1 ? issuers.get(c.issuer ?? "") : rootCert;
+      if (!issuer || !(await isSignedBy(c.der, issuer))) {
         bad++;
-        add({ check: "chain", level: "error", message: `certificate ${c.serial} ("${c.name}") does not parse or is not signed by the root`, fix: "investigate: the ledger was altered outside pki (see pki audit --verify)" });
+        add({ check: "chain", level: "error", message: `certificate ${c.serial} ("${c.name}") does not parse or is not signed by ${roots.length > 1 ? "the root the ledger names as its issuer" : "the root"}`, fix: "investigate: the ledger was altered outside pki (see pki audit --verify)" });
       }
       if (c.kind === "root" || c.state !== "active") continue;
       try {
@@ -93,7 +98,8 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
     }
     return r.latestCrl();
   });
-  if (bad === 0) add({ check: "chain", level: "ok", message: `all ${total} certificates are signed by the root` });
+  if (bad === 0) add({ check: "chain", level: "ok", message: `all ${total} certificates are signed by ${roots.length > 1 ? "their roots" : "the root"}` });
+  findings.push(...(await checkOverlap(core, roots, now)));
 
   const rootDaysLeft = (Date.parse(core.root.notAfter) - now.getTime()) / DAY_MS;
   if (rootDaysLeft < 0) add({ check: "root", level: "error", message: `the root CA expired on ${when(core.root.notAfter)}: no client certificate verifies`, fix: "create a new CA (pki init-root in a new home) and roll it out" });
@@ -111,7 +117,8 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   }
 
   // Outputs: what should be on disk, derived from the ledger.
-  if (crl) expected.splice(1, 0, { path: home.crl, content: crlPem(crl.der), mode: PUBLIC_MODE });
+  const crls = roots.length > 1 ? await ledger.read((r) => latestCrls(r, roots)) : null;
+  if (crl) expected.splice(1, 0, { path: home.crl, content: crls ? crlBundlePem(crls) : crlPem(crl.der), mode: PUBLIC_MODE });
   const differing: { path: string; content: string; mode: number; what: string }[] = [];
   for (const e of expected) {
     const actual = existsSync(e.path) ? readFileSync(e.path, "utf8") : null;
@@ -194,4 +201,22 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   if (audit.ok) add({ check: "audit", level: "ok", message: `the event log's ${audit.events} events are intact and ${how} (head ${audit.head.slice(0, 16)}…)` });
   for (const p of audit.problems) add({ check: "audit", level: "error", message: p, fix: "the ledger was edited outside pki: compare with a backup (pki audit --verify)" });
   return findings;
+}
+
+/** During a root rotation: which roots are trusted, and how many valid certificates the older ones still carry. */
+async function checkOverlap(core: CaCore, roots: readonly RootRecord[], now: Date): Promise<Finding[]> {
+  const trusted = trustedRoots(roots);
+  if (trusted.length < 2) return [];
+  const current = trusted[0]!;
+  const out: Finding[] = [];
+  for (const old of trusted.slice(1)) {
+    const left = (await core.ledger.read((r) => dependents(r, old, now))).length;
+    out.push({
+      check: "root",
+      level: left > 0 ? "warning" : "ok",
+      message: `root rotation under way: ${generationLabel(current.generation)} "${current.record.name}" signs, ${generationLabel(old.generation)} "${old.record.name}" is still trusted (ca.pem and crl.pem hold both) with ${left} valid certificate(s) left under it`,
+      fix: left > 0 ? "renew them (pki renew NAME), then: pki rotate-root --finish" : "nothing depends on it any more: pki rotate-root --finish",
+    });
+  }
+  return out;
 }

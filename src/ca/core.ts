@@ -2,7 +2,6 @@ import { CryptoError } from "../crypto/errors.js";
 import type { HistoryKey } from "../crypto/history-key.js";
 import type { Keyring } from "../crypto/keyring.js";
 import type { Signer } from "../crypto/signer.js";
-import { crlPem } from "../crypto/pem.js";
 import { normalizeSerial, randomSerial } from "../crypto/serial.js";
 import type { CertificateRecord, Ledger, LedgerReader, LedgerWriter, NewEvent } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
@@ -12,6 +11,7 @@ import { HISTORY_SEALED } from "./history.js";
 import { type AuthenticatedWriter, crlNumberOnDisk, type GuardOptions, guardHistory } from "./history-guard.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
+import { crlBundlePem, latestCrls } from "./roots.js";
 import { openTokenRoot, passphraseWitness, rootKeyUri, type TokenRoot } from "./root-key.js";
 import { notFound } from "./suggest.js";
 import { shellQuote } from "./shell-quote.js";
@@ -132,6 +132,19 @@ export class CaCore {
   }
 
   /**
+   * The signer of `root`, the current root or an older one still trusted during a rotation's
+   * overlap (it signs its own CRLs and OCSP answers). An older root's key is sealed in the ledger.
+   */
+  async signerFor(root: CertificateRecord): Promise<Signer> {
+    if (root.serial === this.root.serial) return this.rootSigner();
+    if (!root.keyEncrypted) {
+      throw new PkiError("storage", `the key of the root ${shown(root.name)} (serial ${root.serial}) is not in the ledger`, "restore the home from a backup", "STORAGE");
+    }
+    await this.verifyPassphrase();
+    return (await this.keyring()).signer(root.der, root.keyEncrypted).catch(wrongPassphrase);
+  }
+
+  /**
    * A stored private key, decrypted (without unlocking the root for signing). A key that is not
    * the root's and does not open with a passphrase that opened the root was stored under another
    * passphrase: KEY_UNREADABLE, naming whose it is.
@@ -169,9 +182,13 @@ export class CaCore {
   async historyKey(): Promise<HistoryKey> {
     const token = await this.tokenRoot();
     if (token) return token.history;
-    const { record } = await this.verifyPassphrase();
-    return (await this.keyring()).historyKey(record.der, record.keyEncrypted!).catch(wrongPassphrase);
+    await this.verifyPassphrase();
+    // Rotation gives the CA new roots, not a new history: the key stays the first root's, whose sealed key the ledger keeps.
+    const first = await (this.firstRoot ??= this.ledger.read(async (r) => (await r.roots())[0] ?? this.root).then((root) => ("record" in root ? root.record : root)));
+    return (await this.keyring()).historyKey(first.der, first.keyEncrypted!).catch(wrongPassphrase);
   }
+
+  private firstRoot: Promise<CertificateRecord> | undefined;
 
   /** Encrypts a new private key under the CA passphrase; call after rootSigner or unsealKey has verified it. */
   async sealKey(pkcs8: Uint8Array): Promise<Uint8Array> {
@@ -245,7 +262,8 @@ export class CaCore {
     // CRL numbers only move forward: a crl.pem as new as the ledger's newest, or newer, is never replaced.
     const onDisk = crlNumberOnDisk(this.home, latest);
     if (onDisk !== null && onDisk >= latest.number) return null;
-    const pem = crlPem(latest.der);
+    // During a root overlap crl.pem holds each trusted root's newest CRL.
+    const pem = crlBundlePem(await latestCrls(tx));
     const batch = new FileBatch({ home: this.home.dir });
     batch.stage(this.home.crl, pem, PUBLIC_MODE);
     await batch.commit();

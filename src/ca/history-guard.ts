@@ -65,7 +65,7 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
   const writer = new Proxy(tx, {
     get(target, prop) {
       if (prop === "appendEvent") return (e: NewEvent) => target.appendEvent(e, auth);
-      if (prop === "revokedEntries") return async () => (revoked ??= await target.revokedEntries());
+      if (prop === "revokedEntries") return async (issuer?: string) => (issuer !== undefined ? target.revokedEntries(issuer) : (revoked ??= await target.revokedEntries()));
       if (prop === "markRevoked" || prop === "markUnrevoked") {
         const change = target[prop].bind(target) as (...args: unknown[]) => Promise<void>;
         return (...args: unknown[]) => {

@@ -10,10 +10,13 @@ export function recordOf(
   keyEncrypted: Uint8Array | null,
   csr: Uint8Array | null,
   now: Date,
+  /** Serial of the signing root; default: the certificate itself (a root). */
+  issuer?: string,
 ): CertificateRecord & { sha256: string } {
   const der = new Uint8Array(cert.rawData);
+  const serial = cert.serialNumber.toLowerCase();
   return {
-    serial: cert.serialNumber.toLowerCase(),
+    serial,
     name,
     kind,
     subject: cert.subject,
@@ -27,6 +30,7 @@ export function recordOf(
     revokedAt: null,
     revocationReason: null,
     supersededBy: null,
+    issuer: issuer ?? serial,
     sha256: fingerprint(der),
   };
 }

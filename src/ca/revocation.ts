@@ -9,6 +9,7 @@ import type { AuthenticatedWriter } from "./history-guard.js";
 import { type FileAccess, type FileBatch, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
 import { fingerprint } from "./records.js";
+import { generationLabel, trustedRoots } from "./roots.js";
 import { durationSetting } from "./settings.js";
 import { notFound } from "./suggest.js";
 import { type CertificateStatus, viewOf, type CertificateView, when } from "./views.js";
@@ -56,21 +57,44 @@ export interface RevokeOptions {
  * Inside a write transaction: signs a CRL over every recorded revocation with the next
  * CRL number, stores it with its event, and stages crl.pem (and `copy`). Holding the lock
  * while signing is what keeps concurrent revocations from producing a CRL that misses one.
+ * During a root overlap (pki rotate-root) each trusted root signs its own CRL over the
+ * certificates it issued, older roots first, so the current root's has the highest number;
+ * crl.pem holds them all, the current root's first.
  */
 export async function issueCrl(core: CaCore, ctx: Context, tx: AuthenticatedWriter, signer: Signer, files: FileBatch, days?: number, copy?: CrlCopy): Promise<CrlResult> {
   const now = ctx.now;
   const lifetimeMs = days !== undefined ? checkDays(days, "--days") * DAY_MS : (await durationSetting(tx, "crl-lifetime")) * 1000;
-  const nextUpdate = new Date(Math.min(now.getTime() + lifetimeMs, Date.parse(core.root.notAfter)));
-  const number = await tx.nextCrlNumber();
-  const entries = (await tx.revokedEntries()).map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason as CrlReason }));
-  const der = await createCrl({ signer, number, thisUpdate: now, nextUpdate, entries });
-  const result = { path: core.home.crl, number, thisUpdate: now.toISOString(), nextUpdate: nextUpdate.toISOString(), revoked: entries.length, hook: await crlHook(tx), copy: copy ?? null };
-  await tx.insertCrl({ number, thisUpdate: result.thisUpdate, nextUpdate: result.nextUpdate, der });
-  await tx.appendEvent(core.event(ctx, "crl-generated", null, { number, nextUpdate: result.nextUpdate, revoked: entries.length, sha256: fingerprint(der) }));
-  const pem = crlPem(der);
-  const stillLatest = async (r: LedgerReader) => (await r.nextCrlNumber()) === number + 1;
+  const roots = await tx.roots();
+  const trusted = trustedRoots(roots).reverse();
+  if (copy?.format === "der" && trusted.length > 1) {
+    throw new PkiError("usage", `a DER file holds one CRL, and during the root overlap there are ${trusted.length} (one per root); nothing was changed`, "write PEM (--format pem, both CRLs in one file, as nginx's ssl_crl reads them), or fetch each root's from pki serve: /crl.der and /crl-G2.der", "CRL_DER_OVERLAP");
+  }
+  const signerSerial = signer.certificate.serialNumber.toLowerCase();
+  const signed: { der: Uint8Array; number: number; nextUpdate: Date; revoked: number }[] = [];
+  let number = await tx.nextCrlNumber();
+  for (const root of trusted.length > 0 ? trusted : [null]) {
+    const issuer = root?.record ?? core.root;
+    const rootSigner = issuer.serial === signerSerial ? signer : await core.signerFor(issuer);
+    const nextUpdate = new Date(Math.min(now.getTime() + lifetimeMs, Date.parse(issuer.notAfter)));
+    // One root: every revocation is its own (and the query the CRL benchmark measures stays as it was).
+    const revoked = await (trusted.length > 1 ? tx.revokedEntries(issuer.serial) : tx.revokedEntries());
+    const entries = revoked.map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason as CrlReason }));
+    const der = await createCrl({ signer: rootSigner, number, thisUpdate: now, nextUpdate, entries });
+    await tx.insertCrl({ number, thisUpdate: now.toISOString(), nextUpdate: nextUpdate.toISOString(), der, issuer: issuer.serial });
+    const generation = root && roots.length > 1 ? { root: generationLabel(root.generation) } : {};
+    await tx.appendEvent(core.event(ctx, "crl-generated", null, { number, nextUpdate: nextUpdate.toISOString(), revoked: entries.length, sha256: fingerprint(der), ...generation }));
+    signed.push({ der, number, nextUpdate, revoked: entries.length });
+    number++;
+  }
+  const current = signed.at(-1)!;
+  const result = {
+    path: core.home.crl, number: current.number, thisUpdate: now.toISOString(), nextUpdate: current.nextUpdate.toISOString(),
+    revoked: signed.reduce((n, c) => n + c.revoked, 0), hook: await crlHook(tx), copy: copy ?? null,
+  };
+  const pem = signed.map((c) => crlPem(c.der)).reverse().join("");
+  const stillLatest = async (r: LedgerReader) => (await r.nextCrlNumber()) === current.number + 1;
   files.stage(core.home.crl, pem, PUBLIC_MODE, stillLatest);
-  if (copy) files.stage(copy.path, copy.format === "der" ? der : pem, PUBLIC_MODE, undefined, { keepExisting: true, ...copy.access });
+  if (copy) files.stage(copy.path, copy.format === "der" ? current.der : pem, PUBLIC_MODE, undefined, { keepExisting: true, ...copy.access });
   return result;
 }
 

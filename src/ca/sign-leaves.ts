@@ -14,6 +14,7 @@ import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
 import { recordOf, storedKeyIs } from "./records.js";
+import { generationLabel } from "./roots.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
 import { claimName } from "./name-claims.js";
 import { settingValue } from "./settings.js";
@@ -69,7 +70,7 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
       // Keys sealed under a passphrase that another process has since changed would open with neither.
       if (requests.some((r) => r.keyEncrypted)) await core.assertPassphraseCurrent(tx);
       // Read under the lock: a certificate carries the URL in force when it was signed.
-      const pointers = revocationPointers(await settingValue(tx, "url"));
+      const pointers = revocationPointers(await settingValue(tx, "url"), await currentGeneration(tx));
       const leaves: SignedLeaf[] = [];
       let revoked = false;
       for (const p of requests) {
@@ -89,7 +90,7 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
           signer,
           extensions: { ...p.extensions, ...pointers },
         });
-        const record = recordOf(cert, p.kind, p.name, p.keyEncrypted, p.csrDer, now);
+        const record = recordOf(cert, p.kind, p.name, p.keyEncrypted, p.csrDer, now, signer.certificate.serialNumber.toLowerCase());
         const certificatePath = core.home.certificate(p.name);
         const keyPath = p.keyEncrypted ? core.home.key(p.name) : null;
         const stillCurrent = async (r: LedgerReader) => (await r.activeByName(p.name, p.kind))?.serial === record.serial;
@@ -122,7 +123,7 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
         if (p.pkcs12 && p.keyPkcs8) {
           const { createPkcs12 } = await import("../crypto/pkcs12.js");
           pkcs12Path = p.pkcs12.out ?? core.home.pkcs12(p.name);
-          const der = await createPkcs12({ privateKey: p.keyPkcs8, certificate: record.der, caCertificates: [core.root.der], password: p.pkcs12.password, friendlyName: p.name, legacy: p.pkcs12.legacy ?? false });
+          const der = await createPkcs12({ privateKey: p.keyPkcs8, certificate: record.der, caCertificates: [new Uint8Array(signer.certificate.rawData)], password: p.pkcs12.password, friendlyName: p.name, legacy: p.pkcs12.legacy ?? false });
           files.stage(pkcs12Path, der, SECRET_MODE, stillCurrent);
           await tx.appendEvent(core.event(ctx, "exported", record.serial, { name: p.name, format: p.pkcs12.legacy ? "pkcs12-legacy" : "pkcs12", file: pkcs12Path }));
         }
@@ -140,9 +141,17 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
  * that `pki serve --http` publishes: OCSP at {url}/ocsp, caIssuers at {url}/ca.der (one DER
  * certificate, RFC 5280 section 4.2.2.1), the CRL at {url}/crl.der.
  */
-export function revocationPointers(url: string | null): Pick<ExtensionsSpec, "authorityInfoAccess" | "crlDistributionPoints"> {
+export function revocationPointers(url: string | null, generation = 1): Pick<ExtensionsSpec, "authorityInfoAccess" | "crlDistributionPoints"> {
   if (url === null) return {};
-  return { authorityInfoAccess: { ocsp: [`${url}/ocsp`], caIssuers: [`${url}/ca.der`] }, crlDistributionPoints: [`${url}/crl.der`] };
+  // Generation 1 keeps the names its certificates have always carried; later roots (pki rotate-root) get their own.
+  const suffix = generation === 1 ? "" : `-${generationLabel(generation)}`;
+  return { authorityInfoAccess: { ocsp: [`${url}/ocsp`], caIssuers: [`${url}/ca${suffix}.der`] }, crlDistributionPoints: [`${url}/crl${suffix}.der`] };
+}
+
+/** The generation of the root that signs now (1 for a CA never rotated). */
+async function currentGeneration(r: LedgerReader): Promise<number> {
+  const roots = await r.roots();
+  return roots.find((root) => root.record.state === "active")?.generation ?? 1;
 }
 
 const generateNodeKeyPairAsync = promisify(generateNodeKeyPair);

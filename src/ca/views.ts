@@ -25,9 +25,15 @@ export interface CertificateView {
   revocationReason: string | null;
   supersededBy: string | null;
   hasKey: boolean;
+  /** The generation of the root that signed it ("G1", "G2" after pki rotate-root), when the caller knows the roots. */
+  root?: string;
 }
 
-export function viewOf(rec: CertificateRecord | CertificateSummary, now: Date): CertificateView {
+/** Root serial → generation label, for viewOf. */
+export type RootLabels = ReadonlyMap<string, string>;
+
+export function viewOf(rec: CertificateRecord | CertificateSummary, now: Date, roots?: RootLabels): CertificateView {
+  const root = roots && (rec.issuer === null ? roots.values().next().value : roots.get(rec.issuer));
   return {
     name: rec.name,
     kind: rec.kind,
@@ -40,6 +46,7 @@ export function viewOf(rec: CertificateRecord | CertificateSummary, now: Date): 
     revocationReason: rec.revocationReason === null ? null : (CrlReason[rec.revocationReason] ?? String(rec.revocationReason)),
     supersededBy: rec.supersededBy,
     hasKey: "hasKey" in rec ? rec.hasKey : rec.keyEncrypted !== null,
+    ...(root ? { root } : {}),
   };
 }
 

@@ -24,6 +24,7 @@ import { register as config } from "./commands/config.js";
 import { register as serve } from "./commands/serve.js";
 import { register as role } from "./commands/role.js";
 import { register as trust } from "./commands/trust.js";
+import { register as rotateRoot } from "./commands/rotate-root.js";
 
 const EXAMPLES = `
 Examples:
@@ -64,7 +65,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     // The argument is echoed in every error line: bounded like any echoed input.
     onCommand(arg ? `${names.join(" ")} ${shown(arg)}` : names.join(" "));
   });
-  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, exportCert, revoke, unrevoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role, trust]) {
+  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, exportCert, revoke, unrevoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role, trust, rotateRoot]) {
     const cmd = reg(program);
     cmd
       .exitOverride((err) => {

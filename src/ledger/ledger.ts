@@ -47,12 +47,16 @@ export interface CertificateRecord {
   revocationReason: number | null;
   supersededBy: string | null;
   createdAt: string;
+  /** Serial of the root that signed it (a root names itself); see pki rotate-root. */
+  issuer: string | null;
 }
 
 /** A certificate without its blobs: what listings need, at a fraction of the I/O. */
 export type CertificateSummary = Omit<CertificateRecord, "der" | "keyEncrypted" | "csr"> & { hasKey: boolean };
 
-export type NewCertificate = Omit<CertificateRecord, "state" | "revokedAt" | "revocationReason" | "supersededBy" | "der" | "keyEncrypted" | "csr"> & {
+export type NewCertificate = Omit<CertificateRecord, "state" | "revokedAt" | "revocationReason" | "supersededBy" | "der" | "keyEncrypted" | "csr" | "issuer"> & {
+  /** Default: the active root (a root: itself). */
+  issuer?: string | null;
   der: Uint8Array;
   keyEncrypted: Uint8Array | null;
   csr: Uint8Array | null;
@@ -68,6 +72,8 @@ export interface CertificateQuery {
   name?: string;
   /** Only certificates whose key the ledger holds. */
   withKey?: boolean;
+  /** Only certificates signed by the root with this serial. */
+  issuer?: string;
 }
 
 /** One page of a listing; pass `next` as `after` to get the following one (null: no more). */
@@ -103,6 +109,16 @@ export interface CrlRecord {
   thisUpdate: string;
   nextUpdate: string;
   der: Blob;
+  /** Serial of the root that signed it. CRL numbers are one sequence shared by every root. */
+  issuer: string | null;
+}
+
+/** A root CA of this ledger: the first is generation 1; each pki rotate-root adds the next. */
+export interface RootRecord {
+  record: CertificateRecord;
+  generation: number;
+  /** When pki rotate-root --finish retired it (null: it is trusted still). */
+  retiredAt: string | null;
 }
 
 export interface EventRecord {
@@ -178,8 +194,12 @@ export interface LedgerReader {
   serialExists(serial: string): Promise<boolean>;
   /** Leaf certificates per state, the active ones split by whether not_after is before `nowIso`. */
   stateCounts(nowIso: string): Promise<StateCounts>;
-  revokedEntries(): Promise<RevokedEntry[]>;
-  latestCrl(): Promise<CrlRecord | undefined>;
+  /** Revoked certificates in CRL order; with `issuer`, only those that root signed. */
+  revokedEntries(issuer?: string): Promise<RevokedEntry[]>;
+  /** The newest CRL, or the newest one `issuer` (a root's serial) signed. */
+  latestCrl(issuer?: string): Promise<CrlRecord | undefined>;
+  /** Every root, oldest (generation 1) first. */
+  roots(): Promise<RootRecord[]>;
   /** The next CRL number: one more than the highest stored (1 for none). */
   nextCrlNumber(): Promise<number>;
   events(page?: PageRequest): Promise<Page<EventRecord>>;
@@ -209,7 +229,9 @@ export interface LedgerWriter extends LedgerReader {
   /** Links `serial` to its successor; an active certificate becomes superseded, a revoked one stays revoked. */
   markSuperseded(serial: string, by: string): Promise<void>;
   /** CRL numbers are unique: storing one twice is a LedgerError "conflict". */
-  insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): Promise<void>;
+  insertCrl(crl: Omit<CrlRecord, "der" | "issuer"> & { der: Uint8Array; issuer?: string | null }): Promise<void>;
+  /** Marks a root retired (pki rotate-root --finish): it stays in the ledger, out of ca.pem and crl.pem. */
+  retireRoot(serial: string, at: string): Promise<void>;
   /** Replaces a stored key only if it is still `expected` (another process may have changed it). */
   replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): Promise<boolean>;
   /** Appends to the hash chain (the new event's prevHash is the newest event's hash) with `key`'s MAC over the new hash. */

@@ -17,18 +17,19 @@ export interface CertificateRow {
   revocation_reason: number | null;
   superseded_by: string | null;
   created_at: string;
+  issuer: string | null;
 }
 
 /** SQLite answers `IS NOT NULL` with 0 or 1, PostgreSQL with a boolean. */
 export type SummaryRow = Omit<CertificateRow, "der" | "key_encrypted" | "csr"> & { cursor: number; has_key: boolean | number };
 
-export const SUMMARY_COLUMNS = `serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at,
+export const SUMMARY_COLUMNS = `serial, name, kind, subject, not_before, not_after, state, revoked_at, revocation_reason, superseded_by, created_at, issuer,
   key_encrypted IS NOT NULL AS has_key`;
 
 export function fromSummaryRow(r: SummaryRow): CertificateSummary {
   return {
     serial: r.serial, name: r.name, kind: r.kind, subject: r.subject, notBefore: r.not_before, notAfter: r.not_after, state: r.state,
-    revokedAt: r.revoked_at, revocationReason: r.revocation_reason, supersededBy: r.superseded_by, createdAt: r.created_at, hasKey: Boolean(r.has_key),
+    revokedAt: r.revoked_at, revocationReason: r.revocation_reason, supersededBy: r.superseded_by, createdAt: r.created_at, issuer: r.issuer, hasKey: Boolean(r.has_key),
   };
 }
 
@@ -48,6 +49,7 @@ export function fromCertificateRow(r: CertificateRow): CertificateRecord {
     revocationReason: r.revocation_reason,
     supersededBy: r.superseded_by,
     createdAt: r.created_at,
+    issuer: r.issuer,
   };
 }
 
@@ -62,6 +64,7 @@ export function certificateFilter(q: CertificateQuery, placeholder: (n: number) 
   if (q.kind) add("kind", "=", q.kind);
   if (q.state) add("state", "=", q.state);
   if (q.name) add("name", "=", q.name);
+  if (q.issuer) add("issuer", "=", q.issuer);
   if (q.notAfterFrom) add("not_after", ">=", q.notAfterFrom);
   if (q.notAfterBefore) add("not_after", "<", q.notAfterBefore);
   if (q.withKey) where.push("key_encrypted IS NOT NULL");

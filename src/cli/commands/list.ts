@@ -36,9 +36,11 @@ Examples:
           print("No certificates match.");
           return;
         }
+        // A ROOT column once the CA has rotated its root: which root each certificate chains to.
+        const rotated = views.some((v) => v.root !== undefined && v.root !== "G1");
         printTable(
-          ["NAME", "KIND", "STATUS", "EXPIRES", "SERIAL", "SUBJECT"],
-          views.map((v: CertificateView) => [v.name, v.kind, v.status, when(v.notAfter), v.serial, v.subject]),
+          ["NAME", "KIND", "STATUS", "EXPIRES", "SERIAL", ...(rotated ? ["ROOT"] : []), "SUBJECT"],
+          views.map((v: CertificateView) => [v.name, v.kind, v.status, when(v.notAfter), v.serial, ...(rotated ? [v.root ?? ""] : []), v.subject]),
           (row, col, text) => (col === 2 ? paint(STATUS_COLOUR[row[2] as CertificateStatus], text) : text),
         );
       }, "read");

@@ -35,6 +35,7 @@ Examples:
           ["status", view.status],
           ["subject", view.subject],
           ["issuer", details!.issuer],
+          ["root", view.root ?? null],
           ["serial", view.serial],
           ["not before", when(view.notBefore)],
           ["not after", when(view.notAfter)],

@@ -1,6 +1,6 @@
 import type { PoolClient, QueryResultRow } from "pg";
 import {
-  type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord,
+  type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord, type RootRecord,
   type EventAuthenticator, type EventRecord, eventHash, GENESIS_HASH, type LedgerWriter, type NewCertificate, type NewEvent, type Page, PAGE_SIZE, type PageRequest,
   parseEventDetails, type RevokedEntry, type Role, type RoleRecord, type StateCounts,
 } from "../ledger.js";
@@ -123,13 +123,26 @@ export class PgHandle implements LedgerWriter {
     return counts;
   }
 
-  async revokedEntries(): Promise<RevokedEntry[]> {
+  async revokedEntries(issuer?: string): Promise<RevokedEntry[]> {
+    if (issuer !== undefined) {
+      return this.all<RevokedEntry>(`SELECT serial, revoked_at AS "revokedAt", revocation_reason AS reason FROM certificates WHERE state = 'revoked' AND issuer = $1 ORDER BY revoked_at, serial`, issuer);
+    }
     return this.all<RevokedEntry>(`SELECT serial, revoked_at AS "revokedAt", revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial`);
   }
 
-  async latestCrl(): Promise<CrlRecord | undefined> {
-    const row = await this.get<Omit<CrlRecord, "der"> & { der: Buffer }>(`SELECT number, this_update AS "thisUpdate", next_update AS "nextUpdate", der FROM crls ORDER BY number DESC LIMIT 1`);
+
+  async latestCrl(issuer?: string): Promise<CrlRecord | undefined> {
+    const columns = `number, this_update AS "thisUpdate", next_update AS "nextUpdate", der, issuer`;
+    const row =
+      issuer === undefined
+        ? await this.get<Omit<CrlRecord, "der"> & { der: Buffer }>(`SELECT ${columns} FROM crls ORDER BY number DESC LIMIT 1`)
+        : await this.get<Omit<CrlRecord, "der"> & { der: Buffer }>(`SELECT ${columns} FROM crls WHERE issuer = $1 ORDER BY number DESC LIMIT 1`, issuer);
     return row && { ...row, der: new Uint8Array(row.der) };
+  }
+
+  async roots(): Promise<RootRecord[]> {
+    const rows = await this.all<CertificateRow & { retired_at: string | null }>("SELECT * FROM certificates WHERE kind = 'root' ORDER BY created_at, seq");
+    return rows.map((r, i) => ({ record: fromCertificateRow(r), generation: i + 1, retiredAt: r.retired_at }));
   }
 
   async nextCrlNumber(): Promise<number> {
@@ -171,9 +184,10 @@ export class PgHandle implements LedgerWriter {
 
   async insertCertificate(c: NewCertificate): Promise<void> {
     await this.run(
-      `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      c.serial, c.name, nameKey(c.name), c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt,
+      `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at, issuer)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+         COALESCE($12, CASE WHEN $4 = 'root' THEN $1 END, (SELECT serial FROM certificates WHERE kind = 'root' AND state = 'active' ORDER BY created_at DESC LIMIT 1)))`,
+      c.serial, c.name, nameKey(c.name), c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt, c.issuer ?? null,
     );
   }
 
@@ -190,7 +204,14 @@ export class PgHandle implements LedgerWriter {
   }
 
   async insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): Promise<void> {
-    await this.run("INSERT INTO crls (number, this_update, next_update, der) VALUES ($1, $2, $3, $4)", crl.number, crl.thisUpdate, crl.nextUpdate, crl.der);
+    await this.run(
+      "INSERT INTO crls (number, this_update, next_update, der, issuer) VALUES ($1, $2, $3, $4, COALESCE($5, (SELECT serial FROM certificates WHERE kind = 'root' AND state = 'active' ORDER BY created_at DESC LIMIT 1)))",
+      crl.number, crl.thisUpdate, crl.nextUpdate, crl.der, crl.issuer ?? null,
+    );
+  }
+
+  async retireRoot(serial: string, at: string): Promise<void> {
+    await this.run("UPDATE certificates SET retired_at = $1 WHERE serial = $2 AND kind = 'root'", at, serial);
   }
 
   async replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): Promise<boolean> {

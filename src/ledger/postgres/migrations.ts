@@ -105,4 +105,16 @@ export const MIGRATIONS: readonly Step[] = [
     ALTER TABLE events ADD COLUMN mac TEXT;
     `,
   },
+  {
+    // Root rotation (see the SQLite step).
+    sql: `
+    ALTER TABLE certificates ADD COLUMN issuer TEXT COLLATE "C";
+    ALTER TABLE certificates ADD COLUMN retired_at TEXT;
+    ALTER TABLE crls ADD COLUMN issuer TEXT COLLATE "C";
+    UPDATE certificates SET issuer = (SELECT serial FROM certificates WHERE kind = 'root' ORDER BY created_at, seq LIMIT 1);
+    UPDATE crls SET issuer = (SELECT serial FROM certificates WHERE kind = 'root' ORDER BY created_at, seq LIMIT 1);
+    CREATE INDEX certificates_issuer ON certificates(issuer, state, not_after);
+    CREATE INDEX crls_issuer ON crls(issuer, number);
+    `,
+  },
 ];

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { LedgerError } from "../errors.js";
 import {
-  type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord,
+  type CertificateKind, type CertificateQuery, type CertificateRecord, type CertificateState, type CertificateSummary, type CrlRecord, type RootRecord,
   type EventAuthenticator, type EventRecord, eventHash, GENESIS_HASH, type Ledger, type LedgerReader, type LedgerWriter, type NewCertificate, type NewEvent,
   type Page, PAGE_SIZE, parseEventDetails, type PageRequest, type RevokedEntry, type Role, type RoleRecord, type StateCounts,
 } from "../ledger.js";
@@ -479,13 +479,24 @@ class Handle implements LedgerWriter {
     return counts;
   }
 
-  async revokedEntries(): Promise<RevokedEntry[]> {
+  async revokedEntries(issuer?: string): Promise<RevokedEntry[]> {
+    if (issuer !== undefined) {
+      return this.all<RevokedEntry>("SELECT serial, revoked_at AS revokedAt, revocation_reason AS reason FROM certificates WHERE state = 'revoked' AND issuer = ? ORDER BY revoked_at, serial", issuer);
+    }
     return this.all<RevokedEntry>("SELECT serial, revoked_at AS revokedAt, revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial");
   }
 
-  async latestCrl(): Promise<CrlRecord | undefined> {
-    const row = this.get<Omit<CrlRecord, "der"> & { der: Buffer }>("SELECT number, this_update AS thisUpdate, next_update AS nextUpdate, der FROM crls ORDER BY number DESC LIMIT 1");
+  async latestCrl(issuer?: string): Promise<CrlRecord | undefined> {
+    const columns = "number, this_update AS thisUpdate, next_update AS nextUpdate, der, issuer";
+    const row =
+      issuer === undefined
+        ? this.get<Omit<CrlRecord, "der"> & { der: Buffer }>(`SELECT ${columns} FROM crls ORDER BY number DESC LIMIT 1`)
+        : this.get<Omit<CrlRecord, "der"> & { der: Buffer }>(`SELECT ${columns} FROM crls WHERE issuer = ? ORDER BY number DESC LIMIT 1`, issuer);
     return row && { ...row, der: new Uint8Array(row.der) };
+  }
+
+  async roots(): Promise<RootRecord[]> {
+    return this.all<CertificateRow & { retired_at: string | null }>("SELECT * FROM certificates WHERE kind = 'root' ORDER BY created_at, rowid").map((r, i) => ({ record: fromCertificateRow(r), generation: i + 1, retiredAt: r.retired_at }));
   }
 
   async nextCrlNumber(): Promise<number> {
@@ -527,9 +538,9 @@ class Handle implements LedgerWriter {
 
   async insertCertificate(c: NewCertificate): Promise<void> {
     this.run(
-      `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      c.serial, c.name, nameKey(c.name), c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt,
+      `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, key_encrypted, csr, created_at, issuer)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, CASE WHEN ? = 'root' THEN ? END, (SELECT serial FROM certificates WHERE kind = 'root' AND state = 'active' ORDER BY created_at DESC LIMIT 1)))`,
+      c.serial, c.name, nameKey(c.name), c.kind, c.subject, c.notBefore, c.notAfter, c.der, c.keyEncrypted, c.csr, c.createdAt, c.issuer ?? null, c.kind, c.serial,
     );
   }
 
@@ -546,7 +557,14 @@ class Handle implements LedgerWriter {
   }
 
   async insertCrl(crl: Omit<CrlRecord, "der"> & { der: Uint8Array }): Promise<void> {
-    this.run("INSERT INTO crls (number, this_update, next_update, der) VALUES (?, ?, ?, ?)", crl.number, crl.thisUpdate, crl.nextUpdate, crl.der);
+    this.run(
+      "INSERT INTO crls (number, this_update, next_update, der, issuer) VALUES (?, ?, ?, ?, COALESCE(?, (SELECT serial FROM certificates WHERE kind = 'root' AND state = 'active' ORDER BY created_at DESC LIMIT 1)))",
+      crl.number, crl.thisUpdate, crl.nextUpdate, crl.der, crl.issuer ?? null,
+    );
+  }
+
+  async retireRoot(serial: string, at: string): Promise<void> {
+    this.run("UPDATE certificates SET retired_at = ? WHERE serial = ? AND kind = 'root'", at, serial);
   }
 
   async replaceKey(serial: string, expected: Uint8Array, replacement: Uint8Array): Promise<boolean> {

@@ -88,4 +88,17 @@ export const MIGRATIONS: readonly string[] = [
   -- made with the CA key seals them with a "history-sealed" event (src/ca/history.ts).
   ALTER TABLE events ADD COLUMN mac TEXT;
   `,
+  `
+  -- Root rotation (pki rotate-root): the root that signed each certificate and each CRL (a root
+  -- names itself), and when an old root was retired. Ledgers from before had one root: it signed
+  -- everything. CRL numbers stay one sequence across roots (RFC 5280 5.2.3 asks each issuer's
+  -- numbers to increase, which a shared sequence does).
+  ALTER TABLE certificates ADD COLUMN issuer TEXT;
+  ALTER TABLE certificates ADD COLUMN retired_at TEXT;
+  ALTER TABLE crls ADD COLUMN issuer TEXT;
+  UPDATE certificates SET issuer = (SELECT serial FROM certificates WHERE kind = 'root' ORDER BY created_at, rowid LIMIT 1);
+  UPDATE crls SET issuer = (SELECT serial FROM certificates WHERE kind = 'root' ORDER BY created_at, rowid LIMIT 1);
+  CREATE INDEX certificates_issuer ON certificates(issuer, state, not_after);
+  CREATE INDEX crls_issuer ON crls(issuer, number);
+  `,
 ];

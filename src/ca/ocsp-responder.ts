@@ -14,8 +14,9 @@ import {
   type OcspSigner,
   readOcspRequest,
 } from "../crypto/ocsp.js";
-import type { LedgerReader } from "../ledger/ledger.js";
+import type { CertificateRecord, LedgerReader } from "../ledger/ledger.js";
 import type { CaCore } from "./core.js";
+import { trustedRoots } from "./roots.js";
 
 export type OcspOutcome = "good" | "revoked" | "unknown" | "mixed" | "malformed" | "unauthorized";
 
@@ -63,12 +64,20 @@ const MAX_CACHED = 100_000;
  */
 const BACKDATE_MS = 60_000;
 
+/** A root the responder answers for: during a rotation's overlap, each trusted root signs for the certificates it issued. */
+interface Issuer {
+  serial: string;
+  der: Uint8Array;
+  id: OcspIssuer;
+  /** ResponderID byKey: the CA signs its own answers. */
+  keyHash: Uint8Array;
+  signer: Promise<OcspSigner>;
+}
+
 export class OcspResponder {
   private readonly cache = new Map<string, Cached>();
   private generation = -1;
-  private readonly issuer: OcspIssuer;
-  /** ResponderID byKey: the CA signs its own answers. */
-  private readonly responderKeyHash: Uint8Array;
+  private issuers: Issuer[];
 
   /**
    * @param signer the CA key
@@ -76,11 +85,10 @@ export class OcspResponder {
    */
   constructor(
     private readonly core: CaCore,
-    private readonly signer: OcspSigner,
+    signer: OcspSigner,
     private readonly lifetimeMs: number,
   ) {
-    this.issuer = OcspIssuer.fromCertificate(core.root.der);
-    this.responderKeyHash = this.issuer.keyHash();
+    this.issuers = [issuerOf(core.root, Promise.resolve(signer))];
   }
 
   /** Answers one DER OCSPRequest; never throws for anything the client sent. */
@@ -107,22 +115,25 @@ export class OcspResponder {
       throw e;
     }
     const serials = request.certIds.map((id) => id.serial);
-    // RFC 6960 2.3: "unauthorized" when the responder cannot answer for that CA at all.
-    const ours = request.certIds.map((id) => this.issuer.issued(id));
-    if (!ours.includes(true)) {
+    // RFC 6960 2.3: "unauthorized" when the responder cannot answer for that CA at all. One
+    // response has one signer: the root the first known CertID names answers; CertIDs of
+    // another root (a request mixing roots of a rotation) are "unknown".
+    const issuer = request.certIds.map((id) => this.issuers.find((i) => i.id.issued(id))).find((i) => i !== undefined);
+    if (!issuer) {
       return { der: ocspErrorResponse(OcspResponseStatus.unauthorized), outcome: "unauthorized", serials, cached: false };
     }
+    const ours = request.certIds.map((id) => issuer.id.issued(id));
     const thisUpdate = new Date(now.getTime() - BACKDATE_MS);
     const nextUpdate = new Date(now.getTime() + this.lifetimeMs);
     const statuses: OcspCertStatus[] = [];
-    for (const [i, id] of request.certIds.entries()) statuses.push(ours[i] ? await this.statusOf(r, id.serial) : { status: "unknown" });
+    for (const [i, id] of request.certIds.entries()) statuses.push(ours[i] ? await this.statusOf(r, id.serial, issuer.serial) : { status: "unknown" });
     const der = await createOcspResponse({
       answers: request.certIds.map((certId, i) => ({ certId, status: statuses[i]!, thisUpdate, nextUpdate })),
-      signer: this.signer,
-      responderKeyHash: this.responderKeyHash,
+      signer: await issuer.signer,
+      responderKeyHash: issuer.keyHash,
       // The signer's certificate travels with every answer, the CA's own included: Apache
       // (mod_ssl passes no certificates to OCSP_basic_verify) cannot find the signer otherwise.
-      responderCertificate: this.core.root.der,
+      responderCertificate: issuer.der,
       nonce: request.nonce,
       producedAt: now,
     });
@@ -143,13 +154,25 @@ export class OcspResponder {
     if (head === this.generation) return;
     this.cache.clear();
     this.generation = head;
+    // A rotation or its --finish (by any process) changes which roots answer.
+    const trusted = trustedRoots(await r.roots());
+    if (trusted.length === 0 || trusted.map((t) => t.record.serial).join() === this.issuers.map((i) => i.serial).join()) return;
+    this.issuers = trusted.map((t) => this.issuers.find((i) => i.serial === t.record.serial) ?? issuerOf(t.record, this.core.signerFor(t.record)));
   }
 
-  private async statusOf(r: LedgerReader, serial: string): Promise<OcspCertStatus> {
+  private async statusOf(r: LedgerReader, serial: string, issuer: string): Promise<OcspCertStatus> {
     const rec = await r.bySerial(serial);
-    if (!rec) return { status: "unknown" };
+    // A serial another root issued is not this issuer's to vouch for (RFC 6960 2.2 "unknown").
+    if (!rec || (rec.issuer !== null && rec.issuer !== issuer)) return { status: "unknown" };
     if (rec.state === "revoked") return { status: "revoked", revokedAt: new Date(rec.revokedAt!), reason: (rec.revocationReason ?? CrlReason.unspecified) as CrlReason };
     // Superseded and expired certificates are not revoked: OCSP reports revocation, not validity (RFC 6960 2.2).
     return { status: "good" };
   }
+}
+
+function issuerOf(root: CertificateRecord, signer: Promise<OcspSigner>): Issuer {
+  const id = OcspIssuer.fromCertificate(root.der);
+  // A signer that fails (a wrong passphrase cannot happen here: the service holds it) is reported per request, not as an unhandled rejection.
+  signer.catch(() => {});
+  return { serial: root.serial, der: root.der, id, keyHash: id.keyHash(), signer };
 }

@@ -9,6 +9,7 @@ import type { Signer } from "../crypto/signer.js";
 import type { CaCore } from "./core.js";
 import { OcspResponder, type OcspAnswer } from "./ocsp-responder.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
+import { caBundlePem, crlBundlePem, latestCrls, trustedRoots } from "./roots.js";
 import { durationSetting } from "./settings.js";
 
 /** The CRL as published over HTTP. */
@@ -28,11 +29,42 @@ export interface ServiceFigures {
   rootNotAfter: Date;
 }
 
+/** What pki serve publishes, read again when the ledger's head event moves. */
+interface Published {
+  /** The current root's CRL. */
+  current: PublishedCrl | null;
+  /** Every trusted root's CRL (PEM: concatenated, as in crl.pem). */
+  bundle: PublishedCrl | null;
+  byGeneration: Map<number, PublishedCrl>;
+  /** The generation /crl.der and /ca.der serve. */
+  legacy: number;
+  roots: Map<number, Uint8Array>;
+  caPem: string;
+  notAfter: Date;
+}
+
+function published(der: Uint8Array, pem: string, crl: { number: number; thisUpdate: string; nextUpdate: string }): PublishedCrl {
+  return {
+    der,
+    pem,
+    number: crl.number,
+    thisUpdate: new Date(crl.thisUpdate),
+    nextUpdate: new Date(crl.nextUpdate),
+    etag: `"${createHash("sha256").update(der).digest("base64url").slice(0, 27)}"`,
+  };
+}
+
+/** 2 for "/crl-G2.der" (what = "crl"), null for anything else. */
+function generationIn(path: string, what: "crl" | "ca"): number | null {
+  const m = new RegExp(`^/${what}-G([1-9][0-9]{0,3})\\.der$`).exec(path);
+  return m ? Number(m[1]) : null;
+}
+
 /** Republish when less than this share of the CRL's lifetime remains. */
 const REPUBLISH_AT_REMAINING = 1 / 3;
 
 export class ServingAuthority {
-  private crlCache: PublishedCrl | null = null;
+  private cache: Published | null = null;
   /** The head event id `crlCache` was read at; -1 before the first read. */
   private crlGeneration = -1;
 
@@ -57,34 +89,66 @@ export class ServingAuthority {
   }
 
   /**
-   * The newest CRL in the ledger. Every change appends an event, so the CRL row (megabytes at
-   * 100,000 entries) is read again only when the head event moved, not on every request.
+   * The newest CRL in the ledger (the current root's). Every change appends an event, so the
+   * CRL rows (megabytes at 100,000 entries) are read again only when the head event moved, not
+   * on every request.
    */
   async currentCrl(): Promise<PublishedCrl | null> {
+    return (await this.published()).current;
+  }
+
+  /**
+   * A CRL by the path it is published at: `/crl.pem` holds every trusted root's (like crl.pem in
+   * the home); `/crl-G2.der` is generation 2's; `/crl.der` is generation 1's while it is trusted
+   * (the URL its certificates carry), else the current root's. Null: no such CRL.
+   */
+  async crlAt(path: "/crl.pem" | "/crl.der" | string): Promise<PublishedCrl | null> {
+    const p = await this.published();
+    if (path === "/crl.pem") return p.bundle;
+    const generation = path === "/crl.der" ? p.legacy : generationIn(path, "crl");
+    return generation === null ? null : (p.byGeneration.get(generation) ?? null);
+  }
+
+  /** ca.pem: every trusted root, the current one first. */
+  async rootPem(): Promise<string> {
+    return (await this.published()).caPem;
+  }
+
+  /** `/ca.der`: generation 1's root while it is trusted, else the current one; `/ca-G2.der`: generation 2's. */
+  async rootDer(path: "/ca.der" | string): Promise<Uint8Array | null> {
+    const p = await this.published();
+    const generation = path === "/ca.der" ? p.legacy : generationIn(path, "ca");
+    return generation === null ? null : (p.roots.get(generation) ?? null);
+  }
+
+  private async published(): Promise<Published> {
     const head = await this.core.ledger.read((r) => r.headEventId());
-    if (head === this.crlGeneration) return this.crlCache;
-    const latest = await this.core.ledger.read((r) => r.latestCrl());
+    if (head === this.crlGeneration && this.cache) return this.cache;
+    const [roots, crls] = await this.core.ledger.read(async (r) => {
+      const roots = await r.roots();
+      return [roots, await latestCrls(r, roots)] as const;
+    });
     this.crlGeneration = head;
-    if (!latest) return (this.crlCache = null);
-    if (this.crlCache?.number !== latest.number) {
-      this.crlCache = {
-        der: latest.der,
-        pem: crlPem(latest.der),
-        number: latest.number,
-        thisUpdate: new Date(latest.thisUpdate),
-        nextUpdate: new Date(latest.nextUpdate),
-        etag: `"${createHash("sha256").update(latest.der).digest("base64url").slice(0, 27)}"`,
-      };
+    const trusted = trustedRoots(roots);
+    const byGeneration = new Map<number, PublishedCrl>();
+    for (const crl of crls) {
+      const generation = trusted.find((t) => t.record.serial === crl.issuer)?.generation ?? trusted[0]?.generation ?? 1;
+      const old = this.cache?.byGeneration.get(generation);
+      byGeneration.set(generation, old?.number === crl.number ? old : published(crl.der, crlPem(crl.der), crl));
     }
-    return this.crlCache;
-  }
-
-  rootPem(): string {
-    return toPem(this.core.root.der, "CERTIFICATE");
-  }
-
-  rootDer(): Uint8Array {
-    return this.core.root.der;
+    const current = trusted[0] ? (byGeneration.get(trusted[0].generation) ?? null) : null;
+    const bundleDer = crls.length === 1 ? crls[0]!.der : new Uint8Array(Buffer.concat(crls.map((c) => c.der)));
+    const bundle = current && (crls.length === 1 ? current : published(bundleDer, crlBundlePem(crls), crls[0]!));
+    this.cache = {
+      current,
+      bundle,
+      byGeneration,
+      legacy: trusted.some((t) => t.generation === 1) ? 1 : (trusted[0]?.generation ?? 1),
+      roots: new Map(trusted.map((t) => [t.generation, t.record.der])),
+      caPem: trusted.length > 0 ? caBundlePem(roots) : toPem(this.core.root.der, "CERTIFICATE"),
+      notAfter: new Date(trusted[0]?.record.notAfter ?? this.core.root.notAfter),
+    };
+    return this.cache;
   }
 
   async figures(now: Date): Promise<ServiceFigures> {
@@ -93,7 +157,7 @@ export class ServingAuthority {
     return {
       certificates: { valid: c.active, expired: c.activeExpired, revoked: c.revoked, superseded: c.superseded },
       crl: crl && { number: crl.number, nextUpdate: crl.nextUpdate },
-      rootNotAfter: new Date(this.core.root.notAfter),
+      rootNotAfter: (await this.published()).notAfter,
     };
   }
 

@@ -27,7 +27,9 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
     const started = performance.now();
     const notes: Notes = {};
     const path = (req.url ?? "/").split("?")[0]!;
-    const route = path === "/" || path.startsWith("/ocsp/") ? "/ocsp" : ROUTES.has(path) ? path : "other";
+    // A root rotation's generations (/crl-G2.der, /ca-G2.der) count as the route they stand beside.
+    const generational = /^\/(crl|ca)-G[1-9][0-9]{0,3}\.der$/.exec(path);
+    const route = path === "/" || path.startsWith("/ocsp/") ? "/ocsp" : ROUTES.has(path) ? path : generational ? `/${generational[1]}.der` : "other";
     res.on("finish", () => {
       const ms = performance.now() - started;
       ctx.metrics.request(route, res.statusCode);
@@ -69,13 +71,16 @@ async function dispatch(ctx: RouteContext, req: IncomingMessage, res: ServerResp
     case "/metrics":
       return send(res, 200, "text/plain; version=0.0.4; charset=utf-8", ctx.metrics.render(await ctx.service.figures(now), now, ctx.rssBytes()), { "cache-control": "no-store" });
     case "/ca.pem":
-      return send(res, 200, "application/x-pem-file", ctx.service.rootPem(), { "cache-control": "max-age=3600" });
-    case "/ca.der":
+      return send(res, 200, "application/x-pem-file", await ctx.service.rootPem(), { "cache-control": "max-age=3600" });
+    case "/ca.der": {
       // RFC 5280 4.2.2.1: the caIssuers URI serves one DER certificate as application/pkix-cert.
-      return send(res, 200, "application/pkix-cert", ctx.service.rootDer(), { "cache-control": "max-age=3600" });
+      const der = await ctx.service.rootDer(path);
+      if (!der) throw new HttpError(404, "NOT_FOUND", `${path}: this CA trusts no root of that generation`);
+      return send(res, 200, "application/pkix-cert", der, { "cache-control": "max-age=3600" });
+    }
     default: {
-      const crl = await ctx.service.currentCrl();
-      if (!crl) throw new HttpError(404, "NOT_FOUND", "this CA has no CRL yet");
+      const crl = await ctx.service.crlAt(path);
+      if (!crl) throw new HttpError(404, "NOT_FOUND", path === route ? "this CA has no CRL yet" : `${path}: this CA trusts no root of that generation`);
       notes.crl = String(crl.number);
       const headers = {
         etag: crl.etag,

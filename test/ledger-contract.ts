@@ -130,6 +130,35 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
     await assert.rejects(l.write((tx) => tx.insertCrl({ number: 1, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([1]) })), isLedgerError("conflict"));
   });
 
+  withLedger("roots across a rotation: generations in order, each certificate's and CRL's issuer, revocations and CRLs per issuer, retirement", async (l) => {
+    await l.write(async (tx) => {
+      await tx.insertCertificate({ ...cert("r1", "Root", "2036-01-01T00:00:00.000Z", "root"), createdAt: "2026-01-01T00:00:00.000Z" });
+      await tx.insertCertificate(cert("01", "old"));
+      await tx.insertCrl({ number: 1, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([1]) });
+      await tx.markSuperseded("r1", "r2");
+      await tx.insertCertificate({ ...cert("r2", "Root G2", "2037-01-01T00:00:00.000Z", "root"), createdAt: "2026-02-01T00:00:00.000Z" });
+      await tx.insertCertificate({ ...cert("02", "new"), issuer: "r2" });
+      await tx.markRevoked("01", "2026-03-01T00:00:00.000Z", 0);
+      await tx.insertCrl({ number: 2, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([2]), issuer: "r1" });
+      await tx.insertCrl({ number: 3, thisUpdate: "t", nextUpdate: "n", der: new Uint8Array([3]), issuer: "r2" });
+    });
+    await l.read(async (r) => {
+      const roots = await r.roots();
+      assert.deepEqual(roots.map((x) => [x.record.serial, x.generation, x.record.state, x.retiredAt, x.record.issuer]), [["r1", 1, "superseded", null, "r1"], ["r2", 2, "active", null, "r2"]]);
+      assert.equal((await r.activeRoot())?.serial, "r2");
+      assert.equal((await r.bySerial("01"))?.issuer, "r1", "defaults to the active root");
+      assert.equal((await r.bySerial("02"))?.issuer, "r2");
+      assert.deepEqual((await r.summaries({ issuer: "r2" })).items.map((c) => c.serial), ["02"]);
+      assert.deepEqual((await r.revokedEntries("r1")).map((e) => e.serial), ["01"]);
+      assert.deepEqual(await r.revokedEntries("r2"), []);
+      assert.deepEqual([(await r.latestCrl("r1"))?.number, (await r.latestCrl("r2"))?.number, (await r.latestCrl())?.number], [2, 3, 3]);
+      assert.equal((await r.latestCrl("r1"))?.issuer, "r1");
+      assert.equal(await r.nextCrlNumber(), 4);
+    });
+    await l.write((tx) => tx.retireRoot("r1", "2026-04-01T00:00:00.000Z"));
+    assert.deepEqual((await l.read((r) => r.roots())).map((x) => x.retiredAt), ["2026-04-01T00:00:00.000Z", null]);
+  });
+
   withLedger("revoking a superseded certificate keeps it revoked; superseding a revoked one keeps it revoked", async (l) => {
     await l.write(async (tx) => {
       await tx.insertCertificate(cert("01", "a"));

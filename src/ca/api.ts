@@ -14,6 +14,7 @@ import { revoke, type RevokeResult } from "./revocation.js";
 import { renewFromCsr } from "./self-renewal.js";
 import { notFound } from "./suggest.js";
 import { type CertificateStatus, type CertificateView, CrlReason, viewOf, when } from "./views.js";
+import { caBundlePem } from "./roots.js";
 
 export { AccessDenied, type Caller, type PeerCertificate } from "./api-callers.js";
 
@@ -68,7 +69,9 @@ export class ApiAuthority {
     if (rec.notAfter <= now.toISOString()) throw refuse(`expired ${when(rec.notAfter)}`);
     if (!rec.keyEncrypted) throw refuse("was issued from a CSR: pki does not hold its key");
     const key = await core.unsealKey(rec.keyEncrypted, rec);
-    return new ApiAuthority(core, { certPem: toPem(rec.der, "CERTIFICATE"), keyPem: toPem(key, "PRIVATE KEY"), caPem: toPem(core.root.der, "CERTIFICATE") });
+    // During a root rotation callers with a certificate of either trusted root get in (the set as of start).
+    const caPem = caBundlePem(await core.ledger.read((r) => r.roots()));
+    return new ApiAuthority(core, { certPem: toPem(rec.der, "CERTIFICATE"), keyPem: toPem(key, "PRIVATE KEY"), caPem });
   }
 
   /** The caller behind a TLS client certificate, checked against the ledger as it is now. */

@@ -131,6 +131,13 @@ export class CaCore {
     return keyring.signer(record.der, record.keyEncrypted!).catch(wrongPassphrase);
   }
 
+  /** The root that signed `rec` (after pki rotate-root, not necessarily the current one). */
+  async issuerOf(rec: CertificateRecord): Promise<CertificateRecord> {
+    if (rec.kind === "root" || rec.issuer === null || rec.issuer === this.root.serial) return rec.kind === "root" ? rec : this.root;
+    const issuer = await this.ledger.read((r) => r.bySerial(rec.issuer!));
+    return issuer?.kind === "root" ? issuer : this.root;
+  }
+
   /**
    * The signer of `root`, the current root or an older one still trusted during a rotation's
    * overlap (it signs its own CRLs and OCSP answers). An older root's key is sealed in the ledger.

@@ -30,8 +30,8 @@ export async function exportCertificate(core: CaCore, ctx: Context, params: { ta
   if (view.status === "revoked") warnings.push(`"${rec.name}" (serial ${rec.serial}) was revoked on ${when(rec.revokedAt!)}: servers refuse it`);
   if (view.status === "expired") warnings.push(`"${rec.name}" (serial ${rec.serial}) expired on ${when(rec.notAfter)}: servers refuse it`);
   if (view.status === "superseded") warnings.push(`serial ${rec.serial} of "${rec.name}" is superseded by ${rec.supersededBy}`);
-  const ca = core.root.der;
-  const isRoot = rec.serial === core.root.serial;
+  const ca = (await core.issuerOf(rec)).der;
+  const isRoot = rec.kind === "root";
   const data = await encode(params.format, rec.der, ca, isRoot);
   if (params.out !== undefined) {
     const batch = new FileBatch();

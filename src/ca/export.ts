@@ -72,7 +72,7 @@ export async function exportPkcs12(core: CaCore, ctx: Context, params: ExportPar
   const der = await createPkcs12({
     privateKey: keyPkcs8,
     certificate: rec.der,
-    caCertificates: [core.root.der],
+    caCertificates: [(await core.issuerOf(rec)).der],
     password: params.password,
     friendlyName: rec.name,
     legacy: params.legacy ?? false,

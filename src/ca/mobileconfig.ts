@@ -34,16 +34,17 @@ export async function exportMobileconfig(core: CaCore, ctx: Context, p: Mobileco
   if (p.password.length === 0) throw new PkiError("secret", "the password is empty", "iOS cannot import a PKCS#12 with an empty password", "EMPTY_SECRET");
   const weakPassword = exportPasswordProblem(p.password);
   if (weakPassword) throw new PkiError("secret", `the password ${weakPassword}`, undefined, "WEAK_PASSWORD");
+  const root = await core.issuerOf(rec);
   const p12 = await createPkcs12({
     privateKey: await decryptedKey(core, rec),
     certificate: rec.der,
-    caCertificates: [core.root.der],
+    caCertificates: [root.der],
     password: p.password,
     friendlyName: rec.name,
     legacy: !p.modern,
   });
-  const base = `pki.${core.root.serial}.${rec.serial}`;
-  const rootName = core.root.name;
+  const base = `pki.${root.serial}.${rec.serial}`;
+  const rootName = root.name;
   const plist = renderPlist({
     PayloadContent: [
       {
@@ -58,8 +59,8 @@ export async function exportMobileconfig(core: CaCore, ctx: Context, p: Mobileco
       },
       {
         PayloadCertificateFileName: "ca.cer",
-        PayloadContent: { data: core.root.der },
-        PayloadDescription: `Root certificate authority ${core.root.subject}`,
+        PayloadContent: { data: root.der },
+        PayloadDescription: `Root certificate authority ${root.subject}`,
         PayloadDisplayName: rootName,
         PayloadIdentifier: `${base}.root`,
         PayloadType: "com.apple.security.root",

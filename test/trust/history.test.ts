@@ -175,8 +175,12 @@ test("a home copied without ledger.anchor: changes are refused until check --rep
   assert.equal(pkiJson<{ ok: boolean }>(h, ["audit", "--verify"]).ok, true);
 });
 
+/** The schema step that added event MACs, and what undoes the (root rotation) step after it: a ledger is put back to just before MACs. */
+const MAC_STEP = MIGRATIONS.findIndex((step) => step.includes("ADD COLUMN mac"));
+const UNDO_ROOT_ROTATION_STEP = "DROP INDEX certificates_issuer; DROP INDEX crls_issuer; ALTER TABLE certificates DROP COLUMN issuer; ALTER TABLE certificates DROP COLUMN retired_at; ALTER TABLE crls DROP COLUMN issuer;";
+
 test("a ledger from before authenticated history: the first change verifies it, seals it with one event, and MACs everything after", () => {
-  const h = attacked((db) => db.exec(`ALTER TABLE events DROP COLUMN mac; PRAGMA user_version = ${MIGRATIONS.length - 1}`));
+  const h = attacked((db) => db.exec(`${UNDO_ROOT_ROTATION_STEP} ALTER TABLE events DROP COLUMN mac; PRAGMA user_version = ${MAC_STEP}`));
   rmSync(join(h, "ledger.anchor"));
   const events = pkiJson<unknown[]>(home, ["audit"]).length;
   pkiJson(h, ["crl"]);
@@ -192,7 +196,7 @@ test("a ledger from before authenticated history: the first change verifies it, 
 });
 
 test("a legacy ledger un-revoked before its first keyed change is not sealed: the change is refused", () => {
-  const h = attacked((db) => db.exec(`ALTER TABLE events DROP COLUMN mac; PRAGMA user_version = ${MIGRATIONS.length - 1}; ${UNREVOKE_ALICE}`));
+  const h = attacked((db) => db.exec(`${UNDO_ROOT_ROTATION_STEP} ALTER TABLE events DROP COLUMN mac; PRAGMA user_version = ${MAC_STEP}; ${UNREVOKE_ALICE}`));
   rmSync(join(h, "ledger.anchor"));
   const r = pki(h, ["--json", "crl"]);
   assert.equal(r.status, 7, r.stderr);

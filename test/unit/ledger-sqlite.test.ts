@@ -5,6 +5,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { LedgerError } from "../../src/ledger/errors.js";
 import { openLedger } from "../../src/ledger/open.js";
+import { MIGRATIONS } from "../../src/ledger/sqlite/migrations.js";
 import { tempDir } from "../helpers.js";
 import { cert, ledgerContract } from "../ledger-contract.js";
 
@@ -123,6 +124,35 @@ test("a SQLite read during a write settles without a turn of the event loop the 
     assert.equal(first, "read before");
   } finally {
     await l.close();
+    cleanup();
+  }
+});
+
+test("schema step 7 on a ledger from before root rotation: its one root signed every certificate and CRL, generation 1", async () => {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, "ledger.db");
+  try {
+    const db = new Database(path);
+    db.function("pki_name_key", { deterministic: true }, (name: unknown) => String(name).toLowerCase());
+    for (const step of MIGRATIONS.slice(0, 6)) db.exec(step);
+    db.pragma("user_version = 6");
+    const insert = db.prepare("INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, created_at) VALUES (?, ?, ?, ?, ?, 'a', 'b', x'3000', ?)");
+    insert.run("r1", "Root", "root", "root", "CN=Root", "2026-01-01");
+    insert.run("01", "alice", "alice", "client", "CN=alice", "2026-01-02");
+    db.prepare("INSERT INTO crls (number, this_update, next_update, der) VALUES (1, 't', 'n', x'3000')").run();
+    db.close();
+    const l = await openLedger(path);
+    try {
+      await l.read(async (r) => {
+        assert.deepEqual((await r.roots()).map((x) => [x.record.serial, x.generation, x.retiredAt]), [["r1", 1, null]]);
+        assert.equal((await r.bySerial("01"))?.issuer, "r1");
+        assert.equal((await r.bySerial("r1"))?.issuer, "r1");
+        assert.equal((await r.latestCrl("r1"))?.number, 1);
+      });
+    } finally {
+      await l.close();
+    }
+  } finally {
     cleanup();
   }
 });

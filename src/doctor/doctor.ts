@@ -30,6 +30,8 @@ export interface DoctorInput {
   quotedName?: string;
   /** For a CA home whose root key is in a PKCS#11 token: whether it is reachable and signs (null: not checked, no PIN at hand). */
   tokenKey?: { usable: boolean | null; message: string; fix?: string };
+  /** For a CA home during a root rotation (pki rotate-root): which roots are trusted, what is left under the old one. */
+  rotation?: { message: string; fix: string };
   now?: Date;
 }
 
@@ -72,6 +74,8 @@ export async function diagnose(input: DoctorInput): Promise<DoctorReport> {
     const { usable, message, fix } = input.tokenKey;
     add({ id: "ca.token-key", section: "ca", status: usable === null ? "warn" : usable ? "pass" : "fail", message, ...(fix && !usable ? { fix } : {}) });
   }
+
+  if (input.rotation) add({ id: "ca.rotation", section: "ca", status: "info", message: input.rotation.message, fix: input.rotation.fix });
 
   // 1. The server.
   const bare = await probeHttp({ ...endpoint, ca: trust.join("\n"), checkName: host });

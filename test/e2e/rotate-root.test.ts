@@ -56,6 +56,12 @@ test("during the overlap: an old and a new client certificate get in, a revoked 
   const revoked = await get(rex);
   assert.equal(revoked.status, 400, revoked.error);
   assert.match(revoked.body, /The SSL certificate error \(FAILED:certificate revoked\)/);
+
+  // doctor reports the overlap, and the new root's certificate gets in.
+  const doctor = pki(ca.home, ["--json", "doctor", `https://localhost:${nginx.port}/`, "--resolve", `localhost:${nginx.port}:127.0.0.1`, "--cert", "nora", "--key", nora.key]);
+  const report = JSON.parse(doctor.stdout) as { ok: boolean; checks: { id: string; message: string }[] };
+  assert.equal(report.ok, true, doctor.stdout);
+  assert.match(report.checks.find((c) => c.id === "ca.rotation")?.message ?? "", /root rotation under way: G2 "E2E Root CA G2" signs new certificates, G1 "E2E Root CA" \(2 valid certificates left\) still trusted/);
 });
 
 test("after rotate-root --finish (and the server's own certificate renewed under the new root): the old client certificate is refused", async () => {

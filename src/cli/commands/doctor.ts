@@ -73,6 +73,7 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
       let revocationSource: string | undefined;
       let quotedName: string | undefined;
       let tokenKey: DoctorInput["tokenKey"];
+      let rotation: DoctorInput["rotation"];
       const caFile = flags.ca ?? (home.exists() ? home.caCertificate : undefined);
       const caPem = caFile ? readText(caFile, "--ca") : undefined;
       if (flags.cert && existsSync(flags.cert)) certificatePem = readText(flags.cert, "--cert");
@@ -91,6 +92,7 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
           }
           revokedSerials = await authority.revokedSerials();
           tokenKey = await checkTokenKey(authority);
+          rotation = rotationOf(await authority.roots(commandContext()));
           revocationSource = `ledger and CRL of ${home.dir}`;
         } finally {
           await authority.close();
@@ -107,6 +109,7 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
         ...(revocationSource ? { revocationSource } : {}),
         ...(quotedName ? { quotedName } : {}),
         ...(tokenKey ? { tokenKey } : {}),
+        ...(rotation ? { rotation } : {}),
       });
       if (opts.json) printJson(report);
       else {
@@ -130,6 +133,18 @@ Exit 0 when the connection works (with the certificate, if one is given), 8 when
  * A root key in a PKCS#11 token is tried only with a PIN at hand (PKI_PKCS11_PIN or _FILE):
  * doctor diagnoses a connection and never prompts for the token.
  */
+/** During a root rotation: the overlap, as doctor reports it (a server missing the new ca.pem refuses the new root's certificates). */
+function rotationOf({ roots }: Awaited<ReturnType<Authority["roots"]>>): DoctorInput["rotation"] {
+  const current = roots.find((r) => r.status === "current");
+  const older = roots.filter((r) => r.status === "overlap");
+  if (!current || older.length === 0) return undefined;
+  const left = older.map((r) => `G${r.generation} "${r.name}" (${r.dependents} valid certificate${r.dependents === 1 ? "" : "s"} left)`).join(", ");
+  return {
+    message: `root rotation under way: G${current.generation} "${current.name}" signs new certificates, ${left} still trusted`,
+    fix: "servers must trust both roots until pki rotate-root --finish: install the home's ca.pem and crl.pem (both roots, both CRLs) and reload",
+  };
+}
+
 async function checkTokenKey(authority: Authority): Promise<DoctorInput["tokenKey"]> {
   const uri = await authority.rootKeyUri();
   if (!uri) return undefined;

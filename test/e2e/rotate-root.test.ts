@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { pki, pkiJson, tempDir } from "../helpers.js";
-import { curl, type E2eCa, makeCa, makeClient, type Running, startNginx, startUpstream } from "./harness.js";
+import { PASSPHRASE, PKI_BIN, pki, pkiJson, tempDir } from "../helpers.js";
+import { curl, type E2eCa, exec, makeCa, makeClient, type Running, startNginx, startUpstream } from "./harness.js";
 
 const work = tempDir("pki-e2e-rotate-");
 let ca: E2eCa;
@@ -58,7 +58,9 @@ test("during the overlap: an old and a new client certificate get in, a revoked 
   assert.match(revoked.body, /The SSL certificate error \(FAILED:certificate revoked\)/);
 
   // doctor reports the overlap, and the new root's certificate gets in.
-  const doctor = pki(ca.home, ["--json", "doctor", `https://localhost:${nginx.port}/`, "--resolve", `localhost:${nginx.port}:127.0.0.1`, "--cert", "nora", "--key", nora.key]);
+  // Asynchronously: the upstream behind nginx answers from this process.
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: ca.home, PKI_HOME: ca.home, PKI_PASSPHRASE: PASSPHRASE };
+  const doctor = await exec(process.execPath, [PKI_BIN, "--json", "doctor", `https://localhost:${nginx.port}/`, "--resolve", `localhost:${nginx.port}:127.0.0.1`, "--cert", "nora", "--key", nora.key], env);
   const report = JSON.parse(doctor.stdout) as { ok: boolean; checks: { id: string; message: string }[] };
   assert.equal(report.ok, true, doctor.stdout);
   assert.match(report.checks.find((c) => c.id === "ca.rotation")?.message ?? "", /root rotation under way: G2 "E2E Root CA G2" signs new certificates, G1 "E2E Root CA" \(2 valid certificates left\) still trusted/);

@@ -25,6 +25,7 @@ import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issua
 import type { MobileconfigParams } from "./mobileconfig.js";
 import type { NewPassphraseSource, PassphraseChangeResult, PassphraseProgress } from "./passphrase.js";
 import type { CrlCopy, CrlResult, RevokeOptions, RevokeResult } from "./revocation.js";
+import type { RevokeBatchParams, RevokeBatchResult } from "./revocation-batch.js";
 import type { RoleChange, RoleChoice } from "./roles.js";
 import type { RetireParams, RetireResult, RootsOverview, RotateParams, RotateResult } from "./rotation.js";
 import type { ServerConfigParams } from "./server-config.js";
@@ -110,6 +111,12 @@ export class Authority {
   async revoke(ctx: Context, target: string, reason: CrlReason, options: RevokeOptions = {}): Promise<RevokeResult> {
     this.core.unlockEarly(this.core.root.keyEncrypted);
     return (await import("./revocation.js")).revoke(this.core, ctx, target, reason, options);
+  }
+
+  /** Revokes every certificate a list of names and serials names (pki revoke --from), with one CRL at the end. */
+  async revokeBatch(ctx: Context, params: RevokeBatchParams): Promise<RevokeBatchResult> {
+    this.core.unlockEarly(this.core.root.keyEncrypted);
+    return (await import("./revocation-batch.js")).revokeBatch(this.core, ctx, params);
   }
 
   /** Releases certificateHold revocations of a name or serial and signs a CRL without them. */

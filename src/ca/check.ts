@@ -14,6 +14,7 @@ import { checkLinks, checkTempFiles, listTree } from "./check-files.js";
 import { DIR_MODE, PUBLIC_MODE, SECRET_MODE, safeFileName } from "./home.js";
 import { PkiError } from "./errors.js";
 import { crlHook } from "./hooks.js";
+import { issueCrl } from "./revocation.js";
 import { rootKeyUri, tokenKeyStatus } from "./root-key.js";
 import { HistoryAuthenticator, readAnchor } from "./history.js";
 import { caBundlePem, crlBundlePem, generationLabel, latestCrls, trustedRoots, type RootRecord } from "./roots.js";
@@ -77,7 +78,9 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   const issuers = new Map(roots.map((root) => [root.record.serial, root.record.serial === core.root.serial ? rootCert : parsedRoot(root.record.der)]));
   let total = 0;
   let bad = 0;
+  let revokedInLedger = 0;
   const crl = await ledger.read(async (r) => {
+    revokedInLedger = await r.count({ state: "revoked" });
     for await (const c of allPages((page) => r.certificates({}, page))) {
       total++;
       const issuer = roots.length > 1 ? issuers.get(c.issuer ?? "") : rootCert;
@@ -115,6 +118,9 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
     else if (daysLeft < CRL_WARN_DAYS) add({ check: "crl", level: "warning", message: `CRL #${crl.number} expires in ${daysLeft.toFixed(1)} days (${when(crl.nextUpdate)})`, fix: "run: pki crl && nginx -s reload (and schedule it weekly)" });
     else add({ check: "crl", level: "ok", message: `CRL #${crl.number} is signed and valid until ${when(crl.nextUpdate)}` });
   }
+  // Every change that revokes or releases signs its CRL in the same transaction, except a bulk
+  // revocation, which signs once after its last chunk: a kill between chunks leaves this.
+  const crlBehind = crlInfo !== null && crlInfo !== undefined && crlInfo.entries !== revokedInLedger;
 
   // Outputs: what should be on disk, derived from the ledger.
   const crls = roots.length > 1 ? await ledger.read((r) => latestCrls(r, roots)) : null;
@@ -125,6 +131,7 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
     if (actual !== e.content) differing.push({ ...e, what: actual === null ? "is missing" : "differs from the ledger" });
   }
   let repaired = false;
+  let crlSigned: number | null = null;
   const notRewritten = new Map<string, PkiError>();
   if (repair) {
     try {
@@ -136,7 +143,14 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
     // output is rewritten from it (a ledger that lost a revocation must not become crl.pem),
     // and a home copied without its anchor gets a new one after its whole history verified.
     try {
+      const signer = crlBehind ? await core.rootSigner() : null;
       const healed = await core.change(ctx, async (tx, files) => {
+        // The new CRL replaces crl.pem, whatever the old one's file looked like.
+        const signed = signer && (await issueCrl(core, ctx, tx, signer, files));
+        if (signed) {
+          crlSigned = signed.number;
+          differing.splice(0, differing.length, ...differing.filter((d) => d.path !== home.crl));
+        }
         for (const e of differing) {
           try {
             files.stage(e.path, e.content, e.mode);
@@ -145,6 +159,7 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
             notRewritten.set(e.path, err);
           }
         }
+        if (signed) return { hook: signed.hook, path: home.crl, number: signed.number };
         const crlRewritten = differing.some((e) => e.path === home.crl) && !notRewritten.has(home.crl);
         return crlRewritten ? { hook: await crlHook(tx), path: home.crl, number: crl!.number } : null;
       }, { reanchor: true });
@@ -154,6 +169,12 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
       if (!(err instanceof PkiError && (err.code === "LEDGER_TAMPERED" || err.code === "ANCHOR_MISSING"))) throw err;
       add({ check: "audit", level: "error", message: `nothing was repaired: ${err.message}`, fix: err.hint ?? "" });
     }
+  }
+  if (crlBehind) {
+    const what = `CRL #${crl!.number} lists ${crlInfo!.entries} revoked certificates but the ledger has ${revokedInLedger}: a bulk revocation (pki revoke --from) was interrupted before it signed its CRL, so servers still accept the rest`;
+    add(crlSigned !== null
+      ? { check: "crl", level: "error", message: `signed CRL #${crlSigned} with every revocation (${what})`, repaired: true }
+      : { check: "crl", level: "error", message: what, fix: "run: pki crl (or pki check --repair)", repaired: false });
   }
   for (const e of differing) {
     const err = notRewritten.get(e.path);

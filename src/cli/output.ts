@@ -20,7 +20,7 @@ export function print(line = ""): void {
 
 /** A plain aligned table, columns measured in terminal cells; the last column is not padded. */
 export function printTable(headers: string[], rows: string[][], colourOf?: (row: string[], col: number, text: string) => string): void {
-  const widths = headers.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ""))));
+  const widths = headers.map((h, i) => rows.reduce((w, r) => Math.max(w, displayWidth(r[i] ?? "")), displayWidth(h)));
   const line = (cells: string[], row?: string[]) =>
     cells
       .map((c, i) => {
@@ -49,10 +49,14 @@ const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" });
  * characters names may hold.
  */
 export function displayWidth(text: string): number {
+  // Printable ASCII, nearly every cell of a listing, is one column a character: no segmenting needed.
+  if (PRINTABLE_ASCII.test(text)) return text.length;
   let width = 0;
   for (const { segment } of graphemes.segment(text)) width += graphemeWidth(segment);
   return width;
 }
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 function graphemeWidth(g: string): number {
   if (/\p{Emoji_Presentation}|\p{Extended_Pictographic}\uFE0F/u.test(g)) return 2;

@@ -150,3 +150,26 @@ test("50 concurrent issuances, revocations and CRLs in one process: unique seria
     await t.cleanup();
   }
 });
+
+test("list --expiring DAYS: from now (inclusive: a certificate is valid at its notAfter) to now + DAYS (exclusive), only valid ones", async () => {
+  const t = await testAuthority();
+  try {
+    const { authority, clock, ctx } = t;
+    const start = clock.now;
+    for (const [name, days] of [["d10", 10], ["d30", 30], ["d31", 31], ["gone", 30], ["old", 30]] as const) await authority.issue(ctx(), { name, kind: "client", days });
+    await authority.revoke(ctx(), "gone", CrlReason.unspecified);
+    await authority.renew(ctx(), { name: "old", days: 60 });
+    const names = async (days: number) => (await authority.list(ctx(), { expiringDays: days })).map((v) => v.name).sort().join();
+    const ms = (d: Date, delta: number) => new Date(d.getTime() + delta);
+    assert.equal(await names(30), "d10", "d30 ends exactly at now + 30 days: outside; revoked and superseded ones never count");
+    clock.now = ms(start, 1);
+    assert.equal(await names(30), "d10,d30", "one millisecond later it is inside");
+    clock.now = later(start, 30);
+    assert.equal(await names(1), "d30", "at its notAfter it is still valid, and listed");
+    clock.now = ms(later(start, 30), 1);
+    assert.equal(await names(1), "d31", "a millisecond after, expired: not listed; d31 is");
+    assert.equal(await names(0), "", "0 days: nothing");
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -8,7 +8,8 @@ import { CrlReason } from "./crl-reason.js";
 
 export interface CrlEntry {
   serial: string;
-  revokedAt: Date;
+  /** A Date, or an ISO 8601 UTC time as the ledger stores it. */
+  revokedAt: Date | string;
   reason: CrlReason;
 }
 
@@ -76,13 +77,15 @@ function reasonExtensions(reason: CrlReason): Uint8Array {
  * entry is written once into one buffer, in the order given (a CRL's entries need no order).
  */
 function revokedCertificates(entries: Iterable<CrlEntry>): Uint8Array<ArrayBuffer> {
-  const list = new DerWriter();
+  // An entry is about 40 bytes: sized once for a list, so the buffer is not regrown and copied.
+  const list = new DerWriter(Array.isArray(entries) ? entries.length * 48 : undefined);
   for (const e of entries) {
     const serial = uintHex(e.serial);
     const ext = e.reason === CrlReason.unspecified ? null : reasonExtensions(e.reason);
     list.header(0x30, headerLength(serial.length) + serial.length + timeLength(e.revokedAt) + (ext?.length ?? 0));
     list.uintHex(serial);
-    list.time(e.revokedAt);
+    if (typeof e.revokedAt === "string") list.timeIso(e.revokedAt);
+    else list.time(e.revokedAt);
     if (ext) list.bytes(ext);
   }
   return list.view();

@@ -18,10 +18,16 @@ export interface PemBlock {
 
 /** Encodes DER as PEM with 64-column base64 lines (RFC 7468 section 2). */
 export function toPem(der: Uint8Array, label: string): string {
-  const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("base64");
-  const lines: string[] = [];
-  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+  const bytes = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
+  // Line by line into one buffer: for a 4 MB CRL several times faster than slicing one base64
+  // string into 90,000 lines and joining them (and the result is one flat string).
+  const body = Buffer.allocUnsafe(Math.ceil(bytes.length / 3) * 4 + Math.ceil(bytes.length / 48));
+  let at = 0;
+  for (let i = 0; i < bytes.length; i += 48) {
+    at += body.write(bytes.toString("base64", i, Math.min(i + 48, bytes.length)), at, "latin1");
+    body[at++] = 0x0a;
+  }
+  return `-----BEGIN ${label}-----\n${body.toString("latin1", 0, at)}-----END ${label}-----\n`;
 }
 
 /** PEM with the "X509 CRL" label that OpenSSL and nginx read; @peculiar/x509 would write "CRL". */

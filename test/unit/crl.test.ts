@@ -5,7 +5,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { createCrl, type CrlEntry, CrlReason, crlPem } from "../../src/crypto/crl.js";
 import { crlNumberOf } from "../../src/crypto/crl-number.js";
-import { DerWriter, headerLength, octets, oid, seq, time, tlv, uintBytes, uintHex } from "../../src/crypto/der.js";
+import { DerWriter, headerLength, octets, oid, seq, time, timeLength, tlv, uintBytes, uintHex } from "../../src/crypto/der.js";
 import { readDerOrPem } from "../../src/crypto/pem.js";
 import { x509 } from "../../src/crypto/provider.js";
 import { keySigner } from "../../src/crypto/signer.js";
@@ -29,6 +29,12 @@ test("DerWriter encodes lengths, integers and times exactly as the one-element e
     assert.deepEqual(w.toBytes(), time(d), d.toISOString());
   }
   assert.throws(() => uintHex("12zz"), RangeError, "a serial that is not hex is refused, not truncated");
+  for (const iso of ["2026-02-03T04:05:06.789Z", "2049-12-31T23:59:59.999Z", "2050-01-01T00:00:00.000Z", "2999-11-30T10:20:30Z", "2026-02-03T04:05:06+02:00"]) {
+    const w = new DerWriter(16);
+    w.timeIso(iso);
+    assert.deepEqual(w.toBytes(), time(new Date(iso)), iso);
+    assert.equal(timeLength(iso), time(new Date(iso)).length);
+  }
 });
 
 test("a CRL of 20,000 entries (all reasons, odd serials, dates past 2049) verifies with openssl and lists every entry as given", async () => {
@@ -48,7 +54,9 @@ test("a CRL of 20,000 entries (all reasons, odd serials, dates past 2049) verifi
       revokedAt: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000 * (i % 2 ? 1 : 300)),
       reason: reasons[i % reasons.length]!,
     }));
-    const der = await createCrl({ signer, number: 42, nextUpdate: new Date(Date.now() + 86_400_000), entries });
+    const thisUpdate = new Date();
+    const nextUpdate = new Date(Date.now() + 86_400_000);
+    const der = await createCrl({ signer, number: 42, thisUpdate, nextUpdate, entries });
     writeFileSync(join(dir, "crl.pem"), crlPem(der));
     const verified = openssl(["crl", "-in", join(dir, "crl.pem"), "-CAfile", certPath, "-noout", "-verify", "-crlnumber"]);
     assert.equal(verified.status, 0, verified.stderr);
@@ -68,12 +76,17 @@ test("a CRL of 20,000 entries (all reasons, odd serials, dates past 2049) verifi
       ...entries.map((e) =>
         seq(
           uintBytes(new Uint8Array(Buffer.from(e.serial.length % 2 ? "0" + e.serial : e.serial, "hex"))),
-          time(e.revokedAt),
+          time(new Date(e.revokedAt)),
           ...(e.reason === CrlReason.unspecified ? [] : [seq(seq(oid("2.5.29.21"), octets(tlv(0x0a, new Uint8Array([e.reason])))))]),
         ),
       ),
     );
     assert.ok(Buffer.from(der).indexOf(Buffer.from(expected)) > 0, "the revoked list is the one-by-one encoding of the entries, in order");
+
+    // The ledger hands over its ISO strings: the signed part is byte for byte what Dates give.
+    const fromIso = await createCrl({ signer, number: 42, thisUpdate, nextUpdate, entries: entries.map((e) => ({ ...e, revokedAt: (e.revokedAt as Date).toISOString() })) });
+    const tbs = (crl: Uint8Array) => crl.subarray(...tbsCertList(crl));
+    assert.ok(Buffer.from(tbs(fromIso)).equals(Buffer.from(tbs(der))), "same TBSCertList");
   } finally {
     cleanup();
   }
@@ -97,3 +110,11 @@ test("the CRL reads its revocations from one covering index, in order, without a
     cleanup();
   }
 });
+
+/** Start and end of the first element inside a DER SEQUENCE: a CRL's TBSCertList (the outer length also counts the signature, whose length varies). */
+function tbsCertList(der: Uint8Array): [number, number] {
+  const headerEnd = (at: number) => (der[at + 1]! < 0x80 ? at + 2 : at + 2 + (der[at + 1]! & 0x7f));
+  const lengthAt = (at: number) => (der[at + 1]! < 0x80 ? der[at + 1]! : [...der.subarray(at + 2, headerEnd(at))].reduce((n, b) => n * 256 + b, 0));
+  const inner = headerEnd(0);
+  return [inner, headerEnd(inner) + lengthAt(inner)];
+}

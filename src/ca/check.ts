@@ -119,8 +119,10 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
     else add({ check: "crl", level: "ok", message: `CRL #${crl.number} is signed and valid until ${when(crl.nextUpdate)}` });
   }
   // Every change that revokes or releases signs its CRL in the same transaction, except a bulk
-  // revocation, which signs once after its last chunk: a kill between chunks leaves this.
-  const crlBehind = crlInfo !== null && crlInfo !== undefined && crlInfo.entries !== revokedInLedger;
+  // revocation, which signs once after its last chunk: a kill between chunks leaves the ledger
+  // with more revocations than the CRL. (Fewer is an edit outside pki: the audit reports that, and
+  // no CRL is signed from such a ledger.)
+  const crlBehind = crlInfo !== null && crlInfo !== undefined && revokedInLedger > crlInfo.entries;
 
   // Outputs: what should be on disk, derived from the ledger.
   const crls = roots.length > 1 ? await ledger.read((r) => latestCrls(r, roots)) : null;

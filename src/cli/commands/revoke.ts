@@ -107,9 +107,10 @@ async function revokeFromFile(file: string, flags: Flags, cmd: Command): Promise
     progress.end();
     if (opts.json) {
       printJson({
-        reason: flags.reason, revoked: r.revoked.length, alreadyRevoked: r.alreadyRevoked, expired: r.expired, duplicates: r.duplicates,
+        // `revoked` lists the certificates, as for a single revoke; the skipped lines are counted.
+        reason: flags.reason, revoked: r.revoked.map((c) => ({ serial: c.serial, name: c.name, line: c.line })),
+        alreadyRevoked: r.alreadyRevoked, expired: r.expired, duplicates: r.duplicates,
         crl: r.crl.path, crlNumber: r.crl.number, crlNextUpdate: r.crl.nextUpdate, ...(copy ? { crlOut: copy.path } : {}),
-        certificates: r.revoked.map((c) => ({ serial: c.serial, name: c.name, line: c.line })),
       });
     } else {
       const skipped = [

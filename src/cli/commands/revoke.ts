@@ -128,8 +128,9 @@ async function revokeFromFile(file: string, flags: Flags, cmd: Command): Promise
 
 async function confirmBatch(plan: RevokeBatchPlan, reason: string, file: string): Promise<boolean> {
   const n = plan.revoke.length;
+  if (n === 0) return true; // nothing to revoke: only a CRL is signed
   const skipped = plan.alreadyRevoked + plan.expired + plan.duplicates;
-  process.stderr.write(`${file} revokes ${plural(n, "certificate")} (reason ${reason})${skipped ? `, ${skipped} line(s) have nothing left to revoke` : ""}; servers refuse them after their next CRL reload.\n`);
+  process.stderr.write(`${shown(file)} revokes ${plural(n, "certificate")} (reason ${reason})${skipped ? `, ${skipped} line(s) have nothing left to revoke` : ""}; servers refuse them after their next CRL reload.\n`);
   for (const c of plan.revoke.slice(0, 10)) process.stderr.write(`  line ${c.line}: serial ${c.serial}  "${c.name}"\n`);
   if (n > 10) process.stderr.write(`  … and ${n - 10} more\n`);
   return askConfirm(n === 1 ? "Revoke it?" : `Revoke all ${n}?`);

@@ -75,6 +75,27 @@ test("a CA on PostgreSQL: init-root, issue-client, revoke, crl, list, show, audi
   assert.deepEqual(rows.map((r) => [r.name, r.state, r.has_key]), [["PG Root CA", "active", true], ["alice", "revoked", true], ["bob", "active", true]]);
 });
 
+test("revoke --from on PostgreSQL: chunks, one CRL listing all; killed between chunks, check reports it and --repair signs the CRL", async () => {
+  const { home } = await pgHome();
+  const names = ["pa", "pb", "pc", "pd"];
+  const file = join(work.dir, "pg-list.txt");
+  writeFileSync(file, names.join("\n") + "\n");
+  assert.equal(pki(home, ["issue-client", "--from", file]).status, 0);
+  const killed = pki(home, ["revoke", "--from", file, "--chunk-size", "2"], { PKI_CRASH_AT: "mid-batch" });
+  assert.equal(killed.status, -1, killed.stderr);
+  const check = pki(home, ["check"]);
+  assert.equal(check.status, 8);
+  assert.match(check.stdout, /lists 0 revoked certificates but the ledger has 2: a bulk revocation/);
+  assert.equal(pkiJson<{ ok: boolean }>(home, ["check", "--repair"]).ok, true);
+  const rest = pkiJson<{ revoked: { name: string }[]; alreadyRevoked: number }>(home, ["revoke", "--from", file, "--chunk-size", "2"]);
+  assert.deepEqual([rest.revoked.map((c) => c.name), rest.alreadyRevoked], [["pc", "pd"], 2]);
+  const text = openssl(["crl", "-in", join(home, "crl.pem"), "-CAfile", join(home, "ca.pem"), "-noout", "-text"]);
+  assert.match(text.stderr + text.stdout, /verify OK/);
+  assert.equal(text.stdout.match(/Serial Number:/g)?.length, 4);
+  assert.equal(pki(home, ["audit", "--verify"]).status, 0);
+  assert.equal(pki(home, ["check"]).status, 0);
+});
+
 test("pki backup of a PostgreSQL ledger writes a SQLite ledger that pki restore turns into a working home", async () => {
   const { home } = await pgHome();
   pkiJson(home, ["issue-client", "carol"]);

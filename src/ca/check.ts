@@ -79,10 +79,13 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   let total = 0;
   let bad = 0;
   let revokedInLedger = 0;
+  // Per issuing root: during a rotation overlap each root's CRL lists only its own certificates.
+  const revokedByIssuer = new Map<string, number>();
   const crl = await ledger.read(async (r) => {
     revokedInLedger = await r.count({ state: "revoked" });
     for await (const c of allPages((page) => r.certificates({}, page))) {
       total++;
+      if (c.state === "revoked") revokedByIssuer.set(c.issuer ?? "", (revokedByIssuer.get(c.issuer ?? "") ?? 0) + 1);
       const issuer = roots.length > 1 ? issuers.get(c.issuer ?? "") : rootCert;
       if (!issuer || !(await isSignedBy(c.der, issuer))) {
         bad++;
@@ -122,10 +125,20 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
   // revocation, which signs once after its last chunk: a kill between chunks leaves the ledger
   // with more revocations than the CRL. (Fewer is an edit outside pki: the audit reports that, and
   // no CRL is signed from such a ledger.)
-  const crlBehind = crlInfo !== null && crlInfo !== undefined && revokedInLedger > crlInfo.entries;
-
   // Outputs: what should be on disk, derived from the ledger.
   const crls = roots.length > 1 ? await ledger.read((r) => latestCrls(r, roots)) : null;
+  let behind: string | null = null;
+  if (crls) {
+    for (const c of crls) {
+      const info = await readVerifiedCrl(c.der, issuers.get(c.issuer ?? "") ?? rootCert);
+      const inLedger = revokedByIssuer.get(c.issuer ?? "") ?? 0;
+      const root = roots.find((x) => x.record.serial === c.issuer);
+      if (info && inLedger > info.entries) behind = `CRL #${c.number} of root ${root ? generationLabel(root.generation) : c.issuer} lists ${info.entries} revoked certificates but the ledger has ${inLedger} under that root`;
+    }
+  } else if (crlInfo && revokedInLedger > crlInfo.entries) {
+    behind = `CRL #${crl!.number} lists ${crlInfo.entries} revoked certificates but the ledger has ${revokedInLedger}`;
+  }
+  const crlBehind = behind !== null;
   if (crl) expected.splice(1, 0, { path: home.crl, content: crls ? crlBundlePem(crls) : crlPem(crl.der), mode: PUBLIC_MODE });
   const differing: { path: string; content: string; mode: number; what: string }[] = [];
   for (const e of expected) {
@@ -173,7 +186,7 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
     }
   }
   if (crlBehind) {
-    const what = `CRL #${crl!.number} lists ${crlInfo!.entries} revoked certificates but the ledger has ${revokedInLedger}: a bulk revocation (pki revoke --from) was interrupted before it signed its CRL, so servers still accept the rest`;
+    const what = `${behind}: a bulk revocation (pki revoke --from) was interrupted before it signed its CRL, so servers still accept the rest`;
     add(crlSigned !== null
       ? { check: "crl", level: "error", message: `signed CRL #${crlSigned} with every revocation (${what})`, repaired: true }
       : { check: "crl", level: "error", message: what, fix: "run: pki crl (or pki check --repair)", repaired: false });

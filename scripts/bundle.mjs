@@ -10,12 +10,14 @@ import { build } from "esbuild";
 const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 const outdir = resolve(process.argv[2] ?? "dist/bundle");
 const entry = resolve(process.argv[3] ?? "dist/src/cli/main.js");
+// Bulk issuance's key workers load this file beside the chunk that starts them (key-pool.ts).
+const keyWorker = resolve(entry, "../../crypto/key-worker.js");
 
 mkdirSync(outdir, { recursive: true });
 const staging = mkdtempSync(`${outdir}.tmp-`);
 try {
   await build({
-    entryPoints: [entry],
+    entryPoints: { main: entry, "key-worker": keyWorker },
     bundle: true,
     splitting: true,
     format: "esm",

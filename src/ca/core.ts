@@ -1,5 +1,6 @@
 import { CryptoError } from "../crypto/errors.js";
 import type { HistoryKey } from "../crypto/history-key.js";
+import type { SealParameters } from "../crypto/key-batch.js";
 import type { Keyring } from "../crypto/keyring.js";
 import type { Signer } from "../crypto/signer.js";
 import { normalizeSerial, randomSerial } from "../crypto/serial.js";
@@ -204,6 +205,14 @@ export class CaCore {
     return (await this.keyring()).seal(pkcs8);
   }
 
+  /** What bulk issuance seals new keys with (the passphrase's derived key, see Keyring.sealingKey); verifies the passphrase first, as sealKey does. */
+  async sealParameters(): Promise<SealParameters> {
+    await this.verifyPassphrase();
+    const key = await (await this.keyring()).sealingKey();
+    const { sealingAlgorithm } = await import("../crypto/sealing.js");
+    return { key: key.key, algorithm: await sealingAlgorithm(key) };
+  }
+
   /**
    * Call inside the transaction of a change that stores keys encrypted under the passphrase
    * verified: if a `pki passphrase change` committed since, those keys would open with neither
@@ -225,7 +234,7 @@ export class CaCore {
    * unlocks the history key: the ledger is first checked against its authenticated history
    * (guardHistory), every event `work` appends carries a MAC, and the anchor is rewritten.
    */
-  async change<T>(ctx: Context, work: (tx: AuthenticatedWriter, files: FileBatch) => Promise<T>, options: { durable?: boolean } & GuardOptions = {}): Promise<T> {
+  async change<T>(ctx: Context, work: (tx: AuthenticatedWriter, files: FileBatch) => Promise<T>, options: { durable?: boolean; background?: boolean } & GuardOptions = {}): Promise<T> {
     ctx.signal?.throwIfAborted();
     const key = await this.historyKey();
     const files = new FileBatch({ ...options, home: this.home.dir });
@@ -235,11 +244,13 @@ export class CaCore {
         const guard = await guardHistory(raw, key, this.home, (details) => this.event(ctx, HISTORY_SEALED, null, details), options);
         const r = await work(guard.writer, files);
         await guard.stageAnchor(files);
+        // Every output written before the commit (background writes fail here, not after it).
+        await files.ready();
         crashPoint("before-commit");
         return r;
       });
     } catch (e) {
-      files.abort();
+      await files.discard();
       throw e;
     }
     crashPoint("after-commit");

@@ -204,7 +204,7 @@ function checkEmail(email: string): string {
   return email;
 }
 
-function withAltNames(ext: ExtensionsSpec, extra: { type: "email" | "dns" | "ip"; value: string }[]): ExtensionsSpec {
+export function withAltNames(ext: ExtensionsSpec, extra: { type: "email" | "dns" | "ip"; value: string }[]): ExtensionsSpec {
   if (extra.length === 0) return ext;
   const names = [...(ext.subjectAltName?.names ?? [])];
   for (const n of extra) if (!names.some((m) => m.type === n.type && m.value === n.value)) names.push(n);

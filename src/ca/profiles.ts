@@ -51,6 +51,11 @@ const ALLOWED_DIGESTS = new Set(["sha256", "sha384", "sha512"]);
  * `openssl x509 -req -extfile FILE -extensions SECTION`.
  */
 export function loadProfile(file: string, vars: ProfileVariables): Profile {
+  return profileReader(file)(vars);
+}
+
+/** Reads a profile file once, to expand it for many names (bulk issuance). */
+export function profileReader(file: string): (vars: ProfileVariables) => Profile {
   let text: string;
   try {
     text = readBounded(file, MAX_SMALL_FILE_BYTES, "the profile").toString("utf8");
@@ -59,9 +64,11 @@ export function loadProfile(file: string, vars: ProfileVariables): Profile {
     const code = (e as NodeJS.ErrnoException).code;
     throw new PkiError(code === "ENOENT" ? "not-found" : "invalid", `cannot read profile ${file}: ${code ?? (e as Error).message}`);
   }
-  const env: Record<string, string> = { PKI_NAME: vars.PKI_NAME };
-  if (vars.PKI_EMAIL) env.PKI_EMAIL = vars.PKI_EMAIL;
-  return profileFromIni(parseIni(text, file, env));
+  return (vars) => {
+    const env: Record<string, string> = { PKI_NAME: vars.PKI_NAME };
+    if (vars.PKI_EMAIL) env.PKI_EMAIL = vars.PKI_EMAIL;
+    return profileFromIni(parseIni(text, file, env));
+  };
 }
 
 export function profileFromIni(ini: IniFile): Profile {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { x509 } from "../crypto/provider.js";
-import type { CertificateKind, CertificateRecord, LedgerReader } from "../ledger/ledger.js";
+import type { Blob, CertificateKind, CertificateRecord, LedgerReader } from "../ledger/ledger.js";
 
 /** A ledger row for a freshly signed certificate, plus its SHA-256 fingerprint for the event log. */
 export function recordOf(
@@ -34,6 +34,44 @@ export function recordOf(
     sha256: fingerprint(der),
   };
 }
+
+/**
+ * The same row for a certificate signed from a LeafTemplate, from what went into it instead of
+ * parsing it back: times as the certificate holds them, in whole seconds.
+ */
+export function leafRecordOf(
+  der: Uint8Array,
+  fields: { serial: string; subject: string; notBefore: Date; notAfter: Date },
+  kind: CertificateKind,
+  name: string,
+  keyEncrypted: Uint8Array | null,
+  csr: Uint8Array | null,
+  now: Date,
+  /** Serial of the signing root. */
+  issuer: string,
+): CertificateRecord & { sha256: string } {
+  return {
+    serial: fields.serial,
+    name,
+    kind,
+    subject: fields.subject,
+    notBefore: wholeSeconds(fields.notBefore),
+    notAfter: wholeSeconds(fields.notAfter),
+    // Each made by this process into an ArrayBuffer of its own.
+    der: der as Blob,
+    keyEncrypted: keyEncrypted as Blob | null,
+    csr: csr as Blob | null,
+    createdAt: now.toISOString(),
+    state: "active",
+    revokedAt: null,
+    revocationReason: null,
+    supersededBy: null,
+    issuer,
+    sha256: fingerprint(der),
+  };
+}
+
+const wholeSeconds = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString();
 
 export function fingerprint(der: Uint8Array): string {
   return createHash("sha256").update(der).digest("hex");

@@ -4,6 +4,7 @@ import type { KeyType } from "../crypto/algorithms.js";
 import { createLeafCertificate, type NameAttribute } from "../crypto/certificates.js";
 import { CrlReason } from "../crypto/crl-reason.js";
 import type { ExtensionsSpec } from "../crypto/extensions.js";
+import type { EncodedName, LeafTemplate } from "../crypto/leaf-template.js";
 import { encryptedKeyPem, signingAlgorithm } from "../crypto/keys.js";
 import { toPem } from "../crypto/pem.js";
 import { x509 } from "../crypto/provider.js";
@@ -13,7 +14,7 @@ import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { PUBLIC_MODE, SECRET_MODE } from "./home.js";
-import { recordOf, storedKeyIs } from "./records.js";
+import { leafRecordOf, recordOf, storedKeyIs } from "./records.js";
 import { generationLabel } from "./roots.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
 import { claimName } from "./name-claims.js";
@@ -25,12 +26,17 @@ export const BACKDATE_MS = 5 * 60_000;
 export type LeafKind = Exclude<CertificateKind, "root">;
 
 /** One certificate to sign, with everything slow (keys, profiles, sealing) done before the write lock. */
-export interface LeafRequest {
+export type LeafRequest = LeafRequestCommon &
+  (
+    | { subject: NameAttribute[] | x509.Name; publicKey: x509.PublicKey }
+    /** Bulk issuance: signed from the `template` signLeaves is given. */
+    | { encoded: { subject: EncodedName; spki: Uint8Array } }
+  );
+
+interface LeafRequestCommon {
   name: string;
   kind: LeafKind;
-  subject: NameAttribute[] | x509.Name;
   extensions: ExtensionsSpec;
-  publicKey: x509.PublicKey;
   /** The new private key (PKCS#8), when pki made it; null when it came from a CSR. */
   keyPkcs8: Uint8Array | null;
   /** `keyPkcs8` sealed under the CA passphrase. */
@@ -61,7 +67,7 @@ export interface SignedLeaf {
  * `signer`, recorded with its event (with `replaces` when it takes a predecessor's place), and its
  * files staged; a revoked predecessor puts a new CRL in the same transaction.
  */
-export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, requests: readonly LeafRequest[], options: { durable?: boolean } = {}): Promise<{ leaves: SignedLeaf[]; crl: CrlResult | null }> {
+export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, requests: readonly LeafRequest[], options: { durable?: boolean; background?: boolean; template?: LeafTemplate } = {}): Promise<{ leaves: SignedLeaf[]; crl: CrlResult | null }> {
   const now = ctx.now;
   core.home.create(); // restores certs/ and private/ if someone removed them
   return core.change(
@@ -81,16 +87,19 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
         // Expired holders of the name make way for the new certificate.
         const expiredHolders = await claimName(tx, p.name, now, p.renews?.serial);
         const replaces = [...(p.renews ? [p.renews.serial] : []), ...expiredHolders.map((h) => h.serial)];
-        const cert = await createLeafCertificate({
-          serial: await core.freshSerial(tx),
-          notBefore: new Date(now.getTime() - BACKDATE_MS),
-          notAfter: p.notAfter,
-          subject: p.subject,
-          publicKey: p.publicKey,
-          signer,
-          extensions: { ...p.extensions, ...pointers },
-        });
-        const record = recordOf(cert, p.kind, p.name, p.keyEncrypted, p.csrDer, now, signer.certificate.serialNumber.toLowerCase());
+        const serial = await core.freshSerial(tx);
+        const notBefore = new Date(now.getTime() - BACKDATE_MS);
+        const extensions = { ...p.extensions, ...pointers };
+        let record: CertificateRecord & { sha256: string };
+        if ("encoded" in p) {
+          if (!options.template) throw new Error("signLeaves: an encoded request needs a template");
+          const { subject, spki } = p.encoded;
+          const der = await options.template.sign({ serial, notBefore, notAfter: p.notAfter, subject, spki, extensions });
+          record = leafRecordOf(der, { serial, subject: subject.text, notBefore, notAfter: p.notAfter }, p.kind, p.name, p.keyEncrypted, p.csrDer, now, signer.certificate.serialNumber.toLowerCase());
+        } else {
+          const cert = await createLeafCertificate({ serial, notBefore, notAfter: p.notAfter, subject: p.subject, publicKey: p.publicKey, signer, extensions });
+          record = recordOf(cert, p.kind, p.name, p.keyEncrypted, p.csrDer, now, signer.certificate.serialNumber.toLowerCase());
+        }
         const certificatePath = core.home.certificate(p.name);
         const keyPath = p.keyEncrypted ? core.home.key(p.name) : null;
         const stillCurrent = async (r: LedgerReader) => (await r.activeByName(p.name, p.kind))?.serial === record.serial;
@@ -113,7 +122,7 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
         await tx.insertCertificate(record);
         await tx.appendEvent(
           core.event(ctx, p.action, record.serial, {
-            name: p.name, kind: p.kind, subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: p.keyPkcs8 === null,
+            name: p.name, kind: p.kind, subject: record.subject, notAfter: record.notAfter, sha256: record.sha256, fromCsr: p.csrDer !== null,
             ...(replaces.length > 0 ? { replaces: replaces[0] } : {}),
             ...(replaces.length > 1 ? { alsoReplaces: replaces.slice(1) } : {}),
             ...(p.batch ? { batch: true } : {}),
@@ -132,7 +141,7 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
       const crl = revoked ? await issueCrl(core, ctx, tx, signer, files) : null;
       return { leaves, crl };
     },
-    options,
+    { ...(options.durable !== undefined ? { durable: options.durable } : {}), ...(options.background ? { background: true } : {}) },
   );
 }
 

@@ -72,6 +72,15 @@ export class Keyring {
     return encryptPrivateKey(pkcs8, await this.sealing);
   }
 
+  /** The derived key `seal` encrypts with, for workers that seal keys in bulk (same rules as `seal`). */
+  async sealingKey(): Promise<Pbes2Key> {
+    if (!this.sealing) {
+      if (!this.fresh) throw new Error("Keyring.sealingKey: open a key with this passphrase first, so a wrong one is caught");
+      await this.seal(new Uint8Array(0));
+    }
+    return this.sealing!;
+  }
+
   /** The signer of a CA certificate whose key is `keyEncrypted`, unlocked once for the life of the keyring. */
   signer(certificateDer: Uint8Array, keyEncrypted: Uint8Array): Promise<Signer> {
     const id = createHash("sha256").update(certificateDer).digest("hex");

@@ -23,6 +23,18 @@ export async function encryptPrivateKey(pkcs8: Uint8Array, passphrase: string | 
   return new Uint8Array(AsnConvert.serialize(info));
 }
 
+/**
+ * The PBES2 AlgorithmIdentifier (DER) that encryptPrivateKey writes for keys sealed under `key`:
+ * the same salt and iterations for every key, and a 16-byte IV at the very end (the AES-CBC
+ * parameters are the last element) that each key must replace with its own.
+ */
+export async function sealingAlgorithm(key: Pbes2Key): Promise<Uint8Array> {
+  const { algorithm } = await pbes2Encrypt(new Uint8Array(16), key, { iterations: key.iterations });
+  const der = new Uint8Array(AsnConvert.serialize(algorithm));
+  if (der[der.length - 18] !== 0x04 || der[der.length - 17] !== 0x10) throw new CryptoError("malformed", "PBES2 parameters do not end with the IV");
+  return der;
+}
+
 /** An EncryptedPrivateKeyInfo (DER or PEM), parsed: its PBES2 parameters and ciphertext. */
 export function readEncryptedKey(encrypted: Uint8Array): { parameters: Pbes2Parameters; ciphertext: Uint8Array } {
   const der = readDerOrPem(encrypted, ["ENCRYPTED PRIVATE KEY"], "encrypted private key");

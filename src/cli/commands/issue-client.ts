@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import type { IssueResult } from "../../ca/authority.js";
+import type { BatchParams } from "../../ca/batch.js";
 import { MAX_NAME_LIST_BYTES, readBounded } from "../../ca/bounded-read.js";
 import { PkiError, shown } from "../../ca/errors.js";
 import type { KeyType } from "../../ca/authority.js";
@@ -85,6 +86,12 @@ Hand the holder a .p12 made with: pki export-p12 NAME`,
 }
 
 async function issueFromFile(file: string, flags: Flags, cmd: Command): Promise<void> {
+  const names = readNameList(file).map((l) => l.text);
+  await issueList(cmd, { names, kind: "client", keyType: flags.key, ...(flags.days !== undefined ? { days: flags.days } : {}), ...(flags.profile !== undefined ? { profile: flags.profile } : {}) });
+}
+
+/** The lines of a --from file that hold something (after # comments), with their line numbers. */
+export function readNameList(file: string): { line: number; text: string }[] {
   let text: string;
   try {
     text = readBounded(file, MAX_NAME_LIST_BYTES, "--from").toString("utf8");
@@ -92,17 +99,16 @@ async function issueFromFile(file: string, flags: Flags, cmd: Command): Promise<
     if (e instanceof PkiError) throw e;
     throw new PkiError("not-found", `cannot read --from ${shown(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const names = text.split(/\r?\n/).map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
-  if (names.length === 0) throw new PkiError("usage", `--from ${file} holds no names`);
+  const lines = text.split(/\r?\n/).map((l, i) => ({ line: i + 1, text: l.replace(/#.*/, "").trim() })).filter((l) => l.text);
+  if (lines.length === 0) throw new PkiError("usage", `--from ${file} holds no names`);
+  return lines;
+}
+
+/** Bulk issuance with a progress bar on a terminal, then one line (or JSON) saying how fast. */
+export async function issueList(cmd: Command, params: Omit<BatchParams, "onProgress">): Promise<void> {
   await withAuthority(cmd, async (authority, opts, ctx) => {
-    const progress = process.stderr.isTTY ? progressBar(names.length) : undefined;
-    const r = await authority.issueBatch(ctx, {
-      names,
-      keyType: flags.key,
-      ...(flags.days !== undefined ? { days: flags.days } : {}),
-      ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
-      ...(progress ? { onProgress: progress } : {}),
-    });
+    const progress = process.stderr.isTTY ? progressBar(params.names.length) : undefined;
+    const r = await authority.issueBatch(ctx, { ...params, ...(progress ? { onProgress: progress } : {}) });
     if (progress) process.stderr.write("\n");
     const rate = r.issued / Math.max(r.seconds, 1e-6);
     const certs = join(homeOf(globals(cmd)).dir, "certs");

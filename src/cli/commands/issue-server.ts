@@ -1,7 +1,8 @@
 import { type Command, Option } from "commander";
 import type { KeyType } from "../../ca/authority.js";
 import { print, printJson } from "../output.js";
-import { issuedJson, printIssued } from "./issue-client.js";
+import { PkiError } from "../../ca/errors.js";
+import { issuedJson, issueList, printIssued, readNameList } from "./issue-client.js";
 import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
 
 interface Flags {
@@ -9,17 +10,19 @@ interface Flags {
   key: KeyType;
   profile?: string;
   csr?: string;
+  from?: string;
 }
 
 export function register(program: Command): Command {
   return program
     .command("issue-server")
     .description("issue a TLS server certificate from the same root (DNS and IP subjectAltNames from the hosts)")
-    .argument("<host...>", "DNS names and IP addresses the server answers to; the first is the CN and the name")
+    .argument("[host...]", "DNS names and IP addresses the server answers to; the first is the CN and the name")
     .option("--days <n>", "validity in days (default 365)", parseDays)
     .addOption(new Option("--key <type>", "key type (with --csr: checked against the CSR's key)").choices(KEY_CHOICES).default("ec-p256"))
     .option("--profile <file.ini>", "profile (default templates/profiles/server.ini)")
     .option("--csr <file>", "sign this PKCS#10 request (the key stays on the server)")
+    .option("--from <file>", "issue one certificate per line of FILE, each line a server's hosts as above (# comments), in one process")
     .addHelpText(
       "after",
       `
@@ -29,11 +32,18 @@ Examples:
   $ pki issue-server '*.apps.internal'                      # name: wildcard.apps.internal
   $ pki issue-server 2001:db8::1                             # name: 2001-db8--1, CN and SAN 2001:db8::1
   $ pki issue-server bücher.example                          # SAN xn--bcher-kva.example
+  $ pki issue-server --from servers.txt                      # one server a line: web1.internal 10.0.0.11
 
 Then: pki export-key NAME --unencrypted --out /etc/ssl/private/NAME.key
       pki server-config nginx --server NAME`,
     )
     .action(async (hosts: string[], flags: Flags, cmd: Command) => {
+      if (flags.from !== undefined) {
+        if (hosts.length > 0 || flags.csr) throw new PkiError("usage", "--from takes the hosts from the file: give no HOST or --csr with it");
+        await issueServersFromFile(flags.from, flags, cmd);
+        return;
+      }
+      if (hosts.length === 0) throw new PkiError("usage", "missing HOST (or --from FILE)", "for example: pki issue-server intranet.example.com 10.0.0.5");
       const csr = flags.csr === undefined ? undefined : readCsr(flags.csr);
       const { classifyHosts, hostWarnings, serverName } = await import("../../ca/hosts.js");
       const classified = classifyHosts(hosts);
@@ -60,4 +70,22 @@ Then: pki export-key NAME --unencrypted --out /etc/ssl/private/NAME.key
         }
       });
     });
+}
+
+async function issueServersFromFile(file: string, flags: Flags, cmd: Command): Promise<void> {
+  const { classifyHosts, hostWarnings, serverName } = await import("../../ca/hosts.js");
+  const names = readNameList(file).map(({ line, text }) => {
+    let classified;
+    try {
+      classified = classifyHosts(text.split(/\s+/));
+    } catch (e) {
+      if (e instanceof PkiError) throw new PkiError(e.kind, `line ${line}: ${e.message}`, e.hint, e.code);
+      throw e;
+    }
+    for (const w of hostWarnings(classified)) process.stderr.write(`pki: warning: line ${line}: ${w}\n`);
+    const altNames = classified.map(({ type, value }) => ({ type, value }));
+    const name = serverName(altNames[0]!);
+    return { name, altNames, ...(name !== altNames[0]!.value && altNames[0]!.type === "ip" ? { profileName: altNames[0]!.value } : {}) };
+  });
+  await issueList(cmd, { names, kind: "server", keyType: flags.key, ...(flags.days !== undefined ? { days: flags.days } : {}), ...(flags.profile !== undefined ? { profile: flags.profile } : {}) });
 }

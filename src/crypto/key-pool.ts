@@ -1,0 +1,63 @@
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { KeyType } from "./algorithms.js";
+import type { SealedKey, SealParameters } from "./key-batch.js";
+
+export interface KeyRequest {
+  id: number;
+  type: KeyType;
+  count: number;
+  seal: SealParameters;
+}
+
+export type KeyReply = { id: number; keys: SealedKey[]; error?: undefined } | { id: number; error: string; keys?: undefined };
+
+/**
+ * Worker threads that generate and seal keys for bulk issuance, one per core: key generation
+ * is most of a certificate's work, and the main thread meanwhile signs and records the keys
+ * the workers made before.
+ */
+export class KeyPool {
+  private readonly workers: Worker[];
+  private readonly pending = new Map<number, { resolve: (keys: SealedKey[]) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+
+  constructor(size = availableParallelism()) {
+    this.workers = Array.from({ length: Math.max(1, size) }, () => {
+      const worker = new Worker(new URL("./key-worker.js", import.meta.url));
+      worker.on("message", (m: KeyReply) => {
+        const waiting = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if (m.error !== undefined) waiting?.reject(new Error(`key generation failed: ${m.error}`));
+        else waiting?.resolve(m.keys);
+      });
+      worker.on("error", (e) => this.failAll(e));
+      return worker;
+    });
+  }
+
+  /** `count` new keys of `type`, sealed under `seal`, split across the workers. */
+  async generate(type: KeyType, count: number, seal: SealParameters): Promise<SealedKey[]> {
+    const share = Math.ceil(count / this.workers.length);
+    const parts = this.workers.map((worker, i) => {
+      const n = Math.min(share, count - i * share);
+      if (n <= 0) return Promise.resolve([]);
+      const id = this.nextId++;
+      return new Promise<SealedKey[]>((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        worker.postMessage({ id, type, count: n, seal } satisfies KeyRequest);
+      });
+    });
+    return (await Promise.all(parts)).flat();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.failAll(new Error("the key pool was closed"));
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}

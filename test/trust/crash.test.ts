@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { initHome, openssl, pki, pkiJson } from "../helpers.js";
+import { initHome, openssl, PASSIN, PASSPHRASE, PKI_BIN, pki, pkiJson } from "../helpers.js";
 
 type Finding = { check: string; level: string; message: string };
 
@@ -58,6 +59,52 @@ for (const op of OPERATIONS) {
     });
   });
 }
+
+test("SIGKILL during issue-client --from at each crash point leaves the home consistent and repairable", (t) => {
+  const { home, cleanup } = initHome();
+  t.after(cleanup);
+  POINTS.forEach((point, i) => {
+    const names = join(home, "..", `batch${i}.txt`);
+    const batch = [0, 1, 2].map((j) => `batch${i}-${j}`);
+    writeFileSync(names, batch.join("\n"));
+    const label = `issue-client --from killed ${point}`;
+    const r = pki(home, ["issue-client", "--from", names], { PKI_CRASH_AT: point });
+    assert.equal(r.status, -1, `${label}: pki was not killed (exit ${r.status}: ${r.stderr})`);
+    assertConsistent(home, label);
+    const listed = pkiJson<{ name: string }[]>(home, ["list"]).filter((c) => batch.includes(c.name)).length;
+    assert.equal(listed, point === "before-commit" ? 0 : 3, `${label}: a chunk is committed whole or not at all`);
+    assertRepaired(home, label);
+    for (const n of point === "before-commit" ? [] : batch) assert.equal(openssl(["verify", "-CAfile", join(home, "ca.pem"), join(home, "certs", `${n}.pem`)]).status, 0, `${label}: ${n}`);
+  });
+});
+
+test("SIGKILL at a random moment of a bulk issuance of several chunks: whole chunks in the ledger, check reports, --repair completes, every key opens", async (t) => {
+  const { home, cleanup } = initHome();
+  t.after(cleanup);
+  const names = join(home, "..", "bulk.txt");
+  writeFileSync(names, Array.from({ length: 1600 }, (_, i) => `k${i}`).join("\n"));
+  const child = spawn(process.execPath, [PKI_BIN, "issue-client", "--from", names], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PKI_HOME: home, PKI_PASSPHRASE: PASSPHRASE }, stdio: "ignore" });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // Once the first chunk's files are in place, the second chunk is being signed or written.
+  for (let waited = 0; waited < 300_000 && child.exitCode === null; waited += 20) {
+    if (readdirSync(join(home, "certs")).filter((f) => f.endsWith(".pem")).length >= 1) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(child.kill("SIGKILL"), true);
+  assert.equal(await exited, null, "pki finished before it could be killed");
+  assertConsistent(home, "bulk killed");
+  const issued = pkiJson<{ name: string }[]>(home, ["list"]).filter((c) => c.name.startsWith("k"));
+  assert.ok(issued.length > 0 && issued.length < 1600 && issued.length % 500 === 0, `whole chunks of 500 are committed, not ${issued.length}`);
+  const check = pki(home, ["check"]);
+  assert.ok(check.status === 0 || check.status === 8, `check reports (exit ${check.status}): ${check.stderr}`);
+  assertRepaired(home, "bulk killed");
+  for (const c of [issued[0]!, issued[issued.length - 1]!]) {
+    const key = openssl(["pkey", "-in", join(home, "private", `${c.name}.key`), "-passin", PASSIN, "-pubout"]);
+    assert.equal(key.status, 0, `${c.name}: ${key.stderr}`);
+    assert.equal(key.stdout, openssl(["x509", "-in", join(home, "certs", `${c.name}.pem`), "-noout", "-pubkey"]).stdout, c.name);
+  }
+});
 
 test("check --repair restores outputs from the ledger even when whole folders are gone", () => {
   const { home, cleanup } = initHome();

@@ -86,21 +86,16 @@ export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Pr
   seen.clear();
   const keyType = p.keyType ?? "ec-p256";
   const notAfter = leafNotAfter(core, now, p.days);
-  // Every name's expansion of the profile is checked before anything is signed, and kept
-  // encoded (a few hundred bytes a name; identical extensions are shared).
+  // Every name's expansion of the profile is checked before anything is signed, and expanded
+  // again per chunk: keeping 100,000 expansions would cost more memory than parsing twice costs time.
   const expand = profileReader(profilePath(core.options.templatesDir, p.profile ?? kind));
-  const shared = new Map<string, ExtensionsSpec>();
-  const prepared = entries.map((e): { subject: EncodedName; extensions: ExtensionsSpec } => {
+  const prepare = (e: BatchEntry): { subject: EncodedName; extensions: ExtensionsSpec } => {
     const profile = expand({ PKI_NAME: e.profileName ?? e.name });
     const extensions = withAltNames(profile.extensions, e.altNames ?? []);
     checkLeafProfile(profile, extensions);
-    const fitted = usagesForKey(extensions, keyType);
-    const id = JSON.stringify(fitted);
-    let same = shared.get(id);
-    if (!same) shared.set(id, (same = fitted));
-    return { subject: encodeName(profile.subject), extensions: same };
-  });
-  shared.clear();
+    return { subject: encodeName(profile.subject), extensions: usagesForKey(extensions, keyType) };
+  };
+  for (const e of entries) prepare(e);
   const signer = await core.rootSigner();
   const seal = await core.sealParameters();
   const template = new LeafTemplate(signer);
@@ -121,7 +116,7 @@ export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Pr
       // The workers make the next chunk's keys while this one is signed and recorded.
       if (start + chunkSize < entries.length) next = keysFor(start + chunkSize);
       const requests = keys.map((key, i): LeafRequest => {
-        const e = prepared[start + i]!;
+        const e = prepare(entries[start + i]!);
         return {
           name: entries[start + i]!.name, kind, extensions: e.extensions, encoded: { subject: e.subject, spki: key.spki },
           keyPkcs8: null, keyEncrypted: key.sealed, csrDer: null, notAfter, action: "issued", batch: true,

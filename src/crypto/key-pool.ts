@@ -24,7 +24,8 @@ export class KeyPool {
 
   constructor(size = availableParallelism()) {
     this.workers = Array.from({ length: Math.max(1, size) }, () => {
-      const worker = new Worker(new URL("./key-worker.js", import.meta.url));
+      // Small heaps: a worker holds one chunk's keys at a time (the default young generation alone is 16 MB+).
+      const worker = new Worker(new URL("./key-worker.js", import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 } });
       worker.on("message", (m: KeyReply) => {
         const waiting = this.pending.get(m.id);
         this.pending.delete(m.id);

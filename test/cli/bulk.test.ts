@@ -3,6 +3,7 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { initHome, mode, openssl, PASSIN, pki, pkiJson } from "../helpers.js";
+import { pkiOnTerminal } from "./pty.js";
 
 const { home, cleanup } = initHome();
 after(cleanup);
@@ -86,4 +87,19 @@ test("issue-server --from: one server a line (hosts as for issue-server); each c
   assert.equal(pkiJson<{ name: string }[]>(home, ["list"]).some((c) => c.name === "ok.internal"), false, "nothing of a refused list is issued");
   assert.equal(pki(home, ["issue-server", "--from", list, "extra.internal"]).status, 2);
   assert.equal(pki(home, ["audit", "--verify"]).status, 0);
+});
+
+test("--from on a terminal draws a progress bar per chunk; through a pipe it prints only the result", () => {
+  const list = join(home, "..", "tty.txt");
+  writeFileSync(list, Array.from({ length: 510 }, (_, i) => `tty-${i}`).join("\n"));
+  const r = pkiOnTerminal(home, ["issue-client", "--from", list]);
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /\r\[#+ +\] 500\/510 \(\d+\/s\)/);
+  assert.match(r.stdout, /\r\[#{30}\] 510\/510 \(\d+\/s\)/);
+  assert.match(r.stdout, /Issued 510 certificates in/);
+  writeFileSync(list, "piped-1\npiped-2\n");
+  const piped = pki(home, ["issue-client", "--from", list]);
+  assert.equal(piped.status, 0);
+  assert.equal(piped.stderr, "");
+  assert.match(piped.stdout, /^Issued 2 certificates in [\d.]+ s/);
 });

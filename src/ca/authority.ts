@@ -31,7 +31,7 @@ import type { RetireParams, RetireResult, RootsOverview, RotateParams, RotateRes
 import type { ServerConfigParams } from "./server-config.js";
 import type { TokenKeyStatus } from "./root-key.js";
 import type { UnrevokeResult } from "./unrevocation.js";
-import type { ServingAuthority } from "./serving.js";
+import type { OcspSignerChoice, ServingAuthority } from "./serving.js";
 import { listSettings, setSetting, settingKey, type SettingView } from "./settings.js";
 import type { TrustReport, TrustSelection } from "./trust/change.js";
 import { type CertificateStatus, type CertificateView, type RootLabels, viewOf } from "./views.js";
@@ -226,8 +226,8 @@ export class Authority {
   }
 
   /** The authority as a long-running service: root key unlocked once, OCSP, CRL publishing (pki serve). */
-  async serve(ctx: Context): Promise<ServingAuthority> {
-    return (await import("./serving.js")).ServingAuthority.start(this.core, ctx);
+  async serve(ctx: Context, ocspSigner: OcspSignerChoice = "ca"): Promise<ServingAuthority> {
+    return (await import("./serving.js")).ServingAuthority.start(this.core, ctx, ocspSigner);
   }
 
   /** The mTLS API of `pki serve --api`, presenting the server certificate `certName`. */

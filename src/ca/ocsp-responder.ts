@@ -1,12 +1,15 @@
 // The OCSP use case: what the ledger says about a serial, as a signed RFC 6960 answer.
 // Signed answers are cached per request until the ledger changes (any event) or the answer
 // reaches half its lifetime, so a revocation shows in the very next response while a
-// server asking again and again (nginx without ssl_ocsp_cache) costs one signature.
+// server asking again and again (nginx without ssl_ocsp_cache) costs one signature. Answers to
+// a nonce (Apache) are signed every time, but each serial's SingleResponse is kept by the same
+// rule: such an answer costs the signature and a few bytes copied, not a ledger lookup.
 import { createHash } from "node:crypto";
 import { CrlReason } from "../crypto/crl-reason.js";
 import { CryptoError } from "../crypto/errors.js";
 import {
   createOcspResponse,
+  encodeSingleResponse,
   ocspErrorResponse,
   type OcspCertStatus,
   OcspIssuer,
@@ -16,6 +19,7 @@ import {
 } from "../crypto/ocsp.js";
 import type { CertificateRecord, LedgerReader } from "../ledger/ledger.js";
 import type { CaCore } from "./core.js";
+import type { ResponderIdentity } from "./ocsp-delegate.js";
 import { trustedRoots } from "./roots.js";
 
 export type OcspOutcome = "good" | "revoked" | "unknown" | "mixed" | "malformed" | "unauthorized";
@@ -32,6 +36,14 @@ export interface OcspAnswer {
   etag?: string;
   /** Answered from the cache without signing. */
   cached: boolean;
+}
+
+/** A SingleResponse in DER, for one CertID as clients send it. */
+interface CachedSingle {
+  der: Uint8Array;
+  status: OcspCertStatus["status"];
+  thisUpdate: Date;
+  nextUpdate: Date;
 }
 
 interface Cached {
@@ -76,8 +88,12 @@ interface Issuer {
 
 export class OcspResponder {
   private readonly cache = new Map<string, Cached>();
+  /** Keyed by the CertID's DER (hash algorithm, issuer hashes and serial). */
+  private readonly singles = new Map<string, CachedSingle>();
   private generation = -1;
   private issuers: Issuer[];
+  /** A delegated responder (`pki serve --ocsp-signer delegated`) and the root that issued it, which it answers for. */
+  private delegate: { identity: ResponderIdentity; root: string } | null = null;
 
   /**
    * @param signer the CA key
@@ -89,6 +105,13 @@ export class OcspResponder {
     private readonly lifetimeMs: number,
   ) {
     this.issuers = [issuerOf(core.root, Promise.resolve(signer))];
+  }
+
+  /** From now on, answers about `root`'s certificates are signed by `identity` (a new delegated responder); answers signed before are dropped. */
+  useDelegate(identity: ResponderIdentity, root: string): void {
+    this.delegate = { identity, root };
+    this.cache.clear();
+    this.singles.clear();
   }
 
   /** Answers one DER OCSPRequest; never throws for anything the client sent. */
@@ -105,7 +128,7 @@ export class OcspResponder {
     // bytes, and the answer is found without parsing anything.
     const key = Buffer.from(requestDer).toString("base64");
     const hit = this.cache.get(key);
-    if (hit && now.getTime() < hit.thisUpdate.getTime() + BACKDATE_MS + this.lifetimeMs / 2) return { ...hit, cached: true };
+    if (hit && this.fresh(hit.thisUpdate, now)) return { ...hit, cached: true };
 
     let request;
     try {
@@ -123,29 +146,53 @@ export class OcspResponder {
       return { der: ocspErrorResponse(OcspResponseStatus.unauthorized), outcome: "unauthorized", serials, cached: false };
     }
     const ours = request.certIds.map((id) => issuer.id.issued(id));
-    const thisUpdate = new Date(now.getTime() - BACKDATE_MS);
-    const nextUpdate = new Date(now.getTime() + this.lifetimeMs);
-    const statuses: OcspCertStatus[] = [];
-    for (const [i, id] of request.certIds.entries()) statuses.push(ours[i] ? await this.statusOf(r, id.serial, issuer.serial) : { status: "unknown" });
+    // A delegated responder answers for the root that issued it; another root of a rotation signs itself.
+    const identity: ResponderIdentity =
+      this.delegate?.root === issuer.serial ? this.delegate.identity : { signer: await issuer.signer, keyHash: issuer.keyHash, certificate: issuer.der, notAfter: null };
+    const singles: CachedSingle[] = [];
+    for (const [i, certId] of request.certIds.entries()) {
+      // Only CertIDs of the signing root are kept: in a request mixing roots the others are "unknown".
+      const idKey = ours[i] ? Buffer.from(certId.der).toString("latin1") : null;
+      let single = idKey === null ? undefined : this.singles.get(idKey);
+      if (!single || !this.fresh(single.thisUpdate, now)) {
+        const status = ours[i] ? await this.statusOf(r, certId.serial, issuer.serial) : ({ status: "unknown" } as const);
+        const thisUpdate = new Date(now.getTime() - BACKDATE_MS);
+        // An answer is not valid past its signer's certificate (RFC 6960 4.2.2.2).
+        const nextUpdate = new Date(Math.min(now.getTime() + this.lifetimeMs, identity.notAfter?.getTime() ?? Infinity));
+        single = { der: encodeSingleResponse({ certId, status, thisUpdate, nextUpdate }), status: status.status, thisUpdate, nextUpdate };
+        if (idKey !== null) {
+          if (this.singles.size >= MAX_CACHED) this.singles.clear();
+          this.singles.set(idKey, single);
+        }
+      }
+      singles.push(single);
+    }
     const der = await createOcspResponse({
-      answers: request.certIds.map((certId, i) => ({ certId, status: statuses[i]!, thisUpdate, nextUpdate })),
-      signer: await issuer.signer,
-      responderKeyHash: issuer.keyHash,
+      answers: singles.map((s) => s.der),
+      signer: identity.signer,
+      responderKeyHash: identity.keyHash,
       // The signer's certificate travels with every answer, the CA's own included: Apache
       // (mod_ssl passes no certificates to OCSP_basic_verify) cannot find the signer otherwise.
-      responderCertificate: issuer.der,
+      responderCertificate: identity.certificate,
       nonce: request.nonce,
       producedAt: now,
     });
+    const kinds = new Set(singles.map((s) => s.status));
+    const outcome: OcspOutcome = kinds.size === 1 ? singles[0]!.status : "mixed";
+    // Validity for HTTP caching: the narrowest of the answers'.
+    const thisUpdate = new Date(Math.max(...singles.map((s) => s.thisUpdate.getTime())));
+    const nextUpdate = new Date(Math.min(...singles.map((s) => s.nextUpdate.getTime())));
+    // An answer to a nonce is for that request alone: neither cached here nor by HTTP caches (no ETag).
+    if (request.nonce) return { der, outcome, serials, thisUpdate, nextUpdate, cached: false };
     const etag = `"${createHash("sha1").update(der).digest("hex")}"`;
-    const kinds = new Set(statuses.map((s) => s.status));
-    const outcome: OcspOutcome = kinds.size === 1 ? statuses[0]!.status : "mixed";
-    // An answer to a nonce is for that request alone.
-    if (!request.nonce) {
-      if (this.cache.size >= MAX_CACHED) this.cache.clear();
-      this.cache.set(key, { der, outcome, serials, thisUpdate, nextUpdate, etag });
-    }
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    this.cache.set(key, { der, outcome, serials, thisUpdate, nextUpdate, etag });
     return { der, outcome, serials, thisUpdate, nextUpdate, etag, cached: false };
+  }
+
+  /** Whether an answer made at `thisUpdate` may still be given: until half its lifetime has passed. */
+  private fresh(thisUpdate: Date, now: Date): boolean {
+    return now.getTime() < thisUpdate.getTime() + BACKDATE_MS + this.lifetimeMs / 2;
   }
 
   /** Drops every cached answer once anything was written to the ledger, by this process or another. */
@@ -153,6 +200,7 @@ export class OcspResponder {
     const head = await r.headEventId();
     if (head === this.generation) return;
     this.cache.clear();
+    this.singles.clear();
     this.generation = head;
     // A rotation or its --finish (by any process) changes which roots answer.
     const trusted = trustedRoots(await r.roots());

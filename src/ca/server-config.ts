@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cronWord, type Quoter, systemdPath, systemdPathWord, systemdWord, UNSAFE_IN_CONFIG } from "./config-quoting.js";
 import type { Context } from "./context.js";
@@ -27,7 +27,7 @@ const UPSTREAM = /^https?:\/\/((?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5}
 /** What nginx server_name, Apache ServerName and a Caddy site address take: a host name, a wildcard, an address. */
 const SERVER_NAME = /^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9._-]*[A-Za-z0-9_])?$|^\[?[0-9A-Fa-f:.]+\]?$/;
 /** Template values that pki builds as whole lines (comments, directives) from values already checked. */
-const MULTILINE = new Set(["INSTALL", "OCSP", "CRL_HOOK"]);
+const MULTILINE = new Set(["INSTALL", "OCSP", "CRL_HOOK", "CAPABILITIES"]);
 
 /**
  * Refuses a path or value that cannot be written into a configuration line safely (a newline
@@ -78,13 +78,21 @@ export interface ServerConfigParams {
   pkiCommand: string[];
   /** Passphrase file for the timer. Default: /etc/pki-clients/passphrase. */
   passphraseFile?: string;
+  /** systemd-serve: also run the mTLS API on this ADDRESS:PORT, presenting the server certificate `apiCert`. */
+  api?: string;
+  apiCert?: string;
+  /** systemd-serve: `pki serve --ocsp-signer`. Default "ca". */
+  ocspSigner?: "ca" | "delegated";
 }
 
 /** Renders a server or timer configuration from templates/, with this home's real absolute paths. */
 export async function renderServerConfig(core: CaCore, ctx: Context, p: ServerConfigParams): Promise<string> {
   checkParams(core, p);
   const settings = await core.ledger.read((r) => settingValues(r));
-  if (isJob(p.target)) return renderTimer(core, settings, p, p.target);
+  if ((p.api !== undefined || p.apiCert !== undefined || p.ocspSigner !== undefined) && p.target !== "systemd-serve") {
+    throw new PkiError("usage", "--api, --api-cert and --ocsp-signer are for systemd-serve", undefined, "UNSUPPORTED_OPTION");
+  }
+  if (isJob(p.target)) return renderTimer(core, ctx, settings, p, p.target);
   const profile = SERVERS[p.target];
   const depth = p.depth ?? 1;
   if (!Number.isInteger(depth) || depth < 1 || depth > 9) throw new PkiError("usage", `--depth must be 1 to 9, not ${p.depth}`);
@@ -191,7 +199,7 @@ function filesFor(core: CaCore, profile: ServerProfile, p: ServerConfigParams, n
 }
 
 /** The certificate the configuration names: the one asked for, else the home's only valid server certificate. */
-async function serverCertificate(core: CaCore, ctx: Context, requested: string | undefined, target: ServerKind): Promise<CertificateRecord> {
+async function serverCertificate(core: CaCore, ctx: Context, requested: string | undefined, target: ServerTarget): Promise<CertificateRecord> {
   return core.ledger.read(async (r) => {
     if (requested !== undefined) {
       const rec = await core.find(r, requested);
@@ -234,7 +242,8 @@ function crlHook(core: CaCore, profile: ServerProfile, f: ServerFiles): string {
   return command ? `pki --home ${shellQuote(core.home.dir)} hook set crl ${shellQuote(command)}` : "";
 }
 
-function renderTimer(core: CaCore, settings: SettingValues, p: ServerConfigParams, target: keyof typeof TIMER_TEMPLATE): string {
+function renderTimer(core: CaCore, ctx: Context, settings: SettingValues, p: ServerConfigParams, target: keyof typeof TIMER_TEMPLATE): Promise<string> | string {
+  if (target === "systemd-serve") return renderServeUnit(core, ctx, p);
   const word: Quoter = target === "cron" ? cronWord : systemdWord;
   const passphraseFile = p.passphraseFile ?? "/etc/pki-clients/passphrase";
   // pki serve listens on loopback unless told otherwise: exposing the responder is a choice.
@@ -249,6 +258,39 @@ function renderTimer(core: CaCore, settings: SettingValues, p: ServerConfigParam
     LISTEN: listen,
     // The job signs with the crl-lifetime setting (pki config), so the comment states it.
     CRL_LIFETIME: settings["crl-lifetime"]!,
+  });
+}
+
+/**
+ * The unit running `pki serve`: as the home's owner (root only when root owns it), without
+ * capabilities but the one binding a port below 1024, with --api and --ocsp-signer when asked.
+ */
+async function renderServeUnit(core: CaCore, ctx: Context, p: ServerConfigParams): Promise<string> {
+  const listens = [p.listen ?? "127.0.0.1:8080", ...(p.api !== undefined ? [p.api] : [])];
+  for (const [flag, l] of [["--listen", listens[0]!], ...(p.api !== undefined ? [["--api", p.api]] : [])] as const) {
+    if (!LISTEN.test(l) || !l.includes(":")) throw new PkiError("usage", `${flag} "${shown(l)}" must be ADDRESS:PORT for pki serve, e.g. 0.0.0.0:8080`);
+  }
+  if ((p.api === undefined) !== (p.apiCert === undefined)) throw new PkiError("usage", "--api ADDRESS:PORT and --api-cert NAME go together: the API presents that server certificate", "issue one with: pki issue-server HOST");
+  const apiCert = p.apiCert !== undefined ? (await serverCertificate(core, ctx, p.apiCert, "systemd-serve")).name : undefined;
+  const options = [
+    ...(p.api !== undefined && apiCert !== undefined ? ["--api", p.api, "--api-cert", apiCert] : []),
+    ...(p.ocspSigner === "delegated" ? ["--ocsp-signer", "delegated"] : []),
+  ];
+  const lowPort = listens.some((l) => Number(l.split(":").pop()) < 1024);
+  const owner = statSync(core.home.dir).uid;
+  return fill(core, TIMER_TEMPLATE["systemd-serve"], {
+    ROOT_SUBJECT: subjectText(core.root.subject),
+    API_COMMENT: apiCert !== undefined ? ", and the mTLS API" : "",
+    PKI: p.pkiCommand.map(systemdWord).join(" "),
+    HOME: systemdWord(core.home.dir),
+    HOME_PATH: systemdPathWord(core.home.dir),
+    PASSPHRASE_FILE: systemdPath(p.passphraseFile ?? "/etc/pki-clients/passphrase"),
+    LISTEN: listens[0]!,
+    SERVE_OPTIONS: options.map((o) => ` ${systemdWord(o)}`).join(""),
+    // The home is the owner's alone (0700): pki runs as that user, by number as systemd allows.
+    USER: owner === 0 ? "# Runs as root, who owns the home." : `User=${owner}`,
+    PRIVATE_TMP: /^\/(var\/)?tmp\//.test(core.home.dir) ? "# Not PrivateTmp=yes: it would hide the home, which is under /tmp." : "PrivateTmp=yes",
+    CAPABILITIES: lowPort ? "AmbientCapabilities=CAP_NET_BIND_SERVICE\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE" : "CapabilityBoundingSet=",
   });
 }
 

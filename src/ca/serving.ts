@@ -7,6 +7,7 @@ import { toPem } from "../crypto/pem.js";
 import type { Context } from "./context.js";
 import type { Signer } from "../crypto/signer.js";
 import type { CaCore } from "./core.js";
+import { type DelegatedResponder, issueDelegatedResponder } from "./ocsp-delegate.js";
 import { OcspResponder, type OcspAnswer } from "./ocsp-responder.js";
 import { issueCrl, type CrlResult } from "./revocation.js";
 import { caBundlePem, crlBundlePem, latestCrls, trustedRoots } from "./roots.js";
@@ -60,8 +61,11 @@ function generationIn(path: string, what: "crl" | "ca"): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** Republish when less than this share of the CRL's lifetime remains. */
+/** Republish when less than this share of the CRL's lifetime remains (and renew the delegated responder likewise). */
 const REPUBLISH_AT_REMAINING = 1 / 3;
+
+/** Who signs OCSP answers (`pki serve --ocsp-signer`). */
+export type OcspSignerChoice = "ca" | "delegated";
 
 export class ServingAuthority {
   private cache: Published | null = null;
@@ -72,16 +76,48 @@ export class ServingAuthority {
     private readonly core: CaCore,
     private readonly signer: Signer,
     private readonly responder: OcspResponder,
-    /** Who the service's own changes (republished CRLs) are recorded as. */
+    /** Who the service's own changes (republished CRLs, responder certificates) are recorded as. */
     private readonly actor: string,
+    /** The current delegated responder; null when the CA signs its answers. */
+    private delegated: DelegatedResponder | null,
   ) {}
 
-  /** Unlocks the root key (the one passphrase prompt of the service's life; the Keyring holds it) and prepares the responder. */
-  static async start(core: CaCore, ctx: Context): Promise<ServingAuthority> {
+  /**
+   * Unlocks the root key (the one passphrase prompt of the service's life; the Keyring holds it)
+   * and prepares the responder; with `delegated`, issues its first responder certificate.
+   */
+  static async start(core: CaCore, ctx: Context, ocspSigner: OcspSignerChoice = "ca"): Promise<ServingAuthority> {
     const signer = await core.rootSigner();
     const lifetime = await core.ledger.read((r) => durationSetting(r, "ocsp-lifetime"));
     const responder = new OcspResponder(core, signer, lifetime * 1000);
-    return new ServingAuthority(core, signer, responder, ctx.actor);
+    const delegated = ocspSigner === "delegated" ? await issueDelegatedResponder(core, ctx, signer, await core.ledger.read((r) => durationSetting(r, "ocsp-signer-lifetime"))) : null;
+    if (delegated) responder.useDelegate(delegated, delegated.root);
+    return new ServingAuthority(core, signer, responder, ctx.actor, delegated);
+  }
+
+  /** The delegated responder certificate in use (serial, validity), or null when the CA signs. */
+  responderCertificate(): { serial: string; notAfter: Date } | null {
+    return this.delegated && { serial: this.delegated.serial, notAfter: this.delegated.notAfter };
+  }
+
+  /**
+   * Issues the next delegated responder certificate when a third of the current one's lifetime
+   * remains, or when someone revoked it; answers are signed by the new one from then on. Returns
+   * it, or null when nothing was due (or the CA signs). Superseded is not revoked: several serve
+   * nodes on one PostgreSQL ledger each sign with their own, the newest holding the name, and
+   * must not re-issue in turn.
+   */
+  async renewResponderIfDue(now: Date): Promise<{ serial: string; notAfter: Date } | null> {
+    const current = this.delegated;
+    if (!current) return null;
+    const lifetime = current.notAfter.getTime() - current.issuedAt.getTime();
+    const due = current.notAfter.getTime() - now.getTime() <= lifetime * REPUBLISH_AT_REMAINING;
+    if (!due && (await this.core.ledger.read((r) => r.bySerial(current.serial)))?.state !== "revoked") return null;
+    const seconds = await this.core.ledger.read((r) => durationSetting(r, "ocsp-signer-lifetime"));
+    const next = await issueDelegatedResponder(this.core, { actor: this.actor, now }, this.signer, seconds);
+    this.delegated = next;
+    this.responder.useDelegate(next, next.root);
+    return { serial: next.serial, notAfter: next.notAfter };
   }
 
   answerOcsp(requestDer: Uint8Array, now: Date): Promise<OcspAnswer> {
@@ -193,7 +229,8 @@ export class ServingAuthority {
 
   /** How often the scheduler should look: a tenth of the CRL lifetime, between 5 s and 10 min. */
   async republishCheckIntervalMs(): Promise<number> {
-    const lifetime = await this.core.ledger.read((r) => durationSetting(r, "crl-lifetime"));
+    let lifetime = await this.core.ledger.read((r) => durationSetting(r, "crl-lifetime"));
+    if (this.delegated) lifetime = Math.min(lifetime, (this.delegated.notAfter.getTime() - this.delegated.issuedAt.getTime()) / 1000);
     return Math.min(600_000, Math.max(5_000, (lifetime * 1000) / 10));
   }
 }

@@ -76,6 +76,12 @@ export const SETTINGS = {
     defaultValue: "5m",
     normalize: duration(60, 7 * DAY, "ocsp-lifetime"),
   },
+  "ocsp-signer-lifetime": {
+    description: "how long the responder certificate of `pki serve --ocsp-signer delegated` is valid; serve issues the next one when a third of it remains",
+    // Short: its key lives only in serve's memory, and nocheck means no one can revoke it in practice.
+    defaultValue: "7d",
+    normalize: duration(60, 90 * DAY, "ocsp-signer-lifetime"),
+  },
 } satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -100,7 +106,7 @@ export async function settingValues(r: LedgerReader): Promise<SettingValues> {
 }
 
 /** A duration setting in seconds. */
-export async function durationSetting(r: LedgerReader, key: "crl-lifetime" | "ocsp-lifetime"): Promise<number> {
+export async function durationSetting(r: LedgerReader, key: "crl-lifetime" | "ocsp-lifetime" | "ocsp-signer-lifetime"): Promise<number> {
   return parseDuration((await settingValue(r, key))!);
 }
 

@@ -40,7 +40,12 @@ export interface ExtensionsSpec {
   authorityInfoAccess?: { ocsp: string[]; caIssuers: string[] };
   /** Where the CRL is published (RFC 5280 4.2.1.13); never critical. */
   crlDistributionPoints?: string[];
+  /** id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1): relying parties need not check a delegated responder's own status. */
+  ocspNoCheck?: boolean;
 }
+
+/** id-pkix-ocsp-nocheck; its value is NULL. */
+export const OCSP_NOCHECK_OID = "1.3.6.1.5.5.7.48.1.5";
 
 /** Builds @peculiar/x509 extension objects, in the order OpenSSL prints them. */
 export function buildExtensions(spec: ExtensionsSpec): x509.Extension[] {
@@ -61,6 +66,7 @@ export function buildExtensions(spec: ExtensionsSpec): x509.Extension[] {
   const aia = spec.authorityInfoAccess;
   if (aia && (aia.ocsp.length || aia.caIssuers.length)) out.push(new x509.AuthorityInfoAccessExtension({ ocsp: aia.ocsp, caIssuers: aia.caIssuers }, false));
   if (spec.crlDistributionPoints?.length) out.push(new x509.CRLDistributionPointsExtension(spec.crlDistributionPoints, false));
+  if (spec.ocspNoCheck) out.push(new x509.Extension(OCSP_NOCHECK_OID, false, new Uint8Array([0x05, 0x00])));
   return out;
 }
 

@@ -8,6 +8,7 @@ import { id_pkix_ocsp_basic, id_pkix_ocsp_nonce, OCSPRequest } from "@peculiar/a
 import { CrlReason } from "./crl-reason.js";
 import { concat, generalizedTime, octets, oid, seq, tlv } from "./der.js";
 import { CryptoError } from "./errors.js";
+import { readLeanOcspRequest } from "./ocsp-request.js";
 import { serialHex } from "./serial.js";
 
 /** OCSPResponseStatus (RFC 6960 4.2.1). 4 is not used. */
@@ -52,9 +53,17 @@ const MAX_NONCE_BYTES = 32;
 /** Bounds the work one request can ask for; clients ask about one certificate. */
 const MAX_CERT_IDS = 16;
 
-/** Parses a DER OCSPRequest; throws CryptoError("malformed") for anything that is not one we can answer. */
+/** Parses a DER OCSPRequest (the common shape without the schema library); throws CryptoError("malformed") for anything that is not one we can answer. */
 export function readOcspRequest(der: Uint8Array): OcspRequestInfo {
   if (der.length === 0 || der.length > MAX_OCSP_REQUEST_BYTES) throw new CryptoError("malformed", `an OCSP request of ${der.length} bytes`);
+  const lean = readLeanOcspRequest(der);
+  if (!lean) return readOcspRequestWithSchema(der);
+  if (lean.certIds.length === 0 || lean.certIds.length > MAX_CERT_IDS) throw new CryptoError("malformed", `an OCSP request for ${lean.certIds.length} certificates`);
+  return { certIds: lean.certIds, nonce: lean.nonceExtnValue && nonceValue(lean.nonceExtnValue) };
+}
+
+/** The same, through @peculiar/asn1-ocsp: every shape RFC 6960 allows (exported for the tests that compare both). */
+export function readOcspRequestWithSchema(der: Uint8Array): OcspRequestInfo {
   let request: OCSPRequest;
   try {
     request = AsnConvert.parse(der, OCSPRequest);
@@ -148,7 +157,8 @@ export interface OcspSigner {
 }
 
 export interface OcspResponseParams {
-  answers: readonly OcspSingleAnswer[];
+  /** Each SingleResponse, as data or already encoded (encodeSingleResponse: a responder keeps them per serial). */
+  answers: readonly (OcspSingleAnswer | Uint8Array)[];
   signer: OcspSigner;
   /** SHA-1 of the signing key's public key bits (OcspIssuer.keyHash() of the responder). */
   responderKeyHash: Uint8Array;
@@ -170,7 +180,7 @@ export async function createOcspResponse(p: OcspResponseParams): Promise<Uint8Ar
   const tbs = seq(
     tlv(0xa2, octets(p.responderKeyHash)), // ResponderID byKey [2] EXPLICIT KeyHash
     generalizedTime(wholeSeconds(p.producedAt ?? new Date())),
-    seq(...p.answers.map(singleResponse)),
+    seq(...p.answers.map((a) => (a instanceof Uint8Array ? a : encodeSingleResponse(a)))),
     ...(p.nonce ? [tlv(0xa1, seq(seq(oid(id_pkix_ocsp_nonce), octets(p.nonce))))] : []), // responseExtensions [1] EXPLICIT
   );
   const signature = await p.signer.sign(tbs);
@@ -188,7 +198,8 @@ export function ocspErrorResponse(status: Exclude<OcspResponseStatus, OcspRespon
   return seq(tlv(0x0a, new Uint8Array([status])));
 }
 
-function singleResponse(a: OcspSingleAnswer): Uint8Array {
+/** One SingleResponse in DER: what does not change between answers about a serial until its status does. */
+export function encodeSingleResponse(a: OcspSingleAnswer): Uint8Array {
   return seq(
     a.certId.der, // echoed as the client sent it
     certStatus(a.status),

@@ -108,6 +108,12 @@ export async function startServer(p: ServeParams): Promise<RunningServer> {
     } catch (e) {
       p.log(`${now().toISOString()} crl republish failed: ${(e as Error).message}; retrying`);
     }
+    try {
+      const responder = await p.service.renewResponderIfDue(now());
+      if (responder) p.log(`${now().toISOString()} ocsp responder certificate issued serial=${responder.serial} notAfter=${responder.notAfter.toISOString()}`);
+    } catch (e) {
+      p.log(`${now().toISOString()} ocsp responder renewal failed: ${(e as Error).message}; answers are signed by the current one until it works`);
+    }
     let interval = 600_000;
     try {
       interval = await p.service.republishCheckIntervalMs();

@@ -2,7 +2,7 @@
 // sends a nonce and requires it back) ask `pki serve` about each client certificate; a
 // revocation refuses the next handshake while the servers keep running on their old CRL.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pkiJson, tempDir } from "../helpers.js";
@@ -103,5 +103,48 @@ describe("Apache with SSLOCSPEnable leaf (nonce required), from `pki server-conf
     assert.notEqual(r.status, 200, r.body);
     await served.waitForLog(/POST \/ocsp 200 \d+B [\d.]+ms ocsp=revoked/);
     assert.match(readFileSync(join(ca.dir, "apache-ocsp", "error.log"), "utf8"), /Certificate Verification: Error \(23\): certificate revoked/);
+  });
+});
+
+describe("nginx and Apache accept the answers of a delegated responder (pki serve --ocsp-signer delegated)", () => {
+  let dca: E2eCa;
+  let dserved: Served;
+  let nginx: Running;
+  let apache: Running;
+  let erin: { cert: string; key: string };
+  let fred: { cert: string; key: string };
+  before(async () => {
+    const dir = join(work.dir, "delegated");
+    mkdirSync(dir);
+    dca = makeCa(dir);
+    dserved = await startServe(dca.home, {}, ["--ocsp-signer", "delegated"]);
+    pkiJson(dca.home, ["config", "set", "url", dserved.url]);
+    erin = makeClient(dca, "delegated-erin");
+    fred = makeClient(dca, "delegated-fred");
+    nginx = await startNginx(dca, "ocsp-delegated", ["--ocsp"], upstream.port, (s) => s.replace(/^\s*ssl_ocsp_cache .*$/m, ""));
+    servers.push(nginx);
+    apache = await startApache(dca, "ocsp-delegated", ["--ocsp"], upstream.port);
+    servers.push(apache);
+  });
+  after(async () => {
+    await dserved?.stop();
+  });
+
+  test("a valid certificate gets in through both; revoked, the next handshake is refused by both, with no reload", async () => {
+    const { serial: responder } = pkiJson<{ serial: string }>(dca.home, ["show", "pki-ocsp-responder"]);
+    assert.match(dserved.log(), new RegExp(`delegated responder certificate ${responder}`));
+    assert.equal((await curl(dca, nginx.port, clientArgs(erin))).status, 200);
+    await dserved.waitForLog(/GET \/ocsp 200 \d+B [\d.]+ms ocsp=good/);
+    assert.equal((await curl(dca, apache.port, clientArgs(fred))).status, 200);
+    await dserved.waitForLog(/POST \/ocsp 200 \d+B [\d.]+ms ocsp=good/);
+    pkiJson(dca.home, ["revoke", "delegated-erin", "--reason", "keyCompromise"]);
+    pkiJson(dca.home, ["revoke", "delegated-fred", "--reason", "keyCompromise"]);
+    const n = await curl(dca, nginx.port, clientArgs(erin));
+    assert.equal(n.status, 400, n.error + n.body);
+    await dserved.waitForLog(/GET \/ocsp 200 \d+B [\d.]+ms ocsp=revoked/);
+    const a = await curl(dca, apache.port, clientArgs(fred));
+    assert.notEqual(a.status, 200, a.body);
+    await dserved.waitForLog(/POST \/ocsp 200 \d+B [\d.]+ms ocsp=revoked/);
+    assert.match(readFileSync(join(dca.dir, "apache-ocsp-delegated", "error.log"), "utf8"), /Certificate Verification: Error \(23\): certificate revoked/);
   });
 });

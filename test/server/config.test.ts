@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { freePort } from "../e2e/harness.js";
-import { initHome, PASSPHRASE, pki, tempDir } from "../helpers.js";
+import { initHome, PASSPHRASE, pki, pkiJson, run, tempDir } from "../helpers.js";
 import { http } from "./helpers.js";
 
 test("config: settings are validated, listed with defaults, recorded in the audit log", () => {
@@ -65,30 +65,81 @@ function systemdWords(line: string, credentials: string): string[] {
   return words;
 }
 
-test("server-config systemd-serve: a unit whose ExecStart, run as written, serves until SIGTERM", async () => {
+test("server-config systemd-serve: a unit whose ExecStart, run as written, serves OCSP and the API until SIGTERM", async () => {
   const { home, cleanup } = initHome();
   const creds = tempDir("pki-creds-");
   try {
-    const port = await freePort();
-    const unit = pki(home, ["server-config", "systemd-serve", "--listen", `127.0.0.1:${port}`, "--timer-passphrase-file", "/etc/pki-clients/pass"]);
+    pkiJson(home, ["issue-server", "localhost", "127.0.0.1"]);
+    const [port, apiPort] = [await freePort(), await freePort()];
+    const unit = pki(home, ["server-config", "systemd-serve", "--listen", `127.0.0.1:${port}`, "--api", `127.0.0.1:${apiPort}`, "--api-cert", "localhost", "--ocsp-signer", "delegated", "--timer-passphrase-file", "/etc/pki-clients/pass"]);
     assert.equal(unit.status, 0, unit.stderr);
     assert.match(unit.stdout, /^LoadCredential=pki-passphrase:\/etc\/pki-clients\/pass$/m);
     assert.match(unit.stdout, new RegExp(`^ReadWritePaths=${home}$`, "m"));
     assert.match(unit.stdout, /^KillSignal=SIGTERM$/m);
     assert.doesNotMatch(unit.stdout, /PASSPHRASE=/, "never the passphrase in the environment");
+    for (const line of ["ProtectSystem=strict", "ProtectHome=read-only", "NoNewPrivileges=yes", "CapabilityBoundingSet=", "SystemCallFilter=@system-service", "SystemCallErrorNumber=EPERM", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "UMask=0077"]) {
+      assert.ok(unit.stdout.split("\n").includes(line), `hardening: ${line}`);
+    }
+    // The home is under /tmp here: PrivateTmp would hide it.
+    assert.doesNotMatch(unit.stdout, /^PrivateTmp=yes$/m);
+    assert.doesNotMatch(unit.stdout, /^AmbientCapabilities=/m, "no capability for a port above 1024");
     writeFileSync(join(creds.dir, "pki-passphrase"), `${PASSPHRASE}\n`, { mode: 0o600 });
     const [cmd, ...args] = systemdWords(/^ExecStart=(.*)$/m.exec(unit.stdout)![1]!, creds.dir);
+    assert.deepEqual(args.slice(-8), ["--http", `127.0.0.1:${port}`, "--api", `127.0.0.1:${apiPort}`, "--api-cert", "localhost", "--ocsp-signer", "delegated"]);
     const child = spawn(cmd!, args, { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     child.stderr!.on("data", (d: Buffer) => (log += d));
     const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
-    for (let i = 0; i < 100 && !/ready on/.test(log); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(log, new RegExp(`ready on http://127\\.0\\.0\\.1:${port}`));
+    for (let i = 0; i < 200 && !/ready on/.test(log); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(log, new RegExp(`ready on http://127\\.0\\.0\\.1:${port}, https://127\\.0\\.0\\.1:${apiPort} \\(API\\)`));
+    assert.match(log, /delegated responder certificate/);
     assert.equal((await http(`http://127.0.0.1:${port}/health`)).status, 200);
+    // The API answers over TLS with the server certificate; without a client certificate: 401 and a code.
+    const api = run("curl", ["-s", "--cacert", join(home, "ca.pem"), `https://127.0.0.1:${apiPort}/v1/certificates`]);
+    assert.match(api.stdout, /"code":"[A-Z_]+"/);
     child.kill("SIGTERM");
     assert.equal(await exited, 0, log);
   } finally {
     creds.cleanup();
+    cleanup();
+  }
+});
+
+test("server-config systemd-serve: systemd-analyze verify passes and security rates it OK; a port below 1024 gets only CAP_NET_BIND_SERVICE; options checked", { skip: run("sh", ["-c", "command -v systemd-analyze"]).status === 0 ? false : "systemd-analyze is not installed" }, () => {
+  const { home, cleanup } = initHome();
+  const units = tempDir("pki-units-");
+  try {
+    pkiJson(home, ["issue-server", "ca.example.com"]);
+    for (const [file, listen] of [["low.service", "0.0.0.0:80"], ["high.service", "127.0.0.1:8080"]] as const) {
+      const unit = pki(home, ["server-config", "systemd-serve", "--listen", listen, "--api", "0.0.0.0:8443", "--api-cert", "ca.example.com", "--ocsp-signer", "delegated"]);
+      assert.equal(unit.status, 0, unit.stderr);
+      writeFileSync(join(units.dir, file), unit.stdout);
+      const verify = run("systemd-analyze", ["verify", join(units.dir, file)]);
+      assert.equal(verify.status, 0, verify.stderr);
+      assert.equal(verify.stderr.trim(), "", `${file}: ${verify.stderr}`);
+      // Exposure 0.0 (best) to 10.0, which --threshold takes times ten: at most 3.0 (systemd says "OK").
+      const security = run("systemd-analyze", ["security", "--offline=yes", "--threshold=30", join(units.dir, file)]);
+      assert.equal(security.status, 0, security.stdout.split("\n").slice(-3).join("\n") + security.stderr);
+      if (listen.endsWith(":80")) {
+        assert.match(unit.stdout, /^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+        assert.match(unit.stdout, /^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+      } else {
+        assert.match(unit.stdout, /^CapabilityBoundingSet=$/m);
+      }
+    }
+    const alone = pki(home, ["server-config", "systemd-serve", "--api", "0.0.0.0:8443"]);
+    assert.equal(alone.status, 2);
+    assert.match(alone.stderr, /--api ADDRESS:PORT and --api-cert NAME go together/);
+    const elsewhere = pki(home, ["server-config", "nginx", "--ocsp-signer", "delegated"]);
+    assert.equal(elsewhere.status, 2);
+    assert.match(elsewhere.stderr, /for systemd-serve/);
+    const client = pkiJson(home, ["issue-client", "alice"]);
+    assert.ok(client);
+    const notServer = pki(home, ["server-config", "systemd-serve", "--api", "0.0.0.0:8443", "--api-cert", "alice"]);
+    assert.equal(notServer.status, 2);
+    assert.match(notServer.stderr, /is a client certificate/);
+  } finally {
+    units.cleanup();
     cleanup();
   }
 });

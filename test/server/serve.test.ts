@@ -80,6 +80,27 @@ test("a revocation shows in the very next answer, cached GET answers included, w
   assert.match(after, /Reason: affiliationChanged/);
 });
 
+test("answers to a nonce reuse each serial's status until the ledger changes: a revocation still shows in the very next one", () => {
+  pkiJson(home, ["issue-client", "dora"]);
+  const ask = () => {
+    const r = openssl(["ocsp", "-issuer", join(home, "ca.pem"), "-cert", join(home, "certs", "dora.pem"), "-url", `${served.url}/ocsp`, "-CAfile", join(home, "ca.pem"), "-nonce", "-resp_text"]);
+    assert.match(r.stdout + r.stderr, /Response verify OK/);
+    assert.doesNotMatch(r.stdout + r.stderr, /Nonce Verify error|no nonce/i);
+    return r.stdout;
+  };
+  const first = ask();
+  assert.match(first, /Cert Status: good/);
+  const second = ask();
+  assert.match(second, /Cert Status: good/);
+  // The same SingleResponse (times included), a new nonce and signature.
+  assert.equal(/This Update: (.*)/.exec(second)![1], /This Update: (.*)/.exec(first)![1]);
+  assert.notEqual(/OCSP Nonce: *\n *([0-9A-F]+)/.exec(second)![1], /OCSP Nonce: *\n *([0-9A-F]+)/.exec(first)![1]);
+  pkiJson(home, ["revoke", "dora", "--reason", "superseded"]);
+  const after = ask();
+  assert.match(after, /Cert Status: revoked/);
+  assert.match(after, /Reason: superseded/);
+});
+
 test("/crl.der and /crl.pem are the ledger's newest CRL, with ETag and 304", async () => {
   const der = await http(`${served.url}/crl.der`);
   assert.equal(der.status, 200);
@@ -107,7 +128,7 @@ test("/ca.pem, /ca.der, /health and /metrics", async () => {
   assert.equal(health.status, "ok");
   assert.ok(health.crl.secondsLeft > 86_400);
   const metrics = (await http(`${served.url}/metrics`)).body.toString();
-  assert.match(metrics, /^pki_certificates\{status="revoked"\} 2$/m);
+  assert.match(metrics, /^pki_certificates\{status="revoked"\} 3$/m); // bob, carol, dora
   assert.match(metrics, /^pki_certificates\{status="valid"\} 1$/m);
   assert.match(metrics, /^pki_http_requests_total\{route="\/ocsp",status="200"\} \d+$/m);
   assert.match(metrics, /^pki_ocsp_responses_total\{outcome="revoked",cached="false"\} \d+$/m);

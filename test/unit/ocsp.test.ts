@@ -15,8 +15,10 @@ import {
   type OcspCertStatus,
   type OcspSigner,
   readOcspRequest,
+  readOcspRequestWithSchema,
   signatureAlgorithmIdentifier,
 } from "../../src/crypto/ocsp.js";
+import { readLeanOcspRequest } from "../../src/crypto/ocsp-request.js";
 import { openssl, tempDir } from "../helpers.js";
 
 const tmp = tempDir("pki-ocsp-");
@@ -166,6 +168,42 @@ test("garbage, truncated, empty and oversized requests are malformed, never a cr
   for (let i = 0; i < 200; i++) bad.push(new Uint8Array(Array.from({ length: 1 + (i % 90) }, (_, j) => (i * 31 + j * 17) & 0xff)));
   for (const b of bad) {
     assert.throws(() => readOcspRequest(b), (e: unknown) => e instanceof CryptoError && (e.code === "malformed" || e.code === "unsupported"));
+  }
+});
+
+/** What a reader made of `der`: its result, or the error code it threw. */
+function verdict(read: (der: Uint8Array) => unknown, der: Uint8Array): unknown {
+  try {
+    return read(der);
+  } catch (e) {
+    if (e instanceof CryptoError) return { error: e.code };
+    throw e;
+  }
+}
+
+test("the lean request reader and the schema library agree on openssl's requests and on every truncation and byte flip of them", () => {
+  const requests: [string, string[]][] = [
+    ["plain", ["-issuer", f("ec-ca.pem"), "-cert", f("ec-leaf.pem"), "-no_nonce"]],
+    ["nonce", ["-issuer", f("ec-ca.pem"), "-cert", f("ec-leaf.pem"), "-nonce"]],
+    ["sha256", ["-sha256", "-issuer", f("rsa-ca.pem"), "-cert", f("rsa-leaf.pem"), "-nonce"]],
+    ["two", ["-issuer", f("ec-ca.pem"), "-cert", f("ec-leaf.pem"), "-cert", f("ec-other.pem"), "-nonce"]],
+    ["serial", ["-issuer", f("ec-ca.pem"), "-serial", "0x00ff", "-no_nonce"]],
+    // Signed requests are the library's alone.
+    ["signed", ["-issuer", f("ec-ca.pem"), "-cert", f("ec-leaf.pem"), "-signer", f("ec-other.pem"), "-signkey", f("ec-other.key"), "-nonce"]],
+  ];
+  for (const [name, args] of requests) {
+    ok(["ocsp", ...args, "-reqout", f(`lean-${name}.der`)]);
+    const der = new Uint8Array(readFileSync(f(`lean-${name}.der`)));
+    assert.equal(readLeanOcspRequest(der) === null, name === "signed", `${name}: read by the lean reader`);
+    assert.deepEqual(readOcspRequest(der), readOcspRequestWithSchema(der), name);
+    for (let cut = 0; cut < der.length; cut++) assert.deepEqual(verdict(readOcspRequest, der.subarray(0, cut)), verdict(readOcspRequestWithSchema, der.subarray(0, cut)), `${name} cut at ${cut}`);
+    for (let i = 0; i < der.length; i++) {
+      for (const x of [0x01, 0x80, 0xff]) {
+        const flipped = new Uint8Array(der);
+        flipped[i] ^= x;
+        assert.deepEqual(verdict(readOcspRequest, flipped), verdict(readOcspRequestWithSchema, flipped), `${name} byte ${i} ^ ${x}`);
+      }
+    }
   }
 });
 

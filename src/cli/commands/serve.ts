@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { InvalidArgumentError, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { PkiError } from "../../ca/errors.js";
 import { authorityOptions, commandContext, globals } from "../context.js";
 import { runCrlHookAsync } from "../hooks.js";
@@ -11,6 +11,7 @@ export function register(program: Command): Command {
     .option("--http <host:port>", "plain HTTP listener for OCSP and CRL clients (e.g. 0.0.0.0:8080, [::1]:8080)", parseHostPort)
     .option("--api <host:port>", "HTTPS JSON API under /v1/ for clients with a certificate of this CA (needs --api-cert)", parseHostPort)
     .option("--api-cert <name>", "the server certificate (pki issue-server) the API presents")
+    .addOption(new Option("--ocsp-signer <signer>", "who signs OCSP answers: the CA key, or a delegated responder certificate serve issues and renews (key in memory only)").choices(["ca", "delegated"]).default("ca"))
     .addHelpText(
       "after",
       `
@@ -23,6 +24,9 @@ Examples:
 
 The root key is unlocked once at start (passphrase from --passphrase-file, $PKI_PASSPHRASE_FILE,
 $PKI_PASSPHRASE or a prompt) and held in memory until the service stops.
+--ocsp-signer delegated: answers are signed by a responder certificate (pki-ocsp-responder in
+pki list: id-kp-OCSPSigning and id-pkix-ocsp-nocheck only, never valid for TLS) whose key exists
+only in serve's memory; its lifetime is pki config set ocsp-signer-lifetime (default 7d).
 Routes: POST /ocsp, GET /ocsp/{base64}, /crl.der, /crl.pem, /ca.pem, /ca.der, /health, /metrics.
 API (--api): POST/GET /v1/certificates, GET /v1/certificates/NAME, POST /v1/certificates/NAME/revoke,
 POST /v1/renew; admins (pki role set NAME admin) may use all, other certificates only renew themselves.
@@ -30,7 +34,7 @@ The CRL is signed again when a third of its lifetime remains (pki config set crl
 and the crl hook runs after each. One line a request goes to stderr; SIGTERM stops it cleanly
 after in-flight requests finish. One instance per home ($PKI_HOME/serve.sock, mode 0600).`,
     )
-    .action(async (flags: { http?: { host: string; port: number }; api?: { host: string; port: number }; apiCert?: string }, cmd: Command) => {
+    .action(async (flags: { http?: { host: string; port: number }; api?: { host: string; port: number }; apiCert?: string; ocspSigner: "ca" | "delegated" }, cmd: Command) => {
       if (flags.api && !flags.apiCert) throw new PkiError("usage", "--api needs --api-cert NAME: the server certificate the API presents", "issue one with: pki issue-server HOST");
       if (flags.apiCert && !flags.api) throw new PkiError("usage", "--api-cert goes with --api HOST:PORT");
       const opts = globals(cmd);
@@ -38,11 +42,24 @@ after in-flight requests finish. One instance per home ($PKI_HOME/serve.sock, mo
       const [{ Authority }, { startServer }] = await Promise.all([import("../../ca/authority.js"), import("../../server/serve.js")]);
       const options = authorityOptions(opts);
       const authority = await Authority.open(options);
-      const log = (line: string) => void process.stderr.write(line + "\n");
+      // One line a request, written once per turn of the event loop: a write(2) for each line
+      // cost as much as the rest of a cached OCSP answer.
+      let pending = "";
+      const flush = () => {
+        const lines = pending;
+        pending = "";
+        if (lines) process.stderr.write(lines);
+      };
+      const log = (line: string) => {
+        if (!pending) setImmediate(flush);
+        pending += line + "\n";
+      };
       let server;
+      let responder: { serial: string; notAfter: Date } | null = null;
       try {
         const ctx = commandContext();
-        const service = await authority.serve(ctx);
+        const service = await authority.serve(ctx, flags.ocspSigner);
+        responder = service.responderCertificate();
         const api = flags.api && flags.apiCert ? { ...flags.api, authority: await authority.api(ctx, flags.apiCert) } : null;
         server = await startServer({
           service,
@@ -62,6 +79,7 @@ after in-flight requests finish. One instance per home ($PKI_HOME/serve.sock, mo
       }
       const hostPort = (a: { host: string; port: number }) => `${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
       const where = [server.http ? `http://${hostPort(server.http)}` : "no HTTP listener", ...(server.api ? [`https://${hostPort(server.api)} (API)`] : [])].join(", ");
+      if (responder) log(`pki serve: OCSP answers signed by the delegated responder certificate ${responder.serial} (pki-ocsp-responder), valid until ${responder.notAfter.toISOString()}, renewed when a third of its lifetime remains`);
       log(`pki serve: ready on ${where} and ${server.socketPath} (pid ${process.pid})`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
@@ -73,6 +91,7 @@ after in-flight requests finish. One instance per home ($PKI_HOME/serve.sock, mo
       });
       await authority.close();
       log("pki serve: stopped");
+      flush();
     });
 }
 

@@ -34,6 +34,9 @@ export function register(program: Command): Command {
     .option("--upstream <url>", "the application behind the proxy (default http://127.0.0.1:8080)")
     .option("--ocsp", "nginx, apache: also ask pki serve's OCSP responder (pki config set url) about each client certificate: revocation without reloads")
     .option("--timer-passphrase-file <file>", "systemd/cron: the passphrase file the job reads (default /etc/pki-clients/passphrase)")
+    .option("--api <addr:port>", "systemd-serve: also run the mTLS API there (with --api-cert)")
+    .option("--api-cert <name>", "systemd-serve: the server certificate the API presents")
+    .addOption(new Option("--ocsp-signer <signer>", "systemd-serve: pki serve --ocsp-signer").choices(["ca", "delegated"]))
     .addHelpText(
       "after",
       `
@@ -46,13 +49,14 @@ Examples:
   $ pki server-config mosquitto --listen 8883 > /etc/mosquitto/conf.d/pki.conf
   $ pki server-config systemd-service > /etc/systemd/system/pki-crl.service
   $ pki server-config systemd-timer   > /etc/systemd/system/pki-crl.timer
+  $ pki server-config systemd-serve --listen 0.0.0.0:8080 --api 0.0.0.0:8443 --api-cert ca.example.com --ocsp-signer delegated > /etc/systemd/system/pki-serve.service
 
 Paths in the output are this home's real files (ca.pem, crl.pem, certs/). Servers that run as
 their own user (PostgreSQL, Mosquitto, lighttpd, Caddy, Redis; OpenVPN's CRL) read copies: the
 output starts with the commands that install them with the owner and mode the server demands.
 Caddy and Redis do not check CRLs: their output says what to do instead.`,
     )
-    .action(async (target: string, flags: Flags & { timerPassphraseFile?: string }, cmd: Command) => {
+    .action(async (target: string, flags: Flags & { timerPassphraseFile?: string; api?: string; apiCert?: string; ocspSigner?: "ca" | "delegated" }, cmd: Command) => {
       if (!(SERVER_TARGETS as readonly string[]).includes(target)) {
         const { PkiError } = await import("../../ca/errors.js");
         throw new PkiError("usage", `unknown target "${target}"; choose one of ${SERVER_TARGETS.join(", ")}`);
@@ -72,6 +76,9 @@ Caddy and Redis do not check CRLs: their output says what to do instead.`,
             ...(flags.upstream !== undefined ? { upstream: flags.upstream } : {}),
             ...(flags.ocsp ? { ocsp: true } : {}),
             ...(flags.timerPassphraseFile !== undefined ? { passphraseFile: resolve(flags.timerPassphraseFile) } : {}),
+            ...(flags.api !== undefined ? { api: flags.api } : {}),
+            ...(flags.apiCert !== undefined ? { apiCert: flags.apiCert } : {}),
+            ...(flags.ocspSigner !== undefined ? { ocspSigner: flags.ocspSigner } : {}),
           }),
         );
       }, "read");

@@ -9,6 +9,7 @@ import { Home } from "../ca/home.js";
 import { hasPassword } from "../ca/ledger-location.js";
 import { shellQuote } from "../ca/shell-quote.js";
 import { runCrlHook } from "./hooks.js";
+import { io, userPath } from "./io.js";
 import { plural } from "./output.js";
 import { readSecret, readSecretWithOrigin, type SecretOrigin } from "./secrets.js";
 
@@ -38,7 +39,7 @@ export function globals(cmd: Command): GlobalOptions {
 
 /** --home, else $PKI_HOME, else ./pki. */
 export function homeOf(opts: GlobalOptions): Home {
-  return new Home(opts.home ?? process.env.PKI_HOME ?? "pki");
+  return new Home(userPath(opts.home ?? io().env.PKI_HOME ?? "pki"));
 }
 
 /** --database, else $PKI_DATABASE_URL; a password belongs in the environment or ~/.pgpass, never in argv (ps shows it). */
@@ -46,7 +47,7 @@ export function databaseOf(opts: GlobalOptions): string | undefined {
   if (opts.database !== undefined && hasPassword(opts.database)) {
     throw new PkiError("usage", "--database must not contain a password: other users see the command line", "put the whole URL in PKI_DATABASE_URL, or the password in PGPASSWORD or ~/.pgpass", "SECRET_IN_ARGUMENTS");
   }
-  return opts.database ?? (process.env.PKI_DATABASE_URL || undefined);
+  return opts.database ?? (io().env.PKI_DATABASE_URL || undefined);
 }
 
 function actor(): string {
@@ -82,20 +83,21 @@ export function authorityOptions(opts: GlobalOptions, newPassphrase = false): Au
     return secret;
   };
   const database = databaseOf(opts);
+  const home = homeOf(opts);
   return {
-    home: homeOf(opts),
+    home,
     ...(database !== undefined ? { database } : {}),
     templatesDir: TEMPLATES_DIR,
-    unlockEarly: opts.passphraseFile !== undefined || Boolean(process.env.PKI_PASSPHRASE),
-    onLockWait: () => process.stderr.write("pki: waiting for another pki command on this home...\n"),
-    onCrlRepaired: (crl) => runCrlHook(crl, homeOf(opts).dir, `reinstalled crl.pem (CRL #${crl.number}) from the ledger`),
+    unlockEarly: opts.passphraseFile !== undefined || Boolean(io().env.PKI_PASSPHRASE),
+    onLockWait: () => io().stderr.write("pki: waiting for another pki command on this home...\n"),
+    onCrlRepaired: (crl) => runCrlHook(crl, home.dir, `reinstalled crl.pem (CRL #${crl.number}) from the ledger`),
     passphrase: async () => (await (cached ??= read())).value,
-    tokenPin: async () => (pin ??= readSecret({ what: "PKCS#11 token PIN", file: process.env.PKI_PKCS11_PIN_FILE, flag: "PKI_PKCS11_PIN_FILE", envVar: "PKI_PKCS11_PIN", confirm: false })),
+    tokenPin: async () => (pin ??= readSecret({ what: "PKCS#11 token PIN", file: io().env.PKI_PKCS11_PIN_FILE, flag: "PKI_PKCS11_PIN_FILE", envVar: "PKI_PKCS11_PIN", confirm: false })),
     wrongPassphrase: () => {
       tries++;
       if (origin === "prompt" && tries < PASSPHRASE_TRIES) {
         const left = PASSPHRASE_TRIES - tries;
-        process.stderr.write(`Wrong passphrase for the CA key; try again (${plural(left, "try", "tries")} left).\n`);
+        io().stderr.write(`Wrong passphrase for the CA key; try again (${plural(left, "try", "tries")} left).\n`);
         cached = undefined;
         return { retry: true, hint: "" };
       }

@@ -1,12 +1,13 @@
 import { spawn, spawnSync } from "node:child_process";
 import { EXIT } from "./errors.js";
+import { io } from "./io.js";
 
 /**
  * The after-CRL command's environment: PKI_CRL, PKI_HOME and a PATH, nothing else. In
  * particular never PKI_PASSPHRASE or the .p12 password that this process may hold.
  */
-function hookEnv(crlPath: string, home: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", PKI_CRL: crlPath, PKI_HOME: home };
+function hookEnv(crlPath: string, home: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { PATH: env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", PKI_CRL: crlPath, PKI_HOME: home };
 }
 
 /**
@@ -16,11 +17,15 @@ function hookEnv(crlPath: string, home: string): NodeJS.ProcessEnv {
  */
 export function runCrlHook(crl: { hook: string | null; path: string }, home: string, label: string): void {
   if (!crl.hook) return;
-  const r = spawnSync("/bin/sh", ["-c", crl.hook], { stdio: ["ignore", 2, 2], env: hookEnv(crl.path, home) });
+  const out = io();
+  // Served, the hook's output belongs on the client's stderr, not in the server's log.
+  const served = out.stderr !== process.stderr;
+  const r = spawnSync("/bin/sh", ["-c", crl.hook], { stdio: served ? ["ignore", "pipe", "pipe"] : ["ignore", 2, 2], env: hookEnv(crl.path, home, out.env), maxBuffer: 1 << 20 });
+  if (served) for (const chunk of [r.stdout, r.stderr]) if (chunk?.length) out.stderr.write(chunk);
   if (r.status === 0) return;
   const how = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
-  process.stderr.write(`pki: ${label}: the CRL hook "${crl.hook}" failed (${how}); the CRL is written, reload your servers by hand\n`);
-  process.exitCode = EXIT.hookFailed;
+  io().stderr.write(`pki: ${label}: the CRL hook "${crl.hook}" failed (${how}); the CRL is written, reload your servers by hand\n`);
+  io().exitCode = EXIT.hookFailed;
 }
 
 /** The same for a long-running `pki serve`: without blocking it; the failure is returned for its log. */

@@ -1,21 +1,22 @@
-import { stdout } from "node:process";
+import { io, type OutStream } from "./io.js";
 
 /** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
-export function useColour(stream: NodeJS.WriteStream = stdout): boolean {
-  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+export function useColour(stream: OutStream = io().stdout): boolean {
+  const env = io().env;
+  return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== "dumb";
 }
 
 const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
-export function paint(colour: keyof typeof CODES, text: string, stream: NodeJS.WriteStream = stdout): string {
+export function paint(colour: keyof typeof CODES, text: string, stream: OutStream = io().stdout): string {
   return useColour(stream) ? `\x1b[${CODES[colour]}m${text}\x1b[0m` : text;
 }
 
 export function printJson(value: unknown): void {
-  stdout.write(JSON.stringify(value, null, 2) + "\n");
+  io().stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
 
 export function print(line = ""): void {
-  stdout.write(line + "\n");
+  io().stdout.write(line + "\n");
 }
 
 /** A plain aligned table, columns measured in terminal cells; the last column is not padded. */

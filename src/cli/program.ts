@@ -25,6 +25,7 @@ import { register as serve } from "./commands/serve.js";
 import { register as role } from "./commands/role.js";
 import { register as trust } from "./commands/trust.js";
 import { register as rotateRoot } from "./commands/rotate-root.js";
+import { io } from "./io.js";
 
 const EXAMPLES = `
 Examples:
@@ -57,7 +58,13 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     .addHelpText("after", EXAMPLES)
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ outputError: () => {} });
+    .configureOutput({
+      outputError: () => {},
+      writeOut: (s) => void io().stdout.write(s),
+      writeErr: (s) => void io().stderr.write(s),
+      getOutHelpWidth: () => (io().stdout.isTTY ? io().stdout.columns : undefined) as number,
+      getErrHelpWidth: () => (io().stderr.isTTY ? io().stderr.columns : undefined) as number,
+    });
   program.hook("preAction", (_root, action) => {
     const names: string[] = [];
     for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name());

@@ -1,9 +1,10 @@
 // The only module that imports @inquirer/prompts, and only ever on a terminal.
-import { stdin, stdout } from "node:process";
+import { stdin } from "node:process";
 import { PassThrough } from "node:stream";
+import { io } from "./io.js";
 
 export function canPrompt(): boolean {
-  return Boolean(stdin.isTTY && stdout.isTTY) && !process.env.CI;
+  return io().canPrompt;
 }
 
 /**
@@ -73,7 +74,7 @@ export async function askSecret(message: string, confirm: boolean, problem?: (v:
     if (!confirm) return first;
     const second = await prompt(({ password }, input) => password({ message: "Repeat it", mask: "*" }, { input }));
     if (first === second) return first;
-    process.stderr.write("The two entries differ; try again.\n");
+    io().stderr.write("The two entries differ; try again.\n");
   }
 }
 

@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { MAX_SECRET_FILE_BYTES, readBounded } from "../ca/bounded-read.js";
 import { PkiError, shown } from "../ca/errors.js";
 import { exportPasswordProblem } from "../ca/secret-strength.js";
+import { inputPath, io } from "./io.js";
 import { askSecret, canPrompt } from "./prompts.js";
 
 export interface SecretSource {
@@ -32,9 +33,10 @@ export async function readSecretWithOrigin(src: SecretSource): Promise<{ value: 
   if (src.file) {
     let text: string;
     try {
-      text = readBounded(src.file, MAX_SECRET_FILE_BYTES, src.flag).toString("utf8");
-      if ((statSync(src.file).mode & 0o004) !== 0) {
-        process.stderr.write(`pki: warning: ${src.file} is readable by every user; chmod 600 it\n`);
+      const file = inputPath(src.file);
+      text = readBounded(file, MAX_SECRET_FILE_BYTES, src.flag).toString("utf8");
+      if ((statSync(file).mode & 0o004) !== 0) {
+        io().stderr.write(`pki: warning: ${src.file} is readable by every user; chmod 600 it\n`);
       }
     } catch (e) {
       if (e instanceof PkiError) throw e;
@@ -45,7 +47,7 @@ export async function readSecretWithOrigin(src: SecretSource): Promise<{ value: 
     if (value === "") throw new PkiError("secret", `${src.flag} ${shown(src.file)} is empty`, `its first line must be the ${src.what}`, "EMPTY_SECRET");
     return { value, origin: "file" };
   }
-  const fromEnv = process.env[src.envVar];
+  const fromEnv = io().env[src.envVar];
   if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, origin: "env" };
   if (canPrompt()) return { value: await askSecret(src.what, src.confirm, src.problem), origin: "prompt" };
   throw new PkiError("secret", `no ${src.what} given`, `set ${src.envVar}, use ${src.flag} FILE, or run on a terminal to be asked`, "NO_SECRET");
@@ -68,6 +70,6 @@ export async function readPkcs12Password(file: string | undefined, what = "passw
 /** Java's PKCS#12 code refuses non-ASCII passwords ("Password is not ASCII"); say so before someone mails the file. */
 export function warnNonAsciiPassword(password: string): void {
   if (/[^\x20-\x7e]/.test(password)) {
-    process.stderr.write("pki: warning: the password has non-ASCII characters; Java (keytool, JDK clients) cannot open such files, OpenSSL, NSS and GnuTLS can\n");
+    io().stderr.write("pki: warning: the password has non-ASCII characters; Java (keytool, JDK clients) cannot open such files, OpenSSL, NSS and GnuTLS can\n");
   }
 }

@@ -2,14 +2,16 @@
 // instance is refused), optional plain HTTP for OCSP and CRL clients, the optional mTLS API,
 // the CRL republishing timer, and a graceful close that lets in-flight requests finish.
 import { chmodSync, unlinkSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import type { ApiAuthority } from "../ca/api.js";
 import type { CrlResult } from "../ca/revocation.js";
 import type { ServingAuthority } from "../ca/serving.js";
 import { PkiError } from "../ca/errors.js";
 import { createApiHandler, MAX_API_BODY_BYTES } from "./api-routes.js";
+import { UPGRADE } from "./cli-protocol.js";
+import { type CliHandler, serveCliConnection } from "./cli-socket.js";
 import { createRequestHandler } from "./http-routes.js";
 import { Metrics } from "./metrics.js";
 import { inviteBodiesUpTo } from "./responses.js";
@@ -29,6 +31,8 @@ export interface ServeParams {
   now?: () => Date;
   /** For /metrics' process_resident_memory_bytes; the CLI passes process.memoryUsage.rss. */
   rssBytes: () => number;
+  /** Runs CLI commands sent over the socket (the fast path); without it clients run them directly. */
+  cli?: CliHandler;
 }
 
 export interface RunningServer {
@@ -44,6 +48,7 @@ export interface RunningServer {
 const TIMEOUTS = { headersTimeout: 5_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 };
 
 export async function startServer(p: ServeParams): Promise<RunningServer> {
+  let closing = false;
   const now = p.now ?? (() => new Date());
   const metrics = new Metrics();
   const handler = createRequestHandler({ service: p.service, metrics, log: p.log, now, rssBytes: p.rssBytes });
@@ -61,6 +66,13 @@ export async function startServer(p: ServeParams): Promise<RunningServer> {
 
   await claimSocket(p.socketPath);
   const unix = make();
+  const commands = new Set<Promise<void>>();
+  const cli = p.cli;
+  unix.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (!cli || String(req.headers.upgrade).toLowerCase() !== UPGRADE || closing) return void socket.destroy();
+    const running = serveCliConnection(socket, head, cli, p.log).finally(() => commands.delete(running));
+    commands.add(running);
+  });
   await listen(unix, p.socketPath);
   chmodSync(p.socketPath, 0o600);
 
@@ -96,7 +108,6 @@ export async function startServer(p: ServeParams): Promise<RunningServer> {
     api = await listenOrClose(s, p.api);
   }
 
-  let closing = false;
   let timer: NodeJS.Timeout | null = null;
   const tick = async () => {
     try {
@@ -132,6 +143,8 @@ export async function startServer(p: ServeParams): Promise<RunningServer> {
       closing = true;
       if (timer) clearTimeout(timer);
       await closeAll(servers, graceMs);
+      // Commands the CLI sent finish as they would have directly: their output reaches their client.
+      await Promise.all([...commands]);
       removeSocket(p.socketPath);
     },
   };

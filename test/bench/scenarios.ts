@@ -53,7 +53,7 @@ export interface Row {
   note?: string;
 }
 
-function compare(scenario: string, m: Measured, base: Measured, target?: { text: string; met: (r: Row) => boolean }, note?: string): Row {
+export function compare(scenario: string, m: Measured, base: Measured, target?: { text: string; met: (r: Row) => boolean }, note?: string): Row {
   const ratios = summarize(paired(m.samples, base.samples, (x, y) => x / y));
   const row: Row = {
     scenario,
@@ -78,7 +78,7 @@ function checked(ctx: Context, cmd: string, args: string[], what: string): strin
   return r.stdout;
 }
 
-function plain(scenario: string, m: Measured, note?: string): Row {
+export function plain(scenario: string, m: Measured, note?: string): Row {
   return { scenario, label: m.label, unit: "ms", summary: m.summary, ...(m.peakRssMb !== undefined ? { peakRssMb: m.peakRssMb } : {}), ...(note ? { note } : {}) };
 }
 

@@ -1,7 +1,7 @@
-import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { PkiError } from "../../ca/errors.js";
 import { CERTIFICATE_FORMATS, type CertificateFormat } from "../../ca/export-cert.js";
+import { io, userPath } from "../io.js";
 import { print, printJson } from "../output.js";
 import { withAuthority } from "./shared.js";
 import { type AccessFlags, accessOptions, fileAccess } from "../file-access.js";
@@ -36,12 +36,12 @@ Certificates are public: nothing is asked for and nothing is recorded.`,
         const access = fileAccess(flags);
         if (flags.out === undefined && Object.keys(access).length > 0) throw new PkiError("usage", "--owner, --group and --mode apply to the --out file", "add --out FILE", "USAGE");
         if (flags.out === undefined && opts.json) throw new PkiError("usage", "--json prints the result, not the certificate: give --out FILE");
-        if (flags.out === undefined && BINARY.includes(flags.format) && process.stdout.isTTY) {
+        if (flags.out === undefined && BINARY.includes(flags.format) && io().stdout.isTTY) {
           throw new PkiError("usage", `--format ${flags.format} is binary: give --out FILE or redirect stdout`);
         }
-        const r = await authority.exportCertificate(ctx, { target: name, format: flags.format, ...(flags.out !== undefined ? { out: resolve(flags.out), access } : {}) });
-        for (const w of r.warnings) process.stderr.write(`pki: warning: ${w}\n`);
-        if (r.file === null) process.stdout.write(r.data);
+        const r = await authority.exportCertificate(ctx, { target: name, format: flags.format, ...(flags.out !== undefined ? { out: userPath(flags.out), access } : {}) });
+        for (const w of r.warnings) io().stderr.write(`pki: warning: ${w}\n`);
+        if (r.file === null) io().stdout.write(r.data);
         else if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial, format: r.format });
         else print(`Wrote ${r.file} (${r.format}) for "${r.view.subject}", serial ${r.view.serial}.`);
       }, "read");

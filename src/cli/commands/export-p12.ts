@@ -1,5 +1,5 @@
-import { resolve } from "node:path";
 import type { Command } from "commander";
+import { userPath } from "../io.js";
 import { print, printJson } from "../output.js";
 import { readPkcs12Password } from "../secrets.js";
 import { type AccessFlags, accessOptions, fileAccess } from "../file-access.js";
@@ -44,7 +44,7 @@ Then: curl --cert-type P12 --cert alice.p12:PASSWORD https://site/`,
           legacy: flags.legacy ?? false,
           force: flags.force ?? false,
           access,
-          ...(flags.out !== undefined ? { out: resolve(flags.out) } : {}),
+          ...(flags.out !== undefined ? { out: userPath(flags.out) } : {}),
         });
         if (opts.json) printJson({ file: r.file, name: r.view.name, serial: r.view.serial, legacy: flags.legacy ?? false });
         else print(`Wrote ${r.file} (${flags.legacy ? "legacy 3DES" : "AES-256"}) for "${r.view.subject}", serial ${r.view.serial}.`);

@@ -1,4 +1,4 @@
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { type Command, Option } from "commander";
 import type { IssueResult } from "../../ca/authority.js";
 import type { BatchParams } from "../../ca/batch.js";
@@ -6,10 +6,11 @@ import { MAX_NAME_LIST_BYTES, readBounded } from "../../ca/bounded-read.js";
 import { PkiError, shown } from "../../ca/errors.js";
 import type { KeyType } from "../../ca/authority.js";
 import { globals, homeOf } from "../context.js";
+import { inputPath, io, userPath } from "../io.js";
 import { plural, print, printJson, when } from "../output.js";
 import { readPkcs12Password } from "../secrets.js";
 import { shellQuote } from "../../ca/shell-quote.js";
-import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
+import { KEY_CHOICES, parseDays, profileArg, readCsr, withAuthority } from "./shared.js";
 
 interface Flags {
   profile?: string;
@@ -64,13 +65,13 @@ Hand the holder a .p12 made with: pki export-p12 NAME`,
         const pkcs12 =
           flags.p12 === undefined
             ? undefined
-            : { password: () => readPkcs12Password(flags.passwordFile), legacy: flags.legacy ?? false, ...(typeof flags.p12 === "string" ? { out: resolve(flags.p12) } : {}) };
+            : { password: () => readPkcs12Password(flags.passwordFile), legacy: flags.legacy ?? false, ...(typeof flags.p12 === "string" ? { out: userPath(flags.p12) } : {}) };
         const result = await authority.issue(ctx, {
           name,
           kind: "client",
           // With --csr the key is the requester's: a --key given there is a claim about it, checked.
           ...(csr === undefined || cmd.getOptionValueSource("key") === "cli" ? { keyType: flags.key } : {}),
-          ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+          ...(flags.profile !== undefined ? { profile: profileArg(flags.profile) } : {}),
           ...(flags.days !== undefined ? { days: flags.days } : {}),
           ...(flags.email !== undefined ? { email: flags.email } : {}),
           ...(csr ? { csr } : {}),
@@ -94,7 +95,7 @@ async function issueFromFile(file: string, flags: Flags, cmd: Command): Promise<
 export function readNameList(file: string): { line: number; text: string }[] {
   let text: string;
   try {
-    text = readBounded(file, MAX_NAME_LIST_BYTES, "--from").toString("utf8");
+    text = readBounded(inputPath(file), MAX_NAME_LIST_BYTES, "--from").toString("utf8");
   } catch (e) {
     if (e instanceof PkiError) throw e;
     throw new PkiError("not-found", `cannot read --from ${shown(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
@@ -107,9 +108,9 @@ export function readNameList(file: string): { line: number; text: string }[] {
 /** Bulk issuance with a progress bar on a terminal, then one line (or JSON) saying how fast. */
 export async function issueList(cmd: Command, params: Omit<BatchParams, "onProgress">): Promise<void> {
   await withAuthority(cmd, async (authority, opts, ctx) => {
-    const progress = process.stderr.isTTY ? progressBar(params.names.length) : undefined;
+    const progress = io().stderr.isTTY ? progressBar(params.names.length) : undefined;
     const r = await authority.issueBatch(ctx, { ...params, ...(progress ? { onProgress: progress } : {}) });
-    if (progress) process.stderr.write("\n");
+    if (progress) io().stderr.write("\n");
     const rate = r.issued / Math.max(r.seconds, 1e-6);
     const certs = join(homeOf(globals(cmd)).dir, "certs");
     if (opts.json) printJson({ issued: r.issued, seconds: r.seconds, perSecond: Math.round(rate), certificates: certs });
@@ -123,7 +124,7 @@ function progressBar(total: number): (done: number, total: number) => void {
     const width = 30;
     const filled = Math.round((done / total) * width);
     const rate = done / Math.max((Date.now() - started) / 1000, 0.001);
-    process.stderr.write(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total} (${Math.round(rate)}/s)`);
+    io().stderr.write(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total} (${Math.round(rate)}/s)`);
   };
 }
 

@@ -1,9 +1,10 @@
 import { type Command, Option } from "commander";
 import type { KeyType } from "../../ca/authority.js";
+import { io } from "../io.js";
 import { print, printJson } from "../output.js";
 import { PkiError } from "../../ca/errors.js";
 import { issuedJson, issueList, printIssued, readNameList } from "./issue-client.js";
-import { KEY_CHOICES, parseDays, readCsr, withAuthority } from "./shared.js";
+import { KEY_CHOICES, parseDays, profileArg, readCsr, withAuthority } from "./shared.js";
 
 interface Flags {
   days?: number;
@@ -47,7 +48,7 @@ Then: pki export-key NAME --unencrypted --out /etc/ssl/private/NAME.key
       const csr = flags.csr === undefined ? undefined : readCsr(flags.csr);
       const { classifyHosts, hostWarnings, serverName } = await import("../../ca/hosts.js");
       const classified = classifyHosts(hosts);
-      for (const w of hostWarnings(classified)) process.stderr.write(`pki: warning: ${w}\n`);
+      for (const w of hostWarnings(classified)) io().stderr.write(`pki: warning: ${w}\n`);
       const altNames = classified.map(({ type, value }) => ({ type, value }));
       const name = serverName(altNames[0]!);
       await withAuthority(cmd, async (authority, opts, ctx) => {
@@ -58,7 +59,7 @@ Then: pki export-key NAME --unencrypted --out /etc/ssl/private/NAME.key
           kind: "server",
           altNames,
           ...(csr === undefined || cmd.getOptionValueSource("key") === "cli" ? { keyType: flags.key } : {}),
-          ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+          ...(flags.profile !== undefined ? { profile: profileArg(flags.profile) } : {}),
           ...(flags.days !== undefined ? { days: flags.days } : {}),
           ...(csr ? { csr } : {}),
         });
@@ -82,7 +83,7 @@ async function issueServersFromFile(file: string, flags: Flags, cmd: Command): P
       if (e instanceof PkiError) throw new PkiError(e.kind, `line ${line}: ${e.message}`, e.hint, e.code);
       throw e;
     }
-    for (const w of hostWarnings(classified)) process.stderr.write(`pki: warning: line ${line}: ${w}\n`);
+    for (const w of hostWarnings(classified)) io().stderr.write(`pki: warning: line ${line}: ${w}\n`);
     const altNames = classified.map(({ type, value }) => ({ type, value }));
     const name = serverName(altNames[0]!);
     return { name, altNames, ...(name !== altNames[0]!.value && altNames[0]!.type === "ip" ? { profileName: altNames[0]!.value } : {}) };

@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import type { KeyType } from "../../ca/authority.js";
 import { print, printJson, when } from "../output.js";
 import { issuedJson, printIssued } from "./issue-client.js";
-import { KEY_CHOICES, parseDays, withAuthority } from "./shared.js";
+import { KEY_CHOICES, parseDays, profileArg, withAuthority } from "./shared.js";
 import { homeOf } from "../context.js";
 import { runCrlHook } from "../hooks.js";
 
@@ -39,7 +39,7 @@ Without --revoke-old the old certificate keeps working until it expires.`,
         const r = await authority.renew(ctx, {
           name,
           ...(flags.days !== undefined ? { days: flags.days } : {}),
-          ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+          ...(flags.profile !== undefined ? { profile: profileArg(flags.profile) } : {}),
           ...(flags.key !== undefined ? { keyType: flags.key } : {}),
           reuseKey: flags.reuseKey ?? false,
           revokeOld: flags.revokeOld ?? false,

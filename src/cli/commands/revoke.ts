@@ -11,6 +11,7 @@ import { homeOf } from "../context.js";
 import { type AccessFlags, accessOptions, fileAccess } from "../file-access.js";
 import { runCrlHook } from "../hooks.js";
 import { delayedProgress } from "../progress.js";
+import { io } from "../io.js";
 
 interface Flags extends AccessFlags {
   reason: (typeof REVOCATION_REASONS)[number];
@@ -130,9 +131,9 @@ async function confirmBatch(plan: RevokeBatchPlan, reason: string, file: string)
   const n = plan.revoke.length;
   if (n === 0) return true; // nothing to revoke: only a CRL is signed
   const skipped = plan.alreadyRevoked + plan.expired + plan.duplicates;
-  process.stderr.write(`${shown(file)} revokes ${plural(n, "certificate")} (reason ${reason})${skipped ? `, ${skipped} line(s) have nothing left to revoke` : ""}; servers refuse them after their next CRL reload.\n`);
-  for (const c of plan.revoke.slice(0, 10)) process.stderr.write(`  line ${c.line}: serial ${c.serial}  "${c.name}"\n`);
-  if (n > 10) process.stderr.write(`  … and ${n - 10} more\n`);
+  io().stderr.write(`${shown(file)} revokes ${plural(n, "certificate")} (reason ${reason})${skipped ? `, ${skipped} line(s) have nothing left to revoke` : ""}; servers refuse them after their next CRL reload.\n`);
+  for (const c of plan.revoke.slice(0, 10)) io().stderr.write(`  line ${c.line}: serial ${c.serial}  "${c.name}"\n`);
+  if (n > 10) io().stderr.write(`  … and ${n - 10} more\n`);
   return askConfirm(n === 1 ? "Revoke it?" : `Revoke all ${n}?`);
 }
 
@@ -147,7 +148,7 @@ function describe(c: CertificateView, status: string): string {
 
 async function confirmRevocation(planned: CertificateView[], reason: string): Promise<boolean> {
   const n = planned.length;
-  process.stderr.write(`This revokes ${plural(n, "certificate")} (reason ${reason}); servers refuse ${n === 1 ? "it" : "them"} after their next CRL reload:\n`);
-  for (const c of planned) process.stderr.write(`  ${describe(c, c.status)}\n`);
+  io().stderr.write(`This revokes ${plural(n, "certificate")} (reason ${reason}); servers refuse ${n === 1 ? "it" : "them"} after their next CRL reload:\n`);
+  for (const c of planned) io().stderr.write(`  ${describe(c, c.status)}\n`);
   return askConfirm(n === 1 ? "Revoke it?" : `Revoke all ${n}?`);
 }

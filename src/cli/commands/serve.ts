@@ -39,7 +39,7 @@ after in-flight requests finish. One instance per home ($PKI_HOME/serve.sock, mo
       if (flags.apiCert && !flags.api) throw new PkiError("usage", "--api-cert goes with --api HOST:PORT");
       const opts = globals(cmd);
       if (!opts.passphraseFile && process.env.PKI_PASSPHRASE_FILE) opts.passphraseFile = process.env.PKI_PASSPHRASE_FILE;
-      const [{ Authority }, { startServer }] = await Promise.all([import("../../ca/authority.js"), import("../../server/serve.js")]);
+      const [{ Authority }, { startServer }, { servedRunner }] = await Promise.all([import("../../ca/authority.js"), import("../../server/serve.js"), import("../served.js")]);
       const options = authorityOptions(opts);
       const authority = await Authority.open(options);
       // One line a request, written once per turn of the event loop: a write(2) for each line
@@ -68,6 +68,7 @@ after in-flight requests finish. One instance per home ($PKI_HOME/serve.sock, mo
           ...(api ? { api } : {}),
           log,
           rssBytes: () => process.memoryUsage.rss(),
+          cli: servedRunner(authority, options.home.dir, options.database),
           onCrlPublished: async (crl) => {
             const failure = await runCrlHookAsync(crl, options.home.dir);
             if (failure) log(`${new Date().toISOString()} ${failure}; the CRL is written, reload your servers by hand`);

@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { MAX_SMALL_FILE_BYTES, readBounded } from "../../ca/bounded-read.js";
 import { PkiError, shown } from "../../ca/errors.js";
@@ -7,6 +7,7 @@ import type { ExportFormat } from "../../ca/export.js";
 import type { FileAccess } from "../../ca/home.js";
 import type { CrlCopy, CrlFormat } from "../../ca/revocation.js";
 import { authorityOptions, commandContext, globals, type GlobalOptions } from "../context.js";
+import { inputPath, io, userPath } from "../io.js";
 
 /**
  * How a command uses the ledger: "read" opens it read-only (so it works on a read-only mount);
@@ -18,6 +19,8 @@ export type LedgerAccess = "read" | "write" | "write-if-possible";
 /** Opens the home's authority (loaded lazily: --help never pays for crypto), runs `fn`, closes. */
 export async function withAuthority<T>(cmd: Command, fn: (authority: Authority, opts: GlobalOptions, ctx: Context) => Promise<T>, access: LedgerAccess = "write"): Promise<T> {
   const opts = globals(cmd);
+  const served = io().authority;
+  if (served) return fn(served, opts, commandContext());
   const { Authority } = await import("../../ca/authority.js");
   const open = (mode: "read" | "write") => Authority.open(authorityOptions(opts), mode);
   let authority: Authority;
@@ -44,7 +47,7 @@ export async function withAuthority<T>(cmd: Command, fn: (authority: Authority, 
  */
 export async function exportPreflight(authority: Authority, ctx: Context, target: string, format: ExportFormat, force: boolean | undefined): Promise<void> {
   const { warnings } = await authority.exportCandidate(ctx, target, format, force ?? false);
-  for (const w of warnings) process.stderr.write(`pki: warning: ${w}\n`);
+  for (const w of warnings) io().stderr.write(`pki: warning: ${w}\n`);
   await authority.unlock();
 }
 
@@ -64,16 +67,23 @@ export function crlCopy(out: string | undefined, format: CrlFormat | undefined, 
     if (Object.keys(access).length > 0) throw new PkiError("usage", `--owner, --group and --mode apply to the ${outFlag} file`, `add ${outFlag} FILE (crl.pem in the home keeps the home's modes)`, "USAGE");
     return undefined;
   }
-  return { path: resolve(out), format: format ?? "pem", access };
+  return { path: userPath(out), format: format ?? "pem", access };
 }
 
 export const KEY_CHOICES = ["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096"];
 
 export function readCsr(file: string): Uint8Array {
   try {
-    return new Uint8Array(readBounded(file, MAX_SMALL_FILE_BYTES, "--csr"));
+    return new Uint8Array(readBounded(inputPath(file), MAX_SMALL_FILE_BYTES, "--csr"));
   } catch (e) {
     if (e instanceof PkiError) throw e;
     throw new PkiError("not-found", `cannot read --csr ${shown(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/** `--profile`: a shipped profile's name stays a name; a file is read from where the command was run. */
+export function profileArg(given: string): string {
+  const path = inputPath(given);
+  if (path === given) return given;
+  return /^[a-z][a-z0-9-]*$/.test(given) && !existsSync(path) ? given : path;
 }

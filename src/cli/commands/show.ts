@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CertificateDetails } from "../../ca/authority.js";
+import { io } from "../io.js";
 import { print, printJson, when } from "../output.js";
 import { withAuthority } from "./shared.js";
 
@@ -22,7 +23,7 @@ Examples:
         // Parsing loads @peculiar/x509: --pem stays fast without it.
         const { view, pem, details } = await authority.show(ctx, target, !flags.pem);
         if (flags.pem) {
-          process.stdout.write(pem);
+          io().stdout.write(pem);
           return;
         }
         if (opts.json) {

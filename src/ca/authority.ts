@@ -21,6 +21,8 @@ import type { ExportFormat, ExportKeyParams, ExportParams } from "./export.js";
 import type { CertificateExport, CertificateFormat } from "./export-cert.js";
 import { crlHook, setCrlHook } from "./hooks.js";
 import type { InitRootParams, InitRootResult } from "./init.js";
+import type { JoinResult } from "./join.js";
+import type { MigrateResult } from "./migrate.js";
 import type { IssueParams, IssueResult, RenewParams, RenewResult } from "./issuance.js";
 import type { MobileconfigParams } from "./mobileconfig.js";
 import type { NewPassphraseSource, PassphraseChangeResult, PassphraseProgress } from "./passphrase.js";
@@ -82,6 +84,11 @@ export class Authority {
 
   static async initRoot(options: AuthorityOptions, ctx: Context, params: InitRootParams): Promise<InitRootResult> {
     return (await import("./init.js")).initRoot(options, ctx, params);
+  }
+
+  /** Makes the home another node of the CA in the PostgreSQL ledger `options.database` (pki join). */
+  static async join(options: AuthorityOptions, ctx: Context): Promise<JoinResult> {
+    return (await import("./join.js")).joinCluster(options, ctx);
   }
 
   static async restore(options: AuthorityOptions, ctx: Context, file: string, acceptHooks: boolean, onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
@@ -204,6 +211,12 @@ export class Authority {
 
   async backup(ctx: Context, file: string, onProgress?: (done: number, total: number) => void): Promise<BackupResult> {
     return (await import("./backup.js")).backup(this.core, ctx, file, onProgress);
+  }
+
+  /** Copies the ledger into the other engine (pki migrate --to), proven equal; the home keeps its own ledger. */
+  async migrate(ctx: Context, to: string, onProgress?: (done: number, total: number) => void): Promise<MigrateResult> {
+    this.core.unlockEarly(this.core.root.keyEncrypted);
+    return (await import("./migrate.js")).migrateLedger(this.core, ctx, to, onProgress);
   }
 
   async changePassphrase(ctx: Context, next: NewPassphraseSource, onProgress?: PassphraseProgress): Promise<PassphraseChangeResult> {

@@ -67,6 +67,11 @@ export function internalErrorResponse(): Uint8Array {
   return ocspErrorResponse(OcspResponseStatus.internalError);
 }
 
+/** The unsigned "tryLater" response, for when the ledger cannot be read (its database is down). */
+export function tryLaterResponse(): Uint8Array {
+  return ocspErrorResponse(OcspResponseStatus.tryLater);
+}
+
 /** Bounds memory whatever clients ask; a CA with more live serials than this re-signs some. */
 const MAX_CACHED = 100_000;
 /**

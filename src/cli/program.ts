@@ -26,6 +26,8 @@ import { register as role } from "./commands/role.js";
 import { register as trust } from "./commands/trust.js";
 import { register as rotateRoot } from "./commands/rotate-root.js";
 import { io } from "./io.js";
+import { register as join } from "./commands/join.js";
+import { register as migrate } from "./commands/migrate.js";
 
 const EXAMPLES = `
 Examples:
@@ -72,7 +74,7 @@ export function buildProgram(onCommand: (label: string) => void): Command {
     // The argument is echoed in every error line: bounded like any echoed input.
     onCommand(arg ? `${names.join(" ")} ${shown(arg)}` : names.join(" "));
   });
-  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, exportCert, revoke, unrevoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role, trust, rotateRoot]) {
+  for (const reg of [initRoot, issueClient, issueServer, exportP12, exportMobileconfig, exportKey, exportCert, revoke, unrevoke, crl, list, show, renew, serverConfig, hook, doctor, check, audit, backup, restore, passphrase, config, serve, role, trust, rotateRoot, join, migrate]) {
     const cmd = reg(program);
     cmd
       .exitOverride((err) => {

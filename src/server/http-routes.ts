@@ -2,10 +2,10 @@
 // RFC 5019), the root, /health and /metrics. Each route parses, calls the serving authority
 // once, and renders; nothing a client sends can throw past `handle`.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { internalErrorResponse, malformedAnswer, MAX_OCSP_REQUEST_BYTES, type OcspAnswer } from "../ca/ocsp-responder.js";
+import { internalErrorResponse, malformedAnswer, MAX_OCSP_REQUEST_BYTES, type OcspAnswer, tryLaterResponse } from "../ca/ocsp-responder.js";
 import type { ServingAuthority } from "../ca/serving.js";
 import type { Metrics } from "./metrics.js";
-import { HttpError, readBody, send, sendJsonError, shorten } from "./responses.js";
+import { HttpError, isLedgerUnavailable, ledgerUnavailable, readBody, send, sendJsonError, shorten } from "./responses.js";
 
 export interface RouteContext {
   service: ServingAuthority;
@@ -40,6 +40,12 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
     dispatch(ctx, req, res, path, route, notes).catch((e: unknown) => {
       if (e instanceof HttpError) return sendJsonError(res, e);
       notes.error = JSON.stringify(((e as Error)?.message ?? String(e)).slice(0, 200));
+      if (isLedgerUnavailable(e)) {
+        notes.code = "LEDGER_UNAVAILABLE";
+        // RFC 6960 2.3 "tryLater": the responder is there but cannot answer now; clients retry or ask another node.
+        if (route === "/ocsp") return send(res, 503, "application/ocsp-response", tryLaterResponse(), { "retry-after": "1" });
+        return sendJsonError(res, ledgerUnavailable(e));
+      }
       if (route === "/ocsp") return send(res, 500, "application/ocsp-response", internalErrorResponse());
       sendJsonError(res, new HttpError(500, "INTERNAL", "the CA could not answer; see the server's log"));
     });

@@ -14,6 +14,20 @@ export class HttpError extends Error {
 }
 
 /**
+ * The database behind the ledger (PostgreSQL) cannot be reached: 503, so that clients and load
+ * balancers retry or go to another node; the engine reconnects by itself when it is back.
+ */
+export function ledgerUnavailable(e: Error): HttpError {
+  return new HttpError(503, "LEDGER_UNAVAILABLE", e.message, { "retry-after": "1" });
+}
+
+/** True for the ledger engine's "database unreachable" error (matched by name: the server imports only the authority). */
+export function isLedgerUnavailable(e: unknown): e is Error {
+  const { name, code } = (e ?? {}) as { name?: string; code?: string };
+  return name === "LedgerError" && code === "unavailable";
+}
+
+/**
  * Past a body's limit, this much more is read and dropped, so that a client still sending sees
  * the 413 instead of a connection reset; a body larger still has its connection cut.
  */

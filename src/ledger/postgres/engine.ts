@@ -7,6 +7,7 @@ import { toLedgerError } from "./errors.js";
 import { PgHandle } from "./handle.js";
 import { MIGRATIONS } from "./migrations.js";
 import { copyToSqlite } from "./sqlite-copy.js";
+import { copyFromSqlite, tableCounts, type TableCounts } from "./sqlite-import.js";
 import { describeDatabase } from "./url.js";
 
 export interface PostgresOptions {
@@ -209,6 +210,27 @@ export class PostgresLedger implements Ledger {
   backupTo(path: string, onProgress?: (done: number, total: number) => void): Promise<{ certificates: number }> {
     if (this.inside.getStore()) return Promise.reject(nested());
     return this.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", (client) => copyToSqlite(client, path, onProgress));
+  }
+
+  /**
+   * `pki migrate --to postgres://...`: copies the SQLite ledger at `path` (a snapshot) into this
+   * database, holding the write lock, only when the database holds no ledger rows yet; else
+   * nothing is written and the rows found are returned. `verify` reads the copy back before
+   * COMMIT (a throw rolls it all back). All or nothing.
+   */
+  importSqlite(path: string, onProgress?: (done: number, total: number) => void, verify?: (r: LedgerReader, counts: TableCounts) => Promise<void>): Promise<{ copied: TableCounts } | { found: TableCounts }> {
+    if (this.inside.getStore()) return Promise.reject(nested());
+    return this.mutex.run(() =>
+      this.transaction("BEGIN ISOLATION LEVEL READ COMMITTED", async (client) => {
+        await this.takeWriteLock(client);
+        const found = await tableCounts(client);
+        if (Object.values(found).some((n) => n > 0)) return { found };
+        await copyFromSqlite(client, path, onProgress);
+        const copied = await tableCounts(client);
+        await this.inside.run(true, () => verify?.(new PgHandle(client, this.url), copied));
+        return { copied };
+      }),
+    );
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@
 // Unix socket in that folder (and with `tls`, TLS on a loopback port), run as `nobody` when the
 // tests run as root (PostgreSQL refuses to run as root). Never the system's service.
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { run, tempDir } from "./helpers.js";
@@ -19,6 +19,8 @@ export interface PgCluster {
   start(): void;
   /** Stops the server and removes the folder. */
   remove(): void;
+  /** The postmaster's process id (its backends are its children). */
+  pid(): number;
 }
 
 const SUPERUSER = "pki";
@@ -101,6 +103,7 @@ export function startCluster(options: ClusterOptions = {}): PgCluster {
       pgTool("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", serverOptions, "start"]);
       running = true;
     },
+    pid: () => Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]),
     remove() {
       try {
         if (running) pgTool("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);

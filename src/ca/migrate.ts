@@ -15,7 +15,7 @@ import { verifyAudit } from "./audit.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
-import { HistoryAuthenticator, tampered } from "./history.js";
+import { HistoryAuthenticator, readAnchor, tampered } from "./history.js";
 import { fileError, SECRET_MODE } from "./home.js";
 
 export interface MigrateResult {
@@ -42,7 +42,9 @@ export async function migrateLedger(core: CaCore, _ctx: Context, to: string, onP
     const { sqliteTableCounts } = await import("../ledger/postgres/sqlite-import.js");
     const rows = sqliteTableCounts(snapshot);
     const copy = await openLedger(snapshot);
-    const source = await copy.read((r) => verifyAudit(r, auth, "not-judged")).finally(() => copy.close());
+    // Against this home's anchor too: a ledger that lost its newest events is not copied.
+    const anchor = readAnchor(core.home);
+    const source = await copy.read((r) => verifyAudit(r, auth, anchor ?? "not-judged")).finally(() => copy.close());
     if (!source.ok) throw tampered(source.problems[0]!);
     const proven = (r: LedgerReader, counts: TableCounts) => proveEqual(r, auth, counts, rows, source.head, source.events);
     if (toPostgres) {
@@ -69,7 +71,7 @@ export async function migrateLedger(core: CaCore, _ctx: Context, to: string, onP
     if (e instanceof PkiError || e instanceof LedgerError) throw e;
     throw fileError(toPostgres ? snapshot : target, e);
   } finally {
-    rmSync(snapshot, { force: true });
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(snapshot + suffix, { force: true });
   }
 }
 

@@ -9,10 +9,11 @@ import { ROOT } from "../helpers.js";
 import { assertCleanNodeEnv, cleanEnv, ensureTools, machine } from "./environment.js";
 import { printTable, writeJson } from "./report.js";
 import { fastPath } from "./fast-path.js";
+import { nodes } from "./nodes.js";
 import { ocsp } from "./ocsp.js";
 import { bulk, type Context, crl, FULL, ledgerScale, oneUser, QUICK, type Row, startup } from "./scenarios.js";
 
-const SCENARIOS: Record<string, (ctx: Context) => Row[]> = { startup, "one-user": oneUser, bulk, crl, "ledger-scale": ledgerScale, ocsp, "fast-path": fastPath };
+const SCENARIOS: Record<string, (ctx: Context) => Row[]> = { startup, "one-user": oneUser, bulk, crl, "ledger-scale": ledgerScale, ocsp, "fast-path": fastPath, nodes };
 
 const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, only: { type: "string" } } });
 const chosen = values.only ? values.only.split(",") : Object.keys(SCENARIOS);

@@ -123,6 +123,8 @@ interface Outcome {
   name: string;
   node: "A" | "B";
   reply: ApiReply | null;
+  /** Why no reply came. */
+  error?: string;
 }
 
 /** `count` issuances named `${prefix}${i}` from CLIENTS concurrent clients; `route` picks each one's node (null: stop). */
@@ -136,13 +138,14 @@ async function issueMany(prefix: string, count: number, route: (i: number) => Se
         if (!node) return;
         const name = `${prefix}${i}`;
         const which = node.apiPort === nodeA.apiPort ? "A" : "B";
-        let reply: ApiReply | null;
+        let reply: ApiReply | null = null;
+        let error: string | undefined;
         try {
           reply = await client.call(node.apiPort!, "POST", "/v1/certificates", { name, profile: "client", csr });
-        } catch {
-          reply = null;
+        } catch (e) {
+          error = String(e);
         }
-        const o = { name, node: which, reply } as Outcome;
+        const o = { name, node: which, reply, ...(error ? { error } : {}) } as Outcome;
         outcomes.push(o);
         await each?.(o, i);
       }
@@ -223,12 +226,12 @@ test("a revocation on one node, by the API or the CLI, is in the other node's ve
     const request = ocspRequest(f(`${name}.pem`));
     assert.equal(await ocspStatus(nodeB, request), "good");
     assert.equal(await crlHas(nodeB, issued.body.certificate.serial), false);
-    const t0 = performance.now();
     await revoke(name);
     // No waiting: B reads the ledger's head on every request, so its cached answers go at once.
+    const t0 = performance.now();
     assert.equal(await ocspStatus(nodeB, request), "revoked", how);
     assert.equal(await crlHas(nodeB, issued.body.certificate.serial), true, how);
-    console.log(`# ${how} revoke on A seen by B's OCSP and CRL ${(performance.now() - t0).toFixed(0)} ms after the revoke started`);
+    console.log(`# ${how} revoke on A: B's first OCSP answer and CRL after it both show it (${(performance.now() - t0).toFixed(0)} ms for the two requests)`);
   }
 });
 
@@ -244,7 +247,7 @@ test("kill -9 of one node mid-run: the other keeps answering; every row is an an
   assert.ok(killed);
   const lost = outcomes.filter((o) => o.reply === null);
   for (const o of outcomes) if (o.reply) assert.equal(o.reply.status, 201, `${o.name} on ${o.node}: ${JSON.stringify(o.reply.body)}`);
-  assert.ok(lost.every((o) => o.node === "B"), "only requests to the killed node went unanswered");
+  assert.ok(lost.every((o) => o.node === "B"), `only requests to the killed node went unanswered: ${JSON.stringify(lost.filter((o) => o.node !== "B"))}`);
   assert.ok(lost.length <= CLIENTS);
   assert.ok(outcomes.filter((o) => o.node === "A" && o.reply?.status === 201).length > 100, "A kept answering");
   // What the dead node took with it: a retry on A either issues it or says it exists.
@@ -264,7 +267,9 @@ test("kill -9 of one node mid-run: the other keeps answering; every row is an an
   const check = pki(homeA, ["--json", "check"]);
   assert.equal(check.status, 8);
   const findings = (JSON.parse(check.stdout) as { findings: { check: string; level: string; message: string }[] }).findings;
-  assert.ok(findings.filter((x) => x.level === "error").every((x) => x.check === "files" && /certs\/k\d+\.pem is missing/.test(x.message)), check.stdout);
+  const errors = findings.filter((x) => x.level === "error");
+  assert.ok(errors.some((x) => /certs\/k\d+\.pem is missing/.test(x.message)), check.stdout);
+  assert.ok(errors.every((x) => x.check === "files" && / is missing$/.test(x.message)), check.stdout);
   assert.equal(pki(homeA, ["check", "--repair"]).status, 0);
   const after = pki(homeA, ["check"]);
   assert.equal(after.status, 0, after.stdout);

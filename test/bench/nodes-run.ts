@@ -6,6 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import pg from "pg";
 import { PKI_BIN } from "../helpers.js";
 import { startCluster } from "../postgres-cluster.js";
 import { apiClient, type ApiClient } from "../server/api-client.js";
@@ -66,6 +67,39 @@ function cpuSeconds(pid: number, children = false): number {
   return total;
 }
 
+/**
+ * Samples pg_locks every 10 ms: the share of samples in which a writer held the ledger's advisory
+ * write lock, and the mean number of writers queued for it. Held near 1 with writers waiting
+ * means the write lock, not the nodes, sets the pace.
+ */
+function lockSampler(url: string): { stop(): Promise<{ held: number; waiting: number }> } {
+  const client = new pg.Client({ connectionString: url });
+  let samples = 0;
+  let held = 0;
+  let waiting = 0;
+  let running = true;
+  const done = (async () => {
+    await client.connect();
+    while (running) {
+      const { rows } = await client.query<{ granted: boolean; n: string }>("SELECT granted, count(*) AS n FROM pg_locks WHERE locktype = 'advisory' GROUP BY granted");
+      samples++;
+      for (const r of rows) {
+        if (r.granted) held++;
+        else waiting += Number(r.n);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await client.end();
+  })();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return { held: held / Math.max(1, samples), waiting: waiting / Math.max(1, samples) };
+    },
+  };
+}
+
 function home(name: string, database?: string): string {
   const dir = join(work, name);
   pki(dir, ["init-root", "--cn", `Bench ${name}`], database ? { PKI_DATABASE_URL: database } : {});
@@ -83,9 +117,10 @@ try {
   execFileSync("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(work, "leaf.key"), "-out", csrFile, "-subj", "/CN=leaf"], { stdio: "ignore" });
   const csr = readFileSync(csrFile, "utf8");
   const sqliteHome = home("sqlite");
-  const pgHome = home("pg-a", await cluster.createDatabase());
+  const pgUrl = await cluster.createDatabase();
+  const pgHome = home("pg-a", pgUrl);
   const pgHomeB = join(work, "pg-b");
-  pki(pgHomeB, ["join"], { PKI_DATABASE_URL: readFileSync(join(pgHome, "database"), "utf8").trim() });
+  pki(pgHomeB, ["join"], { PKI_DATABASE_URL: pgUrl });
   const postmaster = cluster.pid();
   const [sqliteNode, pgNode, pgNodeB] = [await serve(sqliteHome), await serve(pgHome), await serve(pgHomeB)];
   nodes.push(sqliteNode, pgNode, pgNodeB);
@@ -103,6 +138,7 @@ try {
   for (let round = 0; round <= ROUNDS; round++) {
     for (const [k, s] of setups.entries()) {
       const seconds = round === 0 ? Math.min(2, SECONDS) : SECONDS;
+      const sampler = s.home === sqliteHome ? null : lockSampler(pgUrl);
       const before = { nodes: s.nodes.map((n) => cpuSeconds(n.child.pid!)), pg: cpuSeconds(postmaster, true), clients: process.cpuUsage() };
       const started = performance.now();
       const deadline = started + seconds * 1000;
@@ -118,6 +154,7 @@ try {
           }
         }),
       );
+      const lock = await sampler?.stop();
       if (failed) throw new Error(`bench nodes: ${s.label}: ${failed}`);
       const wall = (performance.now() - started) / 1000;
       if (round === 0) continue;
@@ -127,6 +164,7 @@ try {
         ...Object.fromEntries(s.nodes.map((n, i) => [`node ${i + 1}`, (cpuSeconds(n.child.pid!) - before.nodes[i]!) / wall])),
         ...(s.home === sqliteHome ? {} : { postgres: (cpuSeconds(postmaster, true) - before.pg) / wall }),
         clients: (clients.user + clients.system) / 1e6 / wall,
+        ...(lock ? { "write lock held": lock.held, "writers waiting": lock.waiting } : {}),
       });
     }
   }

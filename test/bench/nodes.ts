@@ -29,7 +29,10 @@ export function nodes(ctx: Context): Row[] {
   const [sqlite, one, two] = results as [Result, Result, Result];
   const cpuNote = (res: Result) => {
     const keys = Object.keys(res.cpu[0] ?? {});
-    return "CPU in cores: " + keys.map((k) => `${k} ${summarize(res.cpu.map((c) => c[k]!)).median.toFixed(2)}`).join(", ");
+    const median = (k: string) => summarize(res.cpu.map((c) => c[k]!)).median.toFixed(2);
+    const cores = keys.filter((k) => !k.startsWith("write lock") && !k.startsWith("writers"));
+    const lock = keys.includes("write lock held") ? `; write lock held ${median("write lock held")} of the time, ${median("writers waiting")} writers waiting on average` : "";
+    return "CPU in cores: " + cores.map((k) => `${k} ${median(k)}`).join(", ") + lock;
   };
   const row = (res: Result): Row => ({ scenario: "nodes", label: `API issuance, ${res.label}`, unit: "certificates/s", summary: summarize(res.rps), note: `16 keep-alive mTLS clients; ${cpuNote(res)}` });
   const base = row(one);

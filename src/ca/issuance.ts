@@ -51,6 +51,8 @@ export interface IssueParams {
 
 export interface IssueResult {
   view: CertificateView;
+  /** The signed certificate, as recorded: callers answer with it without reading the ledger again. */
+  der: Uint8Array;
   certificatePath: string;
   /** null when the key came from a CSR and the CA never saw it. */
   keyPath: string | null;
@@ -120,7 +122,7 @@ export async function issue(core: CaCore, ctx: Context, params: IssueParams): Pr
     request = { ...common, extensions: usagesForKey(extensions, keyType), publicKey: key.publicKey, keyPkcs8: key.pkcs8, keyEncrypted: await core.sealKey(key.pkcs8), csrDer: null };
   }
   const { leaves: [leaf] } = await signLeaves(core, ctx, signer, [request]);
-  return { view: viewOf(leaf!.record, now), certificatePath: leaf!.certificatePath, keyPath: leaf!.keyPath, pkcs12Path: leaf!.pkcs12Path, ...(csrGrant ? { csrGrant } : {}) };
+  return { view: viewOf(leaf!.record, now), der: leaf!.record.der, certificatePath: leaf!.certificatePath, keyPath: leaf!.keyPath, pkcs12Path: leaf!.pkcs12Path, ...(csrGrant ? { csrGrant } : {}) };
 }
 
 /** A new certificate for the same subject; the old one is superseded (and revoked with `revokeOld`). */
@@ -170,7 +172,7 @@ export async function renew(core: CaCore, ctx: Context, params: RenewParams): Pr
   };
   const { leaves: [leaf], crl } = await signLeaves(core, ctx, signer, [request]);
   const previous = await core.ledger.read((r) => r.bySerial(old.serial));
-  return { view: viewOf(leaf!.record, now), certificatePath: leaf!.certificatePath, keyPath: leaf!.keyPath, pkcs12Path: null, previous: viewOf(previous!, now), crl };
+  return { view: viewOf(leaf!.record, now), der: leaf!.record.der, certificatePath: leaf!.certificatePath, keyPath: leaf!.keyPath, pkcs12Path: null, previous: viewOf(previous!, now), crl };
 }
 
 /** A certificate with this public key that was revoked for keyCompromise, under any name. */

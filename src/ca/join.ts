@@ -11,6 +11,7 @@ import type { Ledger } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
+import { caBundlePem } from "./roots.js";
 import { FileBatch, PUBLIC_MODE, SECRET_MODE } from "./home.js";
 
 export interface JoinResult {
@@ -49,7 +50,9 @@ export async function joinCluster(options: AuthorityOptions, ctx: Context): Prom
     created = true;
     const pointer = new FileBatch({ home: home.dir });
     pointer.stage(home.databasePointer, `${withoutPassword(database)}\n`, SECRET_MODE);
-    pointer.stage(home.caCertificate, toPem(root.der, "CERTIFICATE"), PUBLIC_MODE);
+    // During a root rotation ca.pem holds every trusted root, as on the other nodes.
+    const roots = await ledger.read((r) => r.roots());
+    pointer.stage(home.caCertificate, roots.length > 1 ? caBundlePem(roots) : toPem(root.der, "CERTIFICATE"), PUBLIC_MODE);
     await pointer.commit();
     // The home has no anchor yet: the whole history is verified with the key and anchored anew;
     // crl.pem is installed from the ledger's newest CRL after the commit (healCrl).

@@ -1,5 +1,6 @@
 import { CrlReason } from "../crypto/crl-reason.js";
 import { normalizeSerial } from "../crypto/serial.js";
+import type { Signer } from "../crypto/signer.js";
 import type { LedgerReader } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
@@ -69,7 +70,8 @@ export function batchLines(text: string): BatchLine[] {
  * expired certificates and duplicates are counted, not refused, so a list can be run again after
  * an interruption. Then one transaction per chunk, each revocation its own event; the last chunk
  * signs the one new CRL. A kill between chunks leaves revocations the CRL does not list yet:
- * `pki check` reports it and `pki check --repair` (or `pki crl`) signs the CRL.
+ * `pki check` reports it and `pki check --repair` (or `pki crl`) signs the CRL. A chunk that
+ * fails after others committed still gets those into a CRL (BatchInterrupted carries it).
  */
 export async function revokeBatch(core: CaCore, ctx: Context, p: RevokeBatchParams): Promise<RevokeBatchResult> {
   if (p.reason === CrlReason.removeFromCRL) throw new PkiError("usage", "removeFromCRL is only meaningful in delta CRLs");
@@ -82,32 +84,61 @@ export async function revokeBatch(core: CaCore, ctx: Context, p: RevokeBatchPara
   const revoked: BatchCertificate[] = [];
   let meanwhile = 0;
   let crl: CrlResult | undefined;
-  // At least one change, so a list whose certificates are all revoked still signs a CRL (finishing an interrupted run).
-  for (let start = 0; start === 0 || start < plan.revoke.length; start += chunkSize) {
-    const chunk = plan.revoke.slice(start, start + chunkSize);
-    const last = start + chunkSize >= plan.revoke.length;
-    await core.change(ctx, async (tx, files) => {
-      const done: BatchCertificate[] = [];
-      let skipped = 0;
-      for (const c of chunk) {
-        // Another pki process may have revoked it since the plan was made: it stays as that one left it.
-        if ((await tx.bySerial(c.serial))?.state === "revoked") {
-          skipped++;
-          continue;
+  try {
+    // At least one change, so a list whose certificates are all revoked still signs a CRL (finishing an interrupted run).
+    for (let start = 0; start === 0 || start < plan.revoke.length; start += chunkSize) {
+      const chunk = plan.revoke.slice(start, start + chunkSize);
+      const last = start + chunkSize >= plan.revoke.length;
+      const committed = await core.change(ctx, async (tx, files) => {
+        const done: BatchCertificate[] = [];
+        let skipped = 0;
+        for (const c of chunk) {
+          // Another pki process may have revoked it since the plan was made: it stays as that one left it.
+          if ((await tx.bySerial(c.serial))?.state === "revoked") {
+            skipped++;
+            continue;
+          }
+          await tx.markRevoked(c.serial, at, p.reason);
+          await tx.appendEvent(core.event(ctx, "revoked", c.serial, { name: c.name, reason: CrlReason[p.reason] }));
+          done.push(c);
         }
-        await tx.markRevoked(c.serial, at, p.reason);
-        await tx.appendEvent(core.event(ctx, "revoked", c.serial, { name: c.name, reason: CrlReason[p.reason] }));
-        done.push(c);
-      }
-      if (last) crl = await issueCrl(core, ctx, tx, signer, files, undefined, p.crlCopy);
+        return { done, skipped, crl: last ? await issueCrl(core, ctx, tx, signer, files, undefined, p.crlCopy) : undefined };
+      });
       // Counted only once committed: a throw rolls the chunk back.
-      revoked.push(...done);
-      meanwhile += skipped;
-    });
-    p.onProgress?.(Math.min(start + chunkSize, plan.revoke.length), plan.revoke.length);
-    if (!last) crashPoint("mid-batch");
+      revoked.push(...committed.done);
+      meanwhile += committed.skipped;
+      crl = committed.crl;
+      p.onProgress?.(Math.min(start + chunkSize, plan.revoke.length), plan.revoke.length);
+      if (!last) crashPoint("mid-batch");
+    }
+  } catch (e) {
+    if (revoked.length === 0 || crl) throw e;
+    throw await publishCommitted(core, ctx, signer, p.crlCopy, revoked.length, e);
   }
   return { ...plan, alreadyRevoked: plan.alreadyRevoked + meanwhile, revoked, crl: crl! };
+}
+
+/** Thrown when a chunk failed after others committed; `crl` is the CRL signed for those (the caller runs the hook). */
+export class BatchInterrupted extends PkiError {
+  constructor(cause: unknown, readonly revoked: number, readonly crl: CrlResult | null) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const pe = cause instanceof PkiError ? cause : undefined;
+    super(
+      pe?.kind ?? "storage",
+      `${why}; ${revoked} certificate(s) of the list were revoked before it${crl ? ` and are in CRL #${crl.number}` : ", but the CRL does not list them yet"}`,
+      `${crl ? "" : "run pki crl (or pki check --repair) as soon as you can; "}fix the cause, then run the same list again: what is revoked already is skipped${pe?.hint ? ` (${pe.hint})` : ""}`,
+      pe?.code,
+    );
+  }
+}
+
+/** A later chunk failed: sign a CRL for the chunks committed, so servers stop accepting those certificates now. */
+async function publishCommitted(core: CaCore, ctx: Context, signer: Signer, copy: CrlCopy | undefined, revoked: number, cause: unknown): Promise<BatchInterrupted> {
+  try {
+    return new BatchInterrupted(cause, revoked, await core.change(ctx, (tx, files) => issueCrl(core, ctx, tx, signer, files, undefined, copy)));
+  } catch {
+    return new BatchInterrupted(cause, revoked, null);
+  }
 }
 
 /** What each line revokes; throws, naming the lines, when a line names nothing revocable. */

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { type CertificateView, CrlReason, REVOCATION_REASONS } from "../../ca/views.js";
 import { MAX_NAME_LIST_BYTES, readBounded } from "../../ca/bounded-read.js";
 import { PkiError, shown } from "../../ca/errors.js";
-import type { RevokeBatchPlan } from "../../ca/revocation-batch.js";
+import type { RevokeBatchPlan, RevokeBatchResult } from "../../ca/revocation-batch.js";
 import { plural, print, printJson, when } from "../output.js";
 import { askConfirm, canPrompt } from "../prompts.js";
 import type { CrlFormat } from "../../ca/revocation.js";
@@ -83,7 +83,7 @@ On a terminal pki lists what it will revoke and asks first; --yes (or no termina
 }
 
 async function revokeFromFile(file: string, flags: Flags, cmd: Command): Promise<void> {
-  const { batchLines } = await import("../../ca/revocation-batch.js");
+  const { batchLines, BatchInterrupted } = await import("../../ca/revocation-batch.js");
   let text: string;
   try {
     text = readBounded(file, MAX_NAME_LIST_BYTES, "--from").toString("utf8");
@@ -97,14 +97,22 @@ async function revokeFromFile(file: string, flags: Flags, cmd: Command): Promise
     const copy = crlCopy(flags.crlOut, flags.crlFormat, "--crl-out", "--crl-format", fileAccess(flags));
     const confirm = flags.yes || !canPrompt() ? undefined : (plan: RevokeBatchPlan) => confirmBatch(plan, flags.reason, file);
     const progress = delayedProgress("Revoking");
-    const r = await authority.revokeBatch(ctx, {
-      lines,
-      reason: CrlReason[flags.reason],
-      onProgress: (done, total) => progress.update(done, total),
-      ...(flags.chunkSize !== undefined ? { chunkSize: flags.chunkSize } : {}),
-      ...(confirm ? { confirm } : {}),
-      ...(copy ? { crlCopy: copy } : {}),
-    });
+    let r: RevokeBatchResult;
+    try {
+      r = await authority.revokeBatch(ctx, {
+        lines,
+        reason: CrlReason[flags.reason],
+        onProgress: (done, total) => progress.update(done, total),
+        ...(flags.chunkSize !== undefined ? { chunkSize: flags.chunkSize } : {}),
+        ...(confirm ? { confirm } : {}),
+        ...(copy ? { crlCopy: copy } : {}),
+      });
+    } catch (e) {
+      progress.end();
+      // The chunks committed before the failure are in a new CRL: the servers must reload it all the same.
+      if (e instanceof BatchInterrupted && e.crl) runCrlHook(e.crl, homeOf(opts).dir, `revoke --from ${file}`);
+      throw e;
+    }
     progress.end();
     if (opts.json) {
       printJson({

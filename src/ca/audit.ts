@@ -1,6 +1,6 @@
 import { allPages, type EventRecord, eventHash, GENESIS_HASH, type LedgerReader, MALFORMED_DETAILS, type RevokedEntry } from "../ledger/ledger.js";
 import { CrlReason } from "../crypto/crl-reason.js";
-import { type Anchor, ANCHOR_FILE, anchorIsAuthentic, type HistoryAuthenticator, isRecordedSetting, revocationDigest, rolesByName, type RevocationDigest, settingChange } from "./history.js";
+import { type Anchor, ANCHOR_FILE, anchorIsAuthentic, type HistoryAuthenticator, isRecordedSetting, revocationDigest, rolesByName, rootsBySerial, type RevocationDigest, settingChange } from "./history.js";
 import { nameKey } from "./names.js";
 import { fingerprint } from "./records.js";
 import { when } from "./views.js";
@@ -51,6 +51,7 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   const released = new Map<string, RevokedEntry>();
   const settings = { ...anchor.settings };
   const roles = { ...anchor.roles };
+  const roots = anchor.roots ? { ...anchor.roots } : null;
   for (let after = String(anchor.event); ; ) {
     const page = await r.events({ after });
     for (const e of page.items) {
@@ -73,6 +74,7 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
         if (e.details.role === "none") delete roles[key];
         else roles[key] = String(e.details.role);
       }
+      if (roots) applyRootEvent(roots, e);
     }
     if (page.next === null) break;
     after = page.next;
@@ -108,7 +110,48 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   for (const key of new Set([...Object.keys(roles), ...Object.keys(actualRoles)])) {
     if (roles[key] !== actualRoles[key]) problems.push(`the role of "${key}" is ${actualRoles[key] ?? "none"} in the ledger but ${roles[key] ?? "none"} in the history: changed outside pki`);
   }
+  // Every trusted root goes into ca.pem, the API's client CAs and the OCSP issuers: one added behind pki's back would be trusted.
+  const recordedRoots = roots ?? (await rootsFromHistory(r, auth, anchor));
+  if (typeof recordedRoots === "string") return { problems: [...problems, recordedRoots], revokedNow, revokedEntries: entries };
+  const actualRoots = rootsBySerial(await r.roots());
+  for (const serial of new Set([...Object.keys(recordedRoots), ...Object.keys(actualRoots)])) {
+    const [recorded, actual] = [recordedRoots[serial], actualRoots[serial]];
+    // A legacy ca-created event recorded no fingerprint: its root is vouched for by serial (audit --verify compares the certificate).
+    const expected = recorded?.startsWith(UNKNOWN_FINGERPRINT) && actual ? actual.split(" ")[0]! + recorded.slice(UNKNOWN_FINGERPRINT.length) : recorded;
+    if (expected !== actual) problems.push(`root ${serial} is ${rootState(actual)} in the ledger but ${rootState(expected)} in the history: changed outside pki`);
+  }
   return { problems, revokedNow, revokedEntries: entries };
+}
+
+const UNKNOWN_FINGERPRINT = "?";
+
+/** Follows init-root, rotate-root and --finish in `roots` (serial → as rootsBySerial records it). */
+function applyRootEvent(roots: Record<string, string>, e: EventRecord): void {
+  if ((e.action === "ca-created" || e.action === "root-rotated") && e.serial) roots[e.serial] = typeof e.details.sha256 === "string" ? e.details.sha256 : UNKNOWN_FINGERPRINT;
+  if (e.action === "root-retired" && e.serial && roots[e.serial] !== undefined) roots[e.serial] = `${roots[e.serial]!.split(" ")[0]!} retired ${e.at}`;
+}
+
+/**
+ * The roots as the whole history up to the anchored event and since leaves them, for an anchor
+ * written before anchors recorded roots; a string: the history that would vouch for them does not hold.
+ */
+async function rootsFromHistory(r: LedgerReader, auth: HistoryAuthenticator | null, anchor: Anchor): Promise<Record<string, string> | string> {
+  const roots: Record<string, string> = {};
+  let prev = GENESIS_HASH;
+  for await (const e of allPages((page) => r.events(page))) {
+    if (e.prevHash !== prev || e.hash !== hashOf(e)) return `event ${e.id} does not follow the event before it: the history was rewritten`;
+    if (auth && e.mac !== null && !auth.verifyEvent(e)) return `event ${e.id} (${e.action} at ${when(e.at)}) carries no valid MAC`;
+    if (e.id === anchor.event && e.hash !== anchor.hash) return `event ${anchor.event} is not the one ${ANCHOR_FILE} recorded: the history was rewritten`;
+    prev = e.hash;
+    applyRootEvent(roots, e);
+  }
+  return roots;
+}
+
+function rootState(v: string | undefined): string {
+  if (v === undefined) return "absent";
+  const [sha256, retired, at] = v.split(" ");
+  return `${retired ? `retired (${at!})` : "trusted"} with SHA-256 ${sha256!.slice(0, 16)}…`;
 }
 
 /**

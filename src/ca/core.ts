@@ -9,7 +9,7 @@ import type { Context } from "./context.js";
 import { crashPoint } from "./crash-point.js";
 import { PkiError, shown } from "./errors.js";
 import { HISTORY_SEALED } from "./history.js";
-import { type AuthenticatedWriter, crlNumberOnDisk, type GuardOptions, guardHistory } from "./history-guard.js";
+import { assertAnchored, type AuthenticatedWriter, crlNumberOnDisk, type GuardOptions, guardHistory } from "./history-guard.js";
 import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
 import { crlBundlePem, latestCrls } from "./roots.js";
@@ -197,6 +197,12 @@ export class CaCore {
   }
 
   private firstRoot: Promise<CertificateRecord> | undefined;
+
+  /** A server about to trust the ledger's roots (and roles) for its life: the anchor must vouch for them (LEDGER_TAMPERED). */
+  async assertAnchored(): Promise<void> {
+    const key = await this.historyKey();
+    await this.ledger.read((r) => assertAnchored(r, key, this.home));
+  }
 
   /** Encrypts a new private key under the CA passphrase; call after rootSigner or unsealKey has verified it. */
   async sealKey(pkcs8: Uint8Array): Promise<Uint8Array> {

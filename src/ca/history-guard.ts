@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { crlNumberOf } from "../crypto/crl-number.js";
 import type { HistoryKey } from "../crypto/history-key.js";
 import { crlPem, readDerOrPem } from "../crypto/pem.js";
-import type { EventRecord, LedgerWriter, NewEvent, RevokedEntry } from "../ledger/ledger.js";
+import type { EventRecord, LedgerReader, LedgerWriter, NewEvent, RevokedEntry } from "../ledger/ledger.js";
 import { checkAnchor, verifyAudit } from "./audit.js";
-import { ANCHOR_FILE, anchorPath, HistoryAuthenticator, makeAnchor, rolesByName, readAnchor, revocationDigest, type RevocationDigest, tampered } from "./history.js";
+import { ANCHOR_FILE, anchorPath, HistoryAuthenticator, makeAnchor, rolesByName, rootsBySerial, readAnchor, revocationDigest, type RevocationDigest, tampered } from "./history.js";
 import { type FileBatch, type Home, SECRET_MODE } from "./home.js";
 
 /** The writer a change works with: every event it appends carries the history key's MAC. */
@@ -87,11 +87,27 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
       const head = await tx.event(id);
       if (!head) return;
       const digest = !revocationsChanged && revokedNow ? revokedNow : revocationDigest(key, await writer.revokedEntries());
-      const next = makeAnchor(auth, { event: id, hash: head.hash, crl: (await tx.nextCrlNumber()) - 1, revoked: digest, settings: Object.fromEntries(await tx.settings()), roles: rolesByName(await tx.roles()) });
+      const next = makeAnchor(auth, { event: id, hash: head.hash, crl: (await tx.nextCrlNumber()) - 1, revoked: digest, settings: Object.fromEntries(await tx.settings()), roles: rolesByName(await tx.roles()), roots: rootsBySerial(await tx.roots()) });
       // Installed only while no later change has committed (that one writes its own).
       files.stage(anchorPath(home), JSON.stringify(next) + "\n", SECRET_MODE, async (r) => (await r.headEventId()) === id);
     },
   };
+}
+
+/**
+ * For a process that trusts the ledger's roots and roles for its life (pki serve, the API):
+ * the anchor must vouch for them at start, as it does before every change (LEDGER_TAMPERED).
+ */
+export async function assertAnchored(r: LedgerReader, key: HistoryKey, home: Home): Promise<void> {
+  const anchor = readAnchor(home);
+  if (anchor === "malformed") throw tampered(`${ANCHOR_FILE} is not an anchor pki wrote`);
+  if (anchor === null) {
+    const headId = await r.headEventId();
+    if ((await r.event(headId))?.mac) throw tampered(`${ANCHOR_FILE} is missing, so deleted events would not show`, "ANCHOR_MISSING");
+    return;
+  }
+  const check = await checkAnchor(r, new HistoryAuthenticator(key), anchor);
+  if (check.problems.length > 0) throw tampered(summary(check.problems));
 }
 
 /** crl.pem on disk newer than the ledger's newest CRL: CRLs were deleted from the ledger, and installing an older one would un-revoke. */

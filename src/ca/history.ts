@@ -4,10 +4,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HistoryKey } from "../crypto/history-key.js";
-import type { EventAuthenticator, EventRecord, RevokedEntry, RoleRecord } from "../ledger/ledger.js";
+import type { EventAuthenticator, EventRecord, RevokedEntry, RoleRecord, RootRecord } from "../ledger/ledger.js";
 import { PkiError } from "./errors.js";
 import type { Home } from "./home.js";
 import { nameKey } from "./names.js";
+import { fingerprint } from "./records.js";
 
 /** The event that seals a ledger's unauthenticated (legacy) events: the first change made with the CA key after the upgrade appends it. */
 export const HISTORY_SEALED = "history-sealed";
@@ -74,7 +75,17 @@ export interface Anchor {
   settings: Record<string, string>;
   /** API roles by folded name (see rolesByName): what `pki role set` left. */
   roles: Record<string, string>;
+  /**
+   * Every root by serial (see rootsBySerial): what init-root, rotate-root and --finish left.
+   * Absent from anchors written before rotation existed; the history vouches for those instead.
+   */
+  roots?: Record<string, string>;
   mac: string;
+}
+
+/** The ledger's roots as the anchor records them: serial → "SHA-256 of the DER", then " retired AT" once retired. */
+export function rootsBySerial(roots: readonly RootRecord[]): Record<string, string> {
+  return Object.fromEntries(roots.map((r) => [r.record.serial, r.retiredAt === null ? fingerprint(r.record.der) : `${fingerprint(r.record.der)} retired ${r.retiredAt}`]));
 }
 
 /** The ledger's roles as the anchor records them: folded name → role. */
@@ -84,7 +95,7 @@ export function rolesByName(roles: readonly RoleRecord[]): Record<string, string
 
 function anchorMacInput(a: Omit<Anchor, "mac">): string {
   const sorted = (m: Record<string, string>) => Object.entries(m).sort(([x], [y]) => (x < y ? -1 : 1));
-  return JSON.stringify(["pki anchor v1", a.event, a.hash, a.crl, a.revoked.count, a.revoked.digest, sorted(a.settings), sorted(a.roles)]);
+  return JSON.stringify(["pki anchor v1", a.event, a.hash, a.crl, a.revoked.count, a.revoked.digest, sorted(a.settings), sorted(a.roles), ...(a.roots ? [sorted(a.roots)] : [])]);
 }
 
 export function makeAnchor(auth: HistoryAuthenticator, content: Omit<Anchor, "mac">): Anchor {
@@ -108,7 +119,8 @@ export function readAnchor(home: Home): Anchor | null | "malformed" {
     const a = JSON.parse(text) as Anchor;
     const wellFormed =
       Number.isSafeInteger(a.event) && typeof a.hash === "string" && Number.isSafeInteger(a.crl) && Number.isSafeInteger(a.revoked?.count) &&
-      typeof a.revoked.digest === "string" && typeof a.mac === "string" && stringMap(a.settings) && stringMap(a.roles);
+      typeof a.revoked.digest === "string" && typeof a.mac === "string" && stringMap(a.settings) && stringMap(a.roles) &&
+      (a.roots === undefined || stringMap(a.roots));
     return wellFormed ? a : "malformed";
   } catch {
     return "malformed";

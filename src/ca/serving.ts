@@ -88,6 +88,8 @@ export class ServingAuthority {
    */
   static async start(core: CaCore, ctx: Context, ocspSigner: OcspSignerChoice = "ca"): Promise<ServingAuthority> {
     const signer = await core.rootSigner();
+    // The service (and the API, started after it) trusts the ledger's roots and roles: the anchor must vouch for them.
+    await core.assertAnchored();
     const lifetime = await core.ledger.read((r) => durationSetting(r, "ocsp-lifetime"));
     const responder = new OcspResponder(core, signer, lifetime * 1000);
     const delegated = ocspSigner === "delegated" ? await issueDelegatedResponder(core, ctx, signer, await core.ledger.read((r) => durationSetting(r, "ocsp-signer-lifetime"))) : null;

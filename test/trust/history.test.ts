@@ -9,7 +9,11 @@ import { after, test } from "node:test";
 import Database from "better-sqlite3";
 import { eventHash, GENESIS_HASH } from "../../src/ledger/ledger.js";
 import { MIGRATIONS } from "../../src/ledger/sqlite/migrations.js";
-import { initHome, openssl, pki, pkiJson, snapshot, tempDir } from "../helpers.js";
+import { type Anchor, HistoryAuthenticator, makeAnchor } from "../../src/ca/history.js";
+import { historyKeyFromPkcs8 } from "../../src/crypto/history-key.js";
+import { decryptPrivateKey } from "../../src/crypto/sealing.js";
+import { initHome, openssl, PASSPHRASE, pki, pkiJson, snapshot, tempDir } from "../helpers.js";
+import { startServe } from "../server/helpers.js";
 
 const { home, cleanup } = initHome();
 const work = tempDir();
@@ -66,6 +70,17 @@ function rechain(db: Database.Database): void {
   }
 }
 
+/** A self-signed root whose key the intruder holds, inserted as a trusted (not retired) root beside the current one. */
+function insertIntruderRoot(db: Database.Database): void {
+  const der = join(work.dir, `evil-${copies}.der`);
+  const made = openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(work.dir, `evil-${copies}.key`), "-subj", "/CN=Evil Root", "-days", "30", "-outform", "DER", "-out", der]);
+  assert.equal(made.status, 0, made.stderr);
+  db.prepare(
+    `INSERT INTO certificates (serial, name, name_key, kind, subject, not_before, not_after, der, state, created_at, issuer)
+     VALUES ('e1e1e1e1', 'Evil Root', 'evil root', 'root', 'CN=Evil Root', '2026-01-01T00:00:00.000Z', '2036-01-01T00:00:00.000Z', ?, 'superseded', '2099-01-01T00:00:00.000Z', NULL)`,
+  ).run(readFileSync(der));
+}
+
 const UNREVOKE_ALICE = `UPDATE certificates SET state = 'active', revoked_at = NULL, revocation_reason = NULL WHERE name = 'alice'`;
 
 /** Each attack, and what audit --verify says about it (with the passphrase). */
@@ -88,6 +103,9 @@ const attacks: [string, string | ((db: Database.Database) => void), RegExp][] = 
   ["finding 4: a setting changed", `UPDATE settings SET value = '3650d' WHERE key = 'config.crl-lifetime'`, /setting config\.crl-lifetime is "3650d" in the ledger but "7d" in the history/],
   // The API trusts roles on every request: an admin row slipped in would let its holder issue and revoke.
   ["an API role granted outside pki", `INSERT INTO roles (name_key, name, role) VALUES ('carol', 'carol', 'admin')`, /"carol" has the role admin with no role-set event granting it/],
+  // Every trusted root goes into ca.pem, the API's client CAs and the OCSP issuers: the intruder's own would be trusted.
+  ["a root of the intruder's added to the ledger", insertIntruderRoot, /certificate [0-9a-f]+ \("Evil Root"\) has no event that created it/],
+  ["the root retired outside pki", `UPDATE certificates SET retired_at = '2026-01-01T00:00:00.000Z' WHERE kind = 'root'`, /root [0-9a-f]+ \("Test Root CA"\) is retired in the ledger but trusted in the history/],
   ["finding 4: every MAC stripped", `UPDATE events SET mac = NULL`, /the newest when pki last wrote|carries no valid MAC|does not follow/],
 ];
 
@@ -124,6 +142,41 @@ for (const [what, sql, why] of attacks) {
     assert.equal(existsSync(marker), false, "no hook ran");
   });
 }
+
+test("pki serve (and with it the API) refuses to start on a ledger holding a root pki never made", async () => {
+  const h = attacked(insertIntruderRoot);
+  const rows = ledgerRows(h);
+  await assert.rejects(startServe(h), (e: Error) => {
+    assert.match(e.message, /exited 7/);
+    assert.match(e.message, /the ledger does not match its authenticated history: root e1e1e1e1 is trusted with SHA-256 [0-9a-f]{16}… in the ledger but absent in the history: changed outside pki/);
+    return true;
+  });
+  assert.equal(ledgerRows(h), rows);
+});
+
+/** Rewrites the home's anchor as pki wrote it before anchors recorded roots (MAC'd with the history key, without `roots`). */
+async function withLegacyAnchor(h: string): Promise<void> {
+  const db = new Database(join(h, "ledger.db"), { readonly: true });
+  const root = db.prepare("SELECT key_encrypted FROM certificates WHERE kind = 'root' ORDER BY created_at LIMIT 1").get() as { key_encrypted: Buffer };
+  db.close();
+  const key = historyKeyFromPkcs8(await decryptPrivateKey(new Uint8Array(root.key_encrypted), PASSPHRASE));
+  const anchor = JSON.parse(readFileSync(join(h, "ledger.anchor"), "utf8")) as Anchor;
+  delete anchor.roots;
+  writeFileSync(join(h, "ledger.anchor"), JSON.stringify(makeAnchor(new HistoryAuthenticator(key), anchor)) + "\n");
+}
+
+test("an anchor written before anchors recorded roots still vouches for them, from the history; the next change records them", async () => {
+  const clean = attacked(() => {});
+  await withLegacyAnchor(clean);
+  assert.equal(pki(clean, ["crl"]).status, 0, "the roots agree with the history");
+  assert.ok((JSON.parse(readFileSync(join(clean, "ledger.anchor"), "utf8")) as Anchor).roots, "the new anchor records the roots");
+  const evil = attacked(insertIntruderRoot);
+  await withLegacyAnchor(evil);
+  const r = pki(evil, ["--json", "crl"]);
+  assert.equal(r.status, 7, r.stderr);
+  assert.equal(JSON.parse(r.stdout).error.code, "LEDGER_TAMPERED");
+  assert.match(r.stderr, /root e1e1e1e1 is trusted .* in the ledger but absent in the history/);
+});
 
 test("finding 3: after the newest CRL row is deleted, crl.pem keeps the newer CRL (numbers only move forward)", () => {
   const h = attacked(`DELETE FROM crls WHERE number = (SELECT MAX(number) FROM crls)`);

@@ -226,11 +226,23 @@ export class CaCore {
    */
   async assertPassphraseCurrent(tx: LedgerReader): Promise<void> {
     const root = await tx.activeRoot();
+    const opened = this.verified && (await this.verified.catch(() => undefined))?.record;
+    if (root && opened && root.serial !== opened.serial) throw rootRotated();
     const current = root && (await passphraseWitness(tx, root));
     const verified = this.verified && (await this.verified.catch(() => undefined))?.witness;
     if (!current || !verified || Buffer.compare(current, verified) !== 0) {
       throw new PkiError("conflict", "the CA passphrase was changed by another pki process while this command ran; nothing was changed", "run the command again with the new passphrase", "PASSPHRASE_CHANGED");
     }
+  }
+
+  /**
+   * Call inside the transaction of a change that signs with `signer` (the root this process
+   * unlocked): a rotate-root committed since by another process (a long-running pki serve) would
+   * otherwise have the old root sign new certificates under the new root's AIA and CDP.
+   */
+  async assertSignerCurrent(tx: LedgerReader, signer: Signer): Promise<void> {
+    const root = await tx.activeRoot();
+    if (root && root.serial !== signer.certificate.serialNumber.toLowerCase()) throw rootRotated();
   }
 
   /**
@@ -312,6 +324,10 @@ export class CaCore {
   async findByName(r: LedgerReader, name: string): Promise<CertificateRecord | undefined> {
     return (await r.activeByName(name, "client")) ?? (await r.activeByName(name, "server")) ?? (await r.latestByName(name));
   }
+}
+
+function rootRotated(): PkiError {
+  return new PkiError("conflict", "the root was rotated by another pki process since this one opened the CA; nothing was changed", "run the command again (restart pki serve)", "ROOT_ROTATED");
 }
 
 function wrongPassphrase(e: unknown): never {

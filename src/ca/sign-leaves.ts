@@ -73,6 +73,8 @@ export async function signLeaves(core: CaCore, ctx: Context, signer: Signer, req
   return core.change(
     ctx,
     async (tx, files) => {
+      // Under the lock: the root that signs is the one whose AIA and CDP the certificates get.
+      await core.assertSignerCurrent(tx, signer);
       // Keys sealed under a passphrase that another process has since changed would open with neither.
       if (requests.some((r) => r.keyEncrypted)) await core.assertPassphraseCurrent(tx);
       // Read under the lock: a certificate carries the URL in force when it was signed.

@@ -90,7 +90,7 @@ export function authorityOptions(opts: GlobalOptions, newPassphrase = false): Au
     templatesDir: TEMPLATES_DIR,
     unlockEarly: opts.passphraseFile !== undefined || Boolean(io().env.PKI_PASSPHRASE),
     onLockWait: () => io().stderr.write("pki: waiting for another pki command on this home...\n"),
-    onCrlRepaired: (crl) => runCrlHook(crl, home.dir, `reinstalled crl.pem (CRL #${crl.number}) from the ledger`),
+    onCrlRepaired: (crl) => void runCrlHook(crl, home.dir, `reinstalled crl.pem (CRL #${crl.number}) from the ledger`),
     passphrase: async () => (await (cached ??= read())).value,
     tokenPin: async () => (pin ??= readSecret({ what: "PKCS#11 token PIN", file: io().env.PKI_PKCS11_PIN_FILE, flag: "PKI_PKCS11_PIN_FILE", envVar: "PKI_PKCS11_PIN", confirm: false })),
     wrongPassphrase: () => {

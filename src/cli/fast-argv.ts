@@ -3,13 +3,13 @@
 
 /**
  * Commands that go through a running `pki serve`. Not: serve, init-root, restore, backup,
- * trust, passphrase, check, audit, doctor, hook, role, server-config, export-key and
- * export-mobileconfig (they prompt, change the key or the home under the server, or write
- * files elsewhere on this machine); they always run directly.
+ * trust, passphrase, check, audit, doctor, hook, role, config set/unset, server-config, export-key
+ * and export-mobileconfig (they prompt, change the key, the home or the CA's policy under the
+ * server, or write files elsewhere on this machine); they always run directly.
  */
 export const SERVED_COMMANDS: readonly string[] = [
   "issue-client", "issue-server", "show", "list", "revoke", "unrevoke", "renew", "crl", "export-cert", "export-p12",
-  "config list", "config get", "config set", "config unset",
+  "config list", "config get",
 ];
 
 /** Global options that take a value (commander accepts them before and after the command). */

@@ -37,6 +37,8 @@ export async function runCli(args: string[]): Promise<number> {
       return fail({ code: "USAGE", message, hint: `see pki ${command}--help`, exitCode: EXIT.usage }, label === "pki" ? "usage" : label);
     }
     const known = reportOf(e);
+    // Served, running it again would reach the same server, whose key was opened with the old passphrase.
+    if (known?.code === "PASSPHRASE_CHANGED" && io().authority) return fail({ ...known, hint: "restart pki serve with the new passphrase (PKI_NO_SERVE=1 runs this command directly meanwhile)" });
     if (known) return fail(known);
     if (io().env.PKI_DEBUG) io().stderr.write(`${(e as Error)?.stack}\n`);
     return fail({ code: "INTERNAL", message: `internal error: ${(e as Error)?.message ?? String(e)}`, hint: "this is a bug: please report it (PKI_DEBUG=1 prints the stack)", exitCode: EXIT.internal });

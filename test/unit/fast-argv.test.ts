@@ -16,10 +16,10 @@ test("the command and --home are found wherever commander accepts them", () => {
 });
 
 test("served: the listed commands, not the others, not help, version, another ledger or an explicit passphrase file", () => {
-  for (const argv of [["issue-client", "a"], ["issue-server", "h"], ["show", "a"], ["list"], ["revoke", "a"], ["unrevoke", "a"], ["renew", "a"], ["crl"], ["export-cert", "a"], ["export-p12", "a"], ["config", "list"], ["config", "set", "url", "http://x"]]) {
+  for (const argv of [["issue-client", "a"], ["issue-server", "h"], ["show", "a"], ["list"], ["revoke", "a"], ["unrevoke", "a"], ["renew", "a"], ["crl"], ["export-cert", "a"], ["export-p12", "a"], ["config", "list"], ["config", "get", "url"]]) {
     assert.equal(servedCommand(argv, {}, false), argv[0] === "config" ? `config ${argv[1]}` : argv[0], argv.join(" "));
   }
-  for (const argv of [["serve"], ["init-root", "--cn", "x"], ["restore", "f"], ["backup", "f"], ["trust", "install"], ["passphrase", "change"], ["check"], ["audit"], ["export-key", "a"], ["role", "list"], ["hook", "show"], ["server-config", "nginx"], ["config"], ["help", "show"]]) {
+  for (const argv of [["serve"], ["init-root", "--cn", "x"], ["restore", "f"], ["backup", "f"], ["trust", "install"], ["passphrase", "change"], ["check"], ["audit"], ["export-key", "a"], ["role", "list"], ["role", "set", "a", "admin"], ["hook", "show"], ["hook", "set", "true"], ["config", "set", "url", "http://x"], ["config", "unset", "url"], ["server-config", "nginx"], ["config"], ["help", "show"]]) {
     assert.equal(servedCommand(argv, {}, false), null, argv.join(" "));
   }
   for (const flag of ["--help", "-h", "--version", "-V", "--database", "--passphrase-file"]) assert.equal(servedCommand(["show", "a", flag, "v"], {}, false), null, flag);

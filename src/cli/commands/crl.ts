@@ -38,7 +38,7 @@ passed ("CRL has expired"). Regenerate well before then, e.g. weekly from a time
           print(`CRL #${r.number} with ${plural(r.revoked, "revoked certificate")}: ${r.path}${copy ? ` and ${copy.path}${copy.format === "der" ? " (DER)" : ""}` : ""}`);
           print(`It expires ${when(r.nextUpdate)}; after that nginx refuses every client. Run "pki crl" again before then.`);
         }
-        runCrlHook(r, homeOf(opts).dir, "crl");
+        await runCrlHook(r, homeOf(opts).dir, "crl");
       });
     });
 }

@@ -51,7 +51,7 @@ Without --revoke-old the old certificate keeps working until it expires.`,
           print(`  replaces serial ${r.previous.serial} (now ${r.previous.status})`);
           if (r.crl) print(`  CRL regenerated: ${r.crl.path}, expires ${when(r.crl.nextUpdate)}${r.crl.hook ? "" : "; reload your servers"}`);
         }
-        if (r.crl) runCrlHook(r.crl, homeOf(opts).dir, `renew ${name}`);
+        if (r.crl) await runCrlHook(r.crl, homeOf(opts).dir, `renew ${name}`);
       });
     });
 }

@@ -77,7 +77,7 @@ On a terminal pki lists what it will revoke and asks first; --yes (or no termina
           print(`  CRL #${r.crl.number}: ${r.crl.path}${copy ? ` and ${copy.path}` : ""}, ${plural(r.crl.revoked, "certificate")} revoked, expires ${when(r.crl.nextUpdate)}`);
           print(r.crl.hook ? `Running the CRL hook: ${r.crl.hook}` : `Reload the servers that use it (nginx -s reload): they read the CRL only at start.`);
         }
-        runCrlHook(r.crl, homeOf(opts).dir, `revoke ${what}`);
+        await runCrlHook(r.crl, homeOf(opts).dir, `revoke ${what}`);
       });
     });
 }
@@ -110,7 +110,7 @@ async function revokeFromFile(file: string, flags: Flags, cmd: Command): Promise
     } catch (e) {
       progress.end();
       // The chunks committed before the failure are in a new CRL: the servers must reload it all the same.
-      if (e instanceof BatchInterrupted && e.crl) runCrlHook(e.crl, homeOf(opts).dir, `revoke --from ${file}`);
+      if (e instanceof BatchInterrupted && e.crl) await runCrlHook(e.crl, homeOf(opts).dir, `revoke --from ${file}`);
       throw e;
     }
     progress.end();
@@ -131,7 +131,7 @@ async function revokeFromFile(file: string, flags: Flags, cmd: Command): Promise
       print(`  CRL #${r.crl.number}: ${r.crl.path}${copy ? ` and ${copy.path}` : ""}, ${plural(r.crl.revoked, "certificate")} revoked, expires ${when(r.crl.nextUpdate)}`);
       print(r.crl.hook ? `Running the CRL hook: ${r.crl.hook}` : `Reload the servers that use it (nginx -s reload): they read the CRL only at start.`);
     }
-    runCrlHook(r.crl, homeOf(opts).dir, `revoke --from ${file}`);
+    await runCrlHook(r.crl, homeOf(opts).dir, `revoke --from ${file}`);
   });
 }
 

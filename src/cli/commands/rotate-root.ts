@@ -68,7 +68,7 @@ During the overlap servers must read the new ca.pem and crl.pem (reload nginx af
           print(`  ${homeOf(opts).caCertificate}  now holds both roots; ${r.crl.path} both CRLs. Reload the servers that use them.`);
           print(`Next: renew the old certificates (pki renew NAME), then: pki rotate-root --finish`);
         }
-        runCrlHook(r.crl, homeOf(opts).dir, "rotate-root");
+        await runCrlHook(r.crl, homeOf(opts).dir, "rotate-root");
       });
     });
 }

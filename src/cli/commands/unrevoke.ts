@@ -44,7 +44,7 @@ Only certificateHold can be released (RFC 5280 5.3.1); any other revocation is f
           print(`  CRL #${r.crl.number}: ${r.crl.path}${copy ? ` and ${copy.path}` : ""}, ${plural(r.crl.revoked, "certificate")} revoked, expires ${when(r.crl.nextUpdate)}`);
           print(r.crl.hook ? `Running the CRL hook: ${r.crl.hook}` : `Reload the servers that use it (nginx -s reload): until then they still refuse it.`);
         }
-        runCrlHook(r.crl, homeOf(opts).dir, `unrevoke ${shown(target)}`);
+        await runCrlHook(r.crl, homeOf(opts).dir, `unrevoke ${shown(target)}`);
       });
     });
 }

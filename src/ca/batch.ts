@@ -51,7 +51,8 @@ export interface BatchResult {
  * events), signed from a DER template. Keys are generated and sealed on worker threads, one
  * per core, under the passphrase key derived once, while the main thread signs and records the
  * chunk before. Files are written on the thread pool and flushed with one syncfs at the end, not
- * an fsync per file, so everything is on disk when this returns.
+ * an fsync per file (where `sync --file-system` is missing, an fsync per file), so everything is
+ * on disk when this returns.
  */
 export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Promise<BatchResult> {
   const started = performance.now();
@@ -100,6 +101,9 @@ export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Pr
   const seal = await core.sealParameters();
   const template = new LeafTemplate(signer);
   const chunkSize = p.chunkSize ?? 500;
+  // One syncfs at the end needs coreutils' sync (BusyBox and macOS have no --file-system):
+  // tried first, with nothing committed yet, so without it every file is fsynced as written.
+  const flushAtEnd = await syncFileSystem(core.home.dir).then(() => true, () => false);
   const pool = new KeyPool();
   const keysFor = (start: number) => {
     const keys = pool.generate(keyType, Math.min(chunkSize, entries.length - start), seal);
@@ -122,7 +126,7 @@ export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Pr
           keyPkcs8: null, keyEncrypted: key.sealed, csrDer: null, notAfter, action: "issued", batch: true,
         };
       });
-      const { leaves } = await signLeaves(core, ctx, signer, requests, { durable: false, background: true, template });
+      const { leaves } = await signLeaves(core, ctx, signer, requests, { durable: !flushAtEnd, background: true, template });
       firstSerial ??= leaves[0]?.record.serial ?? null;
       lastSerial = leaves[leaves.length - 1]?.record.serial ?? lastSerial;
       issued += requests.length;
@@ -130,13 +134,13 @@ export async function issueBatch(core: CaCore, ctx: Context, p: BatchParams): Pr
     }
   } catch (e) {
     // The chunks committed before the failure keep their files.
-    if (issued > 0) await syncFileSystem(core.home.dir).catch(() => {});
+    if (issued > 0 && flushAtEnd) await syncFileSystem(core.home.dir).catch(() => {});
     throw e;
   } finally {
     await pool.close();
   }
   // One flush for every file of the batch (the ledger's commits are flushed by the database);
   // a crash before it loses only files that pki check --repair writes again from the ledger.
-  await syncFileSystem(core.home.dir);
+  if (flushAtEnd) await syncFileSystem(core.home.dir);
   return { issued, firstSerial, lastSerial, seconds: (performance.now() - started) / 1000 };
 }

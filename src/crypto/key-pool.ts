@@ -21,6 +21,8 @@ export class KeyPool {
   private readonly workers: Worker[];
   private readonly pending = new Map<number, { resolve: (keys: SealedKey[]) => void; reject: (e: Error) => void }>();
   private nextId = 0;
+  /** Set once a worker died: its requests would never be answered, so every request fails from then on. */
+  private failed: Error | null = null;
 
   constructor(size = availableParallelism()) {
     this.workers = Array.from({ length: Math.max(1, size) }, () => {
@@ -32,13 +34,15 @@ export class KeyPool {
         if (m.error !== undefined) waiting?.reject(new Error(`key generation failed: ${m.error}`));
         else waiting?.resolve(m.keys);
       });
-      worker.on("error", (e) => this.failAll(e));
+      worker.on("error", (e) => this.fail(new Error(`key generation failed: ${e.message}`)));
+      worker.on("exit", (code) => this.fail(new Error(`key generation failed: a key worker stopped (exit code ${code})`)));
       return worker;
     });
   }
 
   /** `count` new keys of `type`, sealed under `seal`, split across the workers. */
   async generate(type: KeyType, count: number, seal: SealParameters): Promise<SealedKey[]> {
+    if (this.failed) throw this.failed;
     const share = Math.ceil(count / this.workers.length);
     const parts = this.workers.map((worker, i) => {
       const n = Math.min(share, count - i * share);
@@ -53,12 +57,21 @@ export class KeyPool {
   }
 
   async close(): Promise<void> {
+    this.failed ??= new Error("the key pool was closed");
+    this.failAll();
     await Promise.all(this.workers.map((w) => w.terminate()));
-    this.failAll(new Error("the key pool was closed"));
   }
 
-  private failAll(e: Error): void {
-    for (const p of this.pending.values()) p.reject(e);
+  /** A dead worker: fails what waits and what comes, and stops the others. */
+  private fail(e: Error): void {
+    if (this.failed) return;
+    this.failed = e;
+    this.failAll();
+    for (const w of this.workers) void w.terminate();
+  }
+
+  private failAll(): void {
+    for (const p of this.pending.values()) p.reject(this.failed!);
     this.pending.clear();
   }
 }

@@ -69,6 +69,12 @@ export class LeafTemplate {
 
   /** buildExtensions' output for `spec`, one extension at a time from a cache (profiles repeat them). */
   private extensions(spec: ExtensionsSpec): Uint8Array[] {
+    // An extension this template does not know would otherwise be left out of the certificate silently.
+    for (const key of Object.keys(spec)) {
+      if (spec[key as keyof ExtensionsSpec] !== undefined && !(EXTENSION_KEYS as readonly string[]).includes(key)) {
+        throw new CryptoError("unsupported", `bulk issuance cannot write the ${key} extension yet`);
+      }
+    }
     const out: Uint8Array[] = [];
     for (const key of EXTENSION_KEYS) {
       const value = spec[key];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { initHome, mode, openssl, PASSIN, pki, pkiJson } from "../helpers.js";
@@ -102,4 +102,17 @@ test("--from on a terminal draws a progress bar per chunk; through a pipe it pri
   assert.equal(piped.status, 0);
   assert.equal(piped.stderr, "");
   assert.match(piped.stdout, /^Issued 2 certificates in [\d.]+ s/);
+});
+
+test("--from without coreutils' sync --file-system (BusyBox, macOS) fsyncs each file instead and succeeds", () => {
+  const list = join(home, "..", "nosync.txt");
+  const names = ["nosync-0", "nosync-1", "nosync-2"];
+  writeFileSync(list, names.join("\n"));
+  const emptyPath = join(home, "..", "empty-path");
+  mkdirSync(emptyPath, { recursive: true });
+  const r = pki(home, ["issue-client", "--from", list], { PATH: emptyPath });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Issued 3 certificates in/);
+  for (const n of names) assert.equal(openssl(["verify", "-CAfile", ca, join(home, "certs", `${n}.pem`)]).status, 0, n);
+  assert.equal(pki(home, ["check"]).status, 0);
 });

@@ -135,3 +135,23 @@ test("keys sealed in bulk are encrypted PKCS#8 as encryptPrivateKey writes it (s
     cleanup();
   }
 });
+
+test("the template refuses an extension it does not know instead of leaving it out of the certificate", async () => {
+  const template = new LeafTemplate(await root("ec-p256"));
+  const { spki } = newSealedKey("ec-p256", { key: new Uint8Array(32), algorithm: await sealingAlgorithm({ salt: new Uint8Array(16), iterations: 1000, key: new Uint8Array(32) }) });
+  const extensions = { basicConstraints: { critical: true, ca: false }, ocspNoCheck: true } as unknown as ExtensionsSpec;
+  await assert.rejects(template.sign({ serial: "01", notBefore: new Date(), notAfter: new Date(Date.now() + 86_400_000), subject: encodeName([{ type: "CN", value: "x" }]), spki, extensions }), /cannot write the ocspNoCheck extension/);
+});
+
+test("once a key worker dies, the pool fails what waits and every later request instead of waiting forever", async () => {
+  const pool = new KeyPool(2);
+  const seal = { key: new Uint8Array(32), algorithm: await sealingAlgorithm({ salt: new Uint8Array(16), iterations: 1000, key: new Uint8Array(32) }) };
+  try {
+    const waiting = pool.generate("rsa-2048", 40, seal);
+    await (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0]!.terminate();
+    await assert.rejects(waiting, /key worker stopped/);
+    await assert.rejects(pool.generate("ec-p256", 2, seal), /key worker stopped/);
+  } finally {
+    await pool.close();
+  }
+});

@@ -87,8 +87,8 @@ export class Authority {
   }
 
   /** Makes the home another node of the CA in the PostgreSQL ledger `options.database` (pki join). */
-  static async join(options: AuthorityOptions, ctx: Context): Promise<JoinResult> {
-    return (await import("./join.js")).joinCluster(options, ctx);
+  static async join(options: AuthorityOptions, ctx: Context, acceptHooks: boolean): Promise<JoinResult> {
+    return (await import("./join.js")).joinCluster(options, ctx, acceptHooks);
   }
 
   static async restore(options: AuthorityOptions, ctx: Context, file: string, acceptHooks: boolean, onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {

@@ -176,7 +176,7 @@ export async function checkHome(core: CaCore, ctx: Context, repair: boolean, pas
         }
         if (signed) return { hook: signed.hook, path: home.crl, number: signed.number };
         const crlRewritten = differing.some((e) => e.path === home.crl) && !notRewritten.has(home.crl);
-        return crlRewritten ? { hook: await crlHook(tx), path: home.crl, number: crl!.number } : null;
+        return crlRewritten ? { hook: await crlHook(tx, home), path: home.crl, number: crl!.number } : null;
       }, { reanchor: true });
       repaired = true;
       if (healed) core.options.onCrlRepaired?.(healed);

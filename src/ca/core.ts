@@ -303,7 +303,7 @@ export class CaCore {
     const batch = new FileBatch({ home: this.home.dir });
     batch.stage(this.home.crl, pem, PUBLIC_MODE);
     await batch.commit();
-    return { hook: await crlHook(tx), path: this.home.crl, number: latest.number };
+    return { hook: await crlHook(tx, this.home), path: this.home.crl, number: latest.number };
   }
 
   /** Serial first (exact), then name: the current certificate, else the newest one. */

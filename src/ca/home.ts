@@ -32,6 +32,13 @@ export class Home {
   get caCertificate(): string {
     return join(this.dir, "ca.pem");
   }
+  /**
+   * Present on a node that joined without --accept-hooks: the CRL hook in the shared ledger is
+   * a command written on another machine, so this node does not run it until it opts in.
+   */
+  get hooksOff(): string {
+    return join(this.dir, "hooks.off");
+  }
   /** The current CRL, for nginx `ssl_crl`. */
   get crl(): string {
     return join(this.dir, "crl.pem");

@@ -1,11 +1,15 @@
+import { existsSync, rmSync } from "node:fs";
 import type { LedgerReader } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import type { CaCore } from "./core.js";
+import type { Home } from "./home.js";
 
 /** Settings key of the shell command run after every CRL change (e.g. "nginx -s reload"). */
 export const CRL_HOOK = "hooks.crl";
 
-export async function crlHook(r: LedgerReader): Promise<string | null> {
+/** The hook as stored; with `home`, the one this node runs (none while its hooks.off is there). */
+export async function crlHook(r: LedgerReader, home?: Home): Promise<string | null> {
+  if (home && existsSync(home.hooksOff)) return null;
   return (await r.setting(CRL_HOOK)) ?? null;
 }
 
@@ -15,4 +19,6 @@ export async function setCrlHook(core: CaCore, ctx: Context, command: string | n
     await tx.setSetting(CRL_HOOK, command);
     await tx.appendEvent(core.event(ctx, "hook-set", null, { hook: "crl", command }));
   });
+  // Setting the hook on a node is its opt-in to running it.
+  rmSync(core.home.hooksOff, { force: true });
 }

@@ -11,6 +11,7 @@ import type { Ledger } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import { type AuthorityOptions, CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
+import { crlHook } from "./hooks.js";
 import { caBundlePem } from "./roots.js";
 import { FileBatch, PUBLIC_MODE, SECRET_MODE } from "./home.js";
 
@@ -19,15 +20,19 @@ export interface JoinResult {
   root: { subject: string; serial: string };
   certificates: number;
   crlNumber: number | null;
+  /** The shared ledger's CRL hook (null: none), and whether this node runs it (--accept-hooks). */
+  hook: { command: string | null; kept: boolean };
 }
 
 /**
  * Makes `options.home` a node of the CA in `options.database`. The whole history is verified
  * with the CA's history key (so the passphrase, or the token, is needed) before the node
  * trusts it, and a "node-joined" event anchors it: from then on this home refuses a ledger
- * whose history was rewritten, as the first node does. Nothing is left on failure.
+ * whose history was rewritten, as the first node does. Nothing is left on failure. Without
+ * `acceptHooks` the node gets a hooks.off file: the shared CRL hook, now or set later on another
+ * node, is not run here.
  */
-export async function joinCluster(options: AuthorityOptions, ctx: Context): Promise<JoinResult> {
+export async function joinCluster(options: AuthorityOptions, ctx: Context, acceptHooks: boolean): Promise<JoinResult> {
   const { home, database } = options;
   if (database === undefined) {
     throw new PkiError("usage", "join needs the PostgreSQL ledger to join", "give it in PKI_DATABASE_URL or with --database postgres://USER@HOST/DB", "JOIN_NEEDS_DATABASE");
@@ -53,6 +58,7 @@ export async function joinCluster(options: AuthorityOptions, ctx: Context): Prom
     // During a root rotation ca.pem holds every trusted root, as on the other nodes.
     const roots = await ledger.read((r) => r.roots());
     pointer.stage(home.caCertificate, roots.length > 1 ? caBundlePem(roots) : toPem(root.der, "CERTIFICATE"), PUBLIC_MODE);
+    if (!acceptHooks) pointer.stage(home.hooksOff, "the CRL hook in the shared ledger is not run on this node; remove this file (or pki hook set crl CMD here) to run it\n", PUBLIC_MODE);
     await pointer.commit();
     // The home has no anchor yet: the whole history is verified with the key and anchored anew;
     // crl.pem is installed from the ledger's newest CRL after the commit (healCrl).
@@ -60,8 +66,8 @@ export async function joinCluster(options: AuthorityOptions, ctx: Context): Prom
       await tx.appendEvent(core.event(ctx, "node-joined", null, { home: home.dir, host: hostname() }));
       return tx.count({});
     }, { reanchor: true });
-    const crl = await ledger.read((r) => r.latestCrl());
-    return { database: withoutPassword(database), root: { subject: root.subject, serial: root.serial }, certificates, crlNumber: crl?.number ?? null };
+    const [crl, hook] = await ledger.read(async (r) => [await r.latestCrl(), await crlHook(r)] as const);
+    return { database: withoutPassword(database), root: { subject: root.subject, serial: root.serial }, certificates, crlNumber: crl?.number ?? null, hook: { command: hook, kept: acceptHooks } };
   } catch (e) {
     if (created) removeHome(home.dir, homeExisted);
     throw e;
@@ -72,7 +78,7 @@ export async function joinCluster(options: AuthorityOptions, ctx: Context): Prom
 
 /** Takes back what a failed join wrote: the files it made, and the folders if it made them. */
 function removeHome(dir: string, keepDir: boolean): void {
-  for (const f of ["database", "ca.pem", "crl.pem", "ledger.anchor"]) {
+  for (const f of ["database", "ca.pem", "crl.pem", "ledger.anchor", "hooks.off"]) {
     rmSync(join(dir, f), { force: true });
   }
   for (const d of ["certs", "private", ...(keepDir ? [] : [""])]) {

@@ -89,7 +89,7 @@ export async function issueCrl(core: CaCore, ctx: Context, tx: AuthenticatedWrit
   const current = signed.at(-1)!;
   const result = {
     path: core.home.crl, number: current.number, thisUpdate: now.toISOString(), nextUpdate: current.nextUpdate.toISOString(),
-    revoked: signed.reduce((n, c) => n + c.revoked, 0), hook: await crlHook(tx), copy: copy ?? null,
+    revoked: signed.reduce((n, c) => n + c.revoked, 0), hook: await crlHook(tx, core.home), copy: copy ?? null,
   };
   const pem = signed.map((c) => crlPem(c.der)).reverse().join("");
   const stillLatest = async (r: LedgerReader) => (await r.nextCrlNumber()) === current.number + 1;

@@ -45,6 +45,7 @@ const LEDGER_CODES: Record<string, [string, number]> = {
   permission: ["PERMISSION_DENIED", EXIT.storage],
   "cant-open": ["LEDGER_CANT_OPEN", EXIT.storage],
   unavailable: ["LEDGER_UNAVAILABLE", EXIT.storage],
+  "outcome-unknown": ["LEDGER_OUTCOME_UNKNOWN", EXIT.storage],
   full: ["DISK_FULL", EXIT.storage],
   io: ["LEDGER_IO", EXIT.storage],
   conflict: ["LEDGER_CONFLICT", EXIT.conflict],

@@ -2,6 +2,7 @@
 export type LedgerErrorCode =
   | "not-a-database" // the file exists but is not SQLite
   | "unavailable" // the database server cannot be reached (PostgreSQL down, network, connection lost mid-transaction)
+  | "outcome-unknown" // the connection was lost during COMMIT: the change may or may not be recorded
   | "newer-schema" // written by a newer pki
   | "busy" // another process held the lock past the busy timeout
   | "read-only" // the home or database file is on a read-only file system, or SQLite opened it read-only

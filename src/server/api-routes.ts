@@ -9,7 +9,7 @@ import { PkiError } from "../ca/errors.js";
 import type { CrlResult } from "../ca/revocation.js";
 import { CrlReason, REVOCATION_REASONS, type CertificateStatus } from "../ca/views.js";
 import type { Metrics } from "./metrics.js";
-import { HttpError, isLedgerUnavailable, ledgerUnavailable, readBody, refuseBody, sendJson, sendJsonError, shorten } from "./responses.js";
+import { HttpError, isLedgerOutcomeUnknown, isLedgerUnavailable, ledgerOutcomeUnknown, ledgerUnavailable, readBody, refuseBody, sendJson, sendJsonError, shorten } from "./responses.js";
 
 export interface ApiRouteContext {
   api: ApiAuthority;
@@ -205,6 +205,7 @@ function asHttpError(e: unknown, notes: Record<string, string>): HttpError {
   // Matched by name, as the CLI does: the server imports only the authority.
   const { name, code } = (e ?? {}) as { name?: string; code?: string };
   if (isLedgerUnavailable(e)) return ledgerUnavailable(e);
+  if (isLedgerOutcomeUnknown(e)) return ledgerOutcomeUnknown(e);
   if (name === "LedgerError" && code === "busy") return new HttpError(503, "LEDGER_LOCKED", "the ledger is busy; try again", { "retry-after": "1" });
   if (name === "LedgerError" && code === "conflict") return new HttpError(409, "LEDGER_CONFLICT", "the ledger refused the change as a duplicate; try again");
   return new HttpError(500, "INTERNAL", "the CA could not answer; see the server's log");

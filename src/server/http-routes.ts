@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { internalErrorResponse, malformedAnswer, MAX_OCSP_REQUEST_BYTES, type OcspAnswer, tryLaterResponse } from "../ca/ocsp-responder.js";
 import type { ServingAuthority } from "../ca/serving.js";
 import type { Metrics } from "./metrics.js";
-import { HttpError, isLedgerUnavailable, ledgerUnavailable, readBody, send, sendJsonError, shorten } from "./responses.js";
+import { HttpError, isLedgerOutcomeUnknown, isLedgerUnavailable, ledgerOutcomeUnknown, ledgerUnavailable, readBody, send, sendJsonError, shorten } from "./responses.js";
 
 export interface RouteContext {
   service: ServingAuthority;
@@ -45,6 +45,10 @@ export function createRequestHandler(ctx: RouteContext): (req: IncomingMessage, 
         // RFC 6960 2.3 "tryLater": the responder is there but cannot answer now; clients retry or ask another node.
         if (route === "/ocsp") return send(res, 503, "application/ocsp-response", tryLaterResponse(), { "retry-after": "1" });
         return sendJsonError(res, ledgerUnavailable(e));
+      }
+      if (isLedgerOutcomeUnknown(e)) {
+        notes.code = "LEDGER_OUTCOME_UNKNOWN";
+        if (route !== "/ocsp") return sendJsonError(res, ledgerOutcomeUnknown(e));
       }
       if (route === "/ocsp") return send(res, 500, "application/ocsp-response", internalErrorResponse());
       sendJsonError(res, new HttpError(500, "INTERNAL", "the CA could not answer; see the server's log"));

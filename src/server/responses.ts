@@ -21,6 +21,20 @@ export function ledgerUnavailable(e: Error): HttpError {
   return new HttpError(503, "LEDGER_UNAVAILABLE", e.message, { "retry-after": "1" });
 }
 
+/**
+ * The connection was lost during COMMIT: the change may be recorded. 500 without retry-after,
+ * because a blind retry can do it twice or, for a self-renew, find the old certificate superseded.
+ */
+export function ledgerOutcomeUnknown(e: Error & { hint?: string }): HttpError {
+  return new HttpError(500, "LEDGER_OUTCOME_UNKNOWN", e.hint ? `${e.message}; ${e.hint}` : e.message);
+}
+
+/** True for the ledger engine's "lost during COMMIT" error. */
+export function isLedgerOutcomeUnknown(e: unknown): e is Error {
+  const { name, code } = (e ?? {}) as { name?: string; code?: string };
+  return name === "LedgerError" && code === "outcome-unknown";
+}
+
 /** True for the ledger engine's "database unreachable" error (matched by name: the server imports only the authority). */
 export function isLedgerUnavailable(e: unknown): e is Error {
   const { name, code } = (e ?? {}) as { name?: string; code?: string };

@@ -127,6 +127,25 @@ test("postgres: a login that fails on our side (no password to give) is refused 
   }
 });
 
+test("postgres: a connection lost during COMMIT is 'outcome-unknown' (may be recorded), not the retryable 'unavailable'", async () => {
+  const url = await cluster.createDatabase();
+  const l = await openLedger(url, { create: true });
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    // A deferred trigger runs inside COMMIT: the backend ends itself there, as a lost connection would.
+    await admin.query(`CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); RETURN NULL; END $$;
+      CREATE CONSTRAINT TRIGGER die AFTER INSERT ON settings DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die()`);
+    await assert.rejects(l.write((tx) => tx.setSetting("k", "v")), isLedgerError("outcome-unknown", / while committing/));
+    await admin.query("DROP TRIGGER die ON settings");
+    await l.write((tx) => tx.setSetting("k2", "after"));
+    assert.equal(await l.read((r) => r.setting("k2")), "after", "the ledger goes on with a new connection");
+  } finally {
+    await admin.end();
+    await l.close();
+  }
+});
+
 test("postgres: a writer waits for another process's write lock, is told after a second, and gives up as 'busy' after its timeout", async () => {
   const url = await cluster.createDatabase();
   const l = await openLedger(url, { create: true });

@@ -167,7 +167,7 @@ export class PostgresLedger implements Ledger {
       broken = await rollback(client);
       const mapped = toLedgerError(e, this.url);
       if (committing && mapped instanceof LedgerError && mapped.code === "unavailable") {
-        throw new LedgerError("unavailable", `${mapped.message} while committing`, "the change may or may not be recorded: check with pki list or pki audit before running it again");
+        throw new LedgerError("outcome-unknown", `${mapped.message} while committing`, "the change may or may not be recorded: check with pki list or pki audit before running it again");
       }
       throw mapped;
     } finally {

@@ -54,6 +54,11 @@ export interface ListFilter {
 export class Authority {
   private constructor(private readonly core: CaCore) {}
 
+  /** False once another process rotated the root this authority unlocked (see CaCore.unlockedRootIsActive). */
+  unlockedRootIsActive(): Promise<boolean> {
+    return this.core.unlockedRootIsActive();
+  }
+
   /**
    * Opens the CA in `options.home`; fails with "not-found" when there is none. With
    * `access: "read"` every change fails, and a home on a read-only mount opens.

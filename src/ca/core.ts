@@ -236,6 +236,18 @@ export class CaCore {
   }
 
   /**
+   * Whether the root this process unlocked is still the CA's active root: false once another
+   * process ran rotate-root. A long-running pki serve then hands CLI commands back to the
+   * client to run directly instead of refusing them (ROOT_ROTATED) until it is restarted.
+   */
+  async unlockedRootIsActive(): Promise<boolean> {
+    const opened = this.verified && (await this.verified.catch(() => undefined))?.record;
+    if (!opened) return true;
+    const root = await this.ledger.read((r) => r.activeRoot());
+    return !root || root.serial === opened.serial;
+  }
+
+  /**
    * Call inside the transaction of a change that signs with `signer` (the root this process
    * unlocked): a rotate-root committed since by another process (a long-running pki serve) would
    * otherwise have the old root sign new certificates under the new root's AIA and CDP.

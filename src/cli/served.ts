@@ -21,6 +21,8 @@ export function servedRunner(authority: Authority, homeDir: string, database: st
     // The client decided without a terminal prompt being possible here: nothing is asked.
     const command = servedCommand(req.argv, req.env, false);
     if (command === null || real(req.home) !== home || (req.env.PKI_DATABASE_URL || undefined) !== database) return null;
+    // After a rotate-root by another process this server still holds the old root: the client runs the command itself.
+    if (!(await authority.unlockedRootIsActive())) return null;
     out.accept(command);
     const stream = (info: { isTTY: boolean; columns?: number }, write: (chunk: string | Uint8Array) => void) => ({ isTTY: info.isTTY, ...(info.columns !== undefined ? { columns: info.columns } : {}), write });
     return withIo({ stdout: stream(req.stdout, out.stdout), stderr: stream(req.stderr, out.stderr), env: req.env, cwd: req.cwd, canPrompt: false, exitCode: undefined, authority }, () => runCli(req.argv));

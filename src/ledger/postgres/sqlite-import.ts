@@ -16,12 +16,7 @@ export type TableCounts = Record<(typeof TABLES)[number], number>;
  * rows each table got.
  */
 export async function copyFromSqlite(client: PoolClient, path: string, onProgress?: (done: number, total: number) => void): Promise<TableCounts> {
-  let db: Database.Database;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-  } catch (e) {
-    throw toLedgerError(e, path);
-  }
+  const db = openReadOnly(path);
   try {
     const counts = {} as TableCounts;
     const total = (db.prepare("SELECT COUNT(*) AS n FROM certificates").get() as { n: number }).n;
@@ -60,17 +55,20 @@ export async function tableCounts(client: PoolClient): Promise<TableCounts> {
 
 /** The same counts in a SQLite ledger file. */
 export function sqliteTableCounts(path: string): TableCounts {
-  let db: Database.Database;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-  } catch (e) {
-    throw toLedgerError(e, path);
-  }
+  const db = openReadOnly(path);
   try {
     const counts = {} as TableCounts;
     for (const table of TABLES) counts[table] = (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
     return counts;
   } finally {
     db.close();
+  }
+}
+
+function openReadOnly(path: string): Database.Database {
+  try {
+    return new Database(path, { readonly: true, fileMustExist: true });
+  } catch (e) {
+    throw toLedgerError(e, path);
   }
 }

@@ -117,4 +117,10 @@ export const MIGRATIONS: readonly Step[] = [
     CREATE INDEX crls_issuer ON crls(issuer, number);
     `,
   },
+  {
+    // The roots without a scan of every certificate (see the SQLite step).
+    sql: `
+    CREATE INDEX certificates_roots ON certificates(created_at, seq) WHERE kind = 'root';
+    `,
+  },
 ];

@@ -71,9 +71,15 @@ export class SqliteLedger implements Ledger {
     this.readOnly = options.readOnly ?? false;
     this.onLockWait = options.onLockWait;
     if (this.readOnly) {
-      const db = this.openForReading();
+      let db = this.openForReading();
       try {
-        this.checkSchema(db);
+        // A ledger from an older pki is upgraded by the first command, reading ones included,
+        // where the home can be written; otherwise reading it would fail until something writes.
+        if (this.checkSchema(db)) {
+          db.close();
+          this.upgradeForReading();
+          db = this.openForReading();
+        }
       } catch (e) {
         db.close();
         throw e;
@@ -170,9 +176,22 @@ export class SqliteLedger implements Ledger {
     if (version > MIGRATIONS.length) {
       throw new LedgerError("newer-schema", `ledger schema version ${version} is newer than this pki understands (${MIGRATIONS.length})`);
     }
-    if (version === MIGRATIONS.length) return false;
-    if (this.readOnly) throw new LedgerError("read-only", `${this.path} has schema version ${version} and needs an upgrade to ${MIGRATIONS.length}, which needs write access`, "run any pki command on a writable copy of the home first");
-    return true;
+    return version !== MIGRATIONS.length;
+  }
+
+  /** Migrates through a short-lived write connection, for a ledger opened to be read. */
+  private upgradeForReading(): void {
+    let db: Database.Database | undefined;
+    try {
+      db = this.connect();
+      this.migrate(db);
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? "";
+      if (code !== "SQLITE_CANTOPEN" && !code.startsWith("SQLITE_READONLY")) throw e;
+      throw new LedgerError("read-only", `${this.path} needs a schema upgrade to ${MIGRATIONS.length}, which needs write access`, "run any pki command on a writable copy of the home first");
+    } finally {
+      db?.close();
+    }
   }
 
   private migrate(db: Database.Database): void {

@@ -19,7 +19,7 @@ const client = pkiJson<{ serial: string; certificate: string; key: string }>(hom
 {
   const db = new Database(join(home, "ledger.db"));
   // Back to the schema before the name rule, which also predates event MACs and the anchor.
-  db.exec(`DROP INDEX certificates_issuer; DROP INDEX crls_issuer; ALTER TABLE certificates DROP COLUMN issuer; ALTER TABLE certificates DROP COLUMN retired_at; ALTER TABLE crls DROP COLUMN issuer;
+  db.exec(`DROP INDEX certificates_roots; DROP INDEX certificates_issuer; DROP INDEX crls_issuer; ALTER TABLE certificates DROP COLUMN issuer; ALTER TABLE certificates DROP COLUMN retired_at; ALTER TABLE crls DROP COLUMN issuer;
            DROP TRIGGER certificates_one_active_per_name; DROP INDEX certificates_name_key; ALTER TABLE certificates DROP COLUMN name_key;
            DROP TABLE roles; ALTER TABLE events DROP COLUMN mac; PRAGMA user_version = ${NAME_KEY_STEP};`);
   db.prepare("UPDATE certificates SET name = ? WHERE serial = ?").run(NAME, client.serial);

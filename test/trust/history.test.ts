@@ -230,7 +230,7 @@ test("a home copied without ledger.anchor: changes are refused until check --rep
 
 /** The schema step that added event MACs, and what undoes the (root rotation) step after it: a ledger is put back to just before MACs. */
 const MAC_STEP = MIGRATIONS.findIndex((step) => step.includes("ADD COLUMN mac"));
-const UNDO_ROOT_ROTATION_STEP = "DROP INDEX certificates_issuer; DROP INDEX crls_issuer; ALTER TABLE certificates DROP COLUMN issuer; ALTER TABLE certificates DROP COLUMN retired_at; ALTER TABLE crls DROP COLUMN issuer;";
+const UNDO_ROOT_ROTATION_STEP = "DROP INDEX certificates_roots; DROP INDEX certificates_issuer; DROP INDEX crls_issuer; ALTER TABLE certificates DROP COLUMN issuer; ALTER TABLE certificates DROP COLUMN retired_at; ALTER TABLE crls DROP COLUMN issuer;";
 
 test("a ledger from before authenticated history: the first change verifies it, seals it with one event, and MACs everything after", () => {
   const h = attacked((db) => db.exec(`${UNDO_ROOT_ROTATION_STEP} ALTER TABLE events DROP COLUMN mac; PRAGMA user_version = ${MAC_STEP}`));

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { chmodSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
@@ -58,6 +59,45 @@ test("a write waiting for another connection's lock: told once after the first s
     assert.equal(await waiter.read((r) => r.count({})), 1, "works once the lock is free");
     assert.equal(told, 1, "no message when there is no wait");
     await waiter.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test("a ledger from an older pki is upgraded by a reading command where the home can be written, and refused with a typed error where it cannot", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, "l.db");
+    const writer = await openLedger(path, { create: true });
+    await writer.write((tx) => tx.insertCertificate(cert("0001")));
+    await writer.close();
+    const db = new Database(path);
+    const current = db.pragma("user_version", { simple: true }) as number;
+    db.exec(`DROP INDEX certificates_roots; PRAGMA user_version = ${current - 1}`);
+    db.close();
+    const readOnlyCopy = join(dir, "copy.db");
+    copyFileSync(path, readOnlyCopy);
+
+    const reader = await openLedger(path, { readOnly: true });
+    assert.equal(await reader.read((r) => r.count({})), 1);
+    await reader.close();
+    const after = new Database(path, { readonly: true });
+    assert.equal(after.pragma("user_version", { simple: true }), current);
+    const plan = after.prepare("EXPLAIN QUERY PLAN SELECT * FROM certificates WHERE kind = 'root' ORDER BY created_at, rowid").all() as { detail: string }[];
+    assert.match(plan.map((p) => p.detail).join("; "), /certificates_roots/, "the roots are found through their index, not a scan");
+    after.close();
+
+    if (process.getuid?.() === 0) return; // root writes whatever the modes say
+    chmodSync(readOnlyCopy, 0o400);
+    chmodSync(dir, 0o500);
+    try {
+      await assert.rejects(openLedger(readOnlyCopy, { readOnly: true }), (e: unknown) => e instanceof LedgerError && e.code === "read-only" && /schema upgrade/.test(e.message));
+    } finally {
+      chmodSync(dir, 0o700);
+    }
+    const untouched = new Database(readOnlyCopy, { readonly: true });
+    assert.equal(untouched.pragma("user_version", { simple: true }), current - 1, "the unwritable copy is left as it was");
+    untouched.close();
   } finally {
     cleanup();
   }

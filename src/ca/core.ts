@@ -269,11 +269,12 @@ export class CaCore {
     const key = await this.historyKey();
     const files = new FileBatch({ ...options, home: this.home.dir });
     let result: T;
+    let head = 0;
     try {
       result = await this.ledger.write(async (raw) => {
         const guard = await guardHistory(raw, key, this.home, (details) => this.event(ctx, HISTORY_SEALED, null, details), options);
         const r = await work(guard.writer, files);
-        await guard.stageAnchor(files);
+        head = await guard.stageAnchor(files);
         // Every output written before the commit (background writes fail here, not after it).
         await files.ready();
         crashPoint("before-commit");
@@ -286,10 +287,13 @@ export class CaCore {
     crashPoint("after-commit");
     // Renames happen under the write lock too, so two writers cannot install their
     // outputs in the wrong order (an older crl.pem over a newer one); staged files whose
-    // `current` check fails were overtaken and are dropped.
+    // `current` check fails were overtaken and are dropped. Every change appends an event, so
+    // while the newest event is still this change's, nothing overtook them (one query, not
+    // one per file: bulk issuance stages a thousand files a transaction).
+    const unchanged = async (r: LedgerReader) => head > 0 && (await r.headEventId()) === head;
     let healed: { hook: string | null; path: string; number: number } | null = null;
     try {
-      healed = await this.ledger.write(async (tx) => ((await files.commit(tx)).includes(this.home.crl) ? null : this.healCrl(tx)));
+      healed = await this.ledger.write(async (tx) => ((await files.commit(tx, unchanged)).includes(this.home.crl) ? null : this.healCrl(tx)));
     } catch (e) {
       files.abort();
       throw new PkiError("storage", `the change is recorded in the ledger, but its output files were not updated (${(e as Error).message})`, "run: pki check --repair");

@@ -22,8 +22,8 @@ export interface GuardOptions {
 
 export interface GuardedChange {
   writer: AuthenticatedWriter;
-  /** Stages the new anchor (the newest event and the state after the change), installed after the commit. */
-  stageAnchor(files: FileBatch): Promise<void>;
+  /** Stages the new anchor (the newest event and the state after the change), installed after the commit; returns that event's id (0: none). */
+  stageAnchor(files: FileBatch): Promise<number>;
 }
 
 /**
@@ -82,14 +82,15 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
 
   return {
     writer,
-    async stageAnchor(files: FileBatch): Promise<void> {
+    async stageAnchor(files: FileBatch): Promise<number> {
       const id = await tx.headEventId();
       const head = await tx.event(id);
-      if (!head) return;
+      if (!head) return 0;
       const digest = !revocationsChanged && revokedNow ? revokedNow : revocationDigest(key, await writer.revokedEntries());
       const next = makeAnchor(auth, { event: id, hash: head.hash, crl: (await tx.nextCrlNumber()) - 1, revoked: digest, settings: Object.fromEntries(await tx.settings()), roles: rolesByName(await tx.roles()), roots: rootsBySerial(await tx.roots()) });
       // Installed only while no later change has committed (that one writes its own).
       files.stage(anchorPath(home), JSON.stringify(next) + "\n", SECRET_MODE, async (r) => (await r.headEventId()) === id);
+      return id;
     },
   };
 }

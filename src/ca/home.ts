@@ -247,14 +247,17 @@ export class FileBatch {
 
   /**
    * Renames the staged files into place; returns the paths it installed (overtaken ones are
-   * dropped). `ledger`, read under the write lock, answers the staged files' `current` checks.
+   * dropped). `ledger`, read under the write lock, answers the staged files' `current` checks;
+   * `unchanged`, when it answers true (nothing committed since the change that staged them),
+   * answers them all at once.
    */
-  async commit(ledger?: LedgerReader): Promise<string[]> {
+  async commit(ledger?: LedgerReader, unchanged?: (r: LedgerReader) => Promise<boolean>): Promise<string[]> {
     await this.ready();
     const dirs = new Set<string>();
     const installed: string[] = [];
+    const check = ledger && !(unchanged && (await unchanged(ledger)));
     for (const s of this.staged) {
-      if (s.current && ledger && !(await s.current(ledger))) {
+      if (s.current && check && !(await s.current(ledger))) {
         unlinkSync(s.tmp);
         continue;
       }

@@ -164,14 +164,12 @@ export class FileBatch {
     // Hidden, and not ending in .pem/.key, so no glob or server picks up a half-made file.
     const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
     const buf = typeof data === "string" ? Buffer.from(data) : data;
+    // Synchronous in the background too: a promise's lstat of a missing file costs 0.1 ms of CPU (the error it makes), 15 times this.
+    const w = writePlan(mode, access, this.writable(path));
     if (this.options.background) {
-      this.checkDir(path);
       // Staged now, so the renames keep the order of the calls.
       this.staged.push({ tmp, path, ...(current ? { current } : {}) });
       const write = (async () => {
-        const target = await fsp.lstat(path).catch(() => undefined);
-        if (target?.isSymbolicLink()) throw symlinkError(path);
-        const w = writePlan(mode, access, target);
         let file: fsp.FileHandle | undefined;
         try {
           file = await fsp.open(tmp, CREATE_FLAGS, SECRET_MODE);
@@ -189,8 +187,6 @@ export class FileBatch {
       this.pending.push(write);
       return;
     }
-    const target = this.writable(path);
-    const w = writePlan(mode, access, target);
     let fd: number | undefined;
     try {
       // O_EXCL never follows a link at tmp; created owner-only, the content is never readable by others before chmod.
@@ -334,7 +330,7 @@ function writeError(path: string, e: unknown, w: { uid?: number; gid?: number })
 
 function existing(path: string): Stats | undefined {
   try {
-    return lstatSync(path);
+    return lstatSync(path, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }

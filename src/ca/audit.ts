@@ -1,6 +1,6 @@
 import { allPages, type EventRecord, eventHash, GENESIS_HASH, type LedgerReader, MALFORMED_DETAILS, type RevokedEntry } from "../ledger/ledger.js";
 import { CrlReason } from "../crypto/crl-reason.js";
-import { type Anchor, ANCHOR_FILE, anchorIsAuthentic, type HistoryAuthenticator, isRecordedSetting, revocationDigest, rolesByName, rootsBySerial, type RevocationDigest, settingChange } from "./history.js";
+import { type Anchor, ANCHOR_FILE, anchorIsAuthentic, crlOrder, type HistoryAuthenticator, isRecordedSetting, type KnownRevocations, revocationDigest, rolesByName, rootsBySerial, type RevocationDigest, settingChange } from "./history.js";
 import { nameKey } from "./names.js";
 import { fingerprint } from "./records.js";
 import { when } from "./views.js";
@@ -24,8 +24,10 @@ export interface AnchorCheck {
   problems: string[];
   /** The digest of the revoked certificates now, when it could be computed whole (no revocation since the anchor), for reuse. */
   revokedNow: RevocationDigest | null;
-  /** The revoked certificates as read for the check (null when it stopped before), for reuse within the same transaction. */
+  /** The revoked certificates as read for the check (null when it stopped before, or `known` served), for reuse within the same transaction. */
   revokedEntries: RevokedEntry[] | null;
+  /** True when `known` stood for the revoked certificates instead of reading them. */
+  knownReused: boolean;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface AnchorCheck {
  * and the settings are the anchor's plus what those events changed. Cost: the events since
  * the anchor (normally none) and one pass over the revoked certificates.
  */
-export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | null, anchor: Anchor): Promise<AnchorCheck> {
+export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | null, anchor: Anchor, known?: KnownRevocations): Promise<AnchorCheck> {
   const problems: string[] = [];
   if (auth && !anchorIsAuthentic(auth, anchor)) return stopped(`${ANCHOR_FILE} was not written by this CA (its MAC does not verify)`);
   const anchored = await r.event(anchor.event);
@@ -83,15 +85,19 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   const newestCrl = (await r.nextCrlNumber()) - 1;
   if (newestCrl !== crl) problems.push(`the ledger's newest CRL is #${newestCrl}, the history's is #${crl}: ${newestCrl < crl ? "CRLs were deleted" : "a CRL was added outside pki"}`);
 
-  const entries = await r.revokedEntries();
+  const unchanged = revokedSince.size === 0 && released.size === 0;
+  // The list this process computed the anchor's digest over (revoke --from, between its chunks): the
+  // anchor's MAC vouches for it as for a list read back, and the ledger's count is still compared.
+  const reuse = auth !== null && unchanged && known !== undefined && known.digest.digest === anchor.revoked.digest && known.digest.count === anchor.revoked.count;
+  const read = reuse ? null : await r.revokedEntries();
+  const entries = read ?? known!.entries;
   if (revokedSince.size > 0) {
     const now = new Set(entries.map((e) => e.serial));
     for (const s of revokedSince) if (!now.has(s)) problems.push(`certificate ${s} was revoked (see pki audit) but the ledger no longer lists it as revoked`);
   }
   let revokedNow: RevocationDigest | null = null;
   if (auth) {
-    const unchanged = revokedSince.size === 0 && released.size === 0;
-    const before = revocationDigest(auth.key, unchanged ? entries : asAnchored(entries, revokedSince, released));
+    const before = reuse ? { count: await r.count({ state: "revoked" }), digest: known.digest.digest } : revocationDigest(auth.key, unchanged ? entries : asAnchored(entries, revokedSince, released));
     if (before.count !== anchor.revoked.count) {
       const missing = anchor.revoked.count - before.count;
       problems.push(missing > 0 ? `${missing} revoked certificate(s) are no longer revoked in the ledger: un-revoked outside pki` : `${-missing} certificate(s) are revoked in the ledger without a revocation event`);
@@ -112,7 +118,7 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   }
   // Every trusted root goes into ca.pem, the API's client CAs and the OCSP issuers: one added behind pki's back would be trusted.
   const recordedRoots = roots ?? (await rootsFromHistory(r, auth, anchor));
-  if (typeof recordedRoots === "string") return { problems: [...problems, recordedRoots], revokedNow, revokedEntries: entries };
+  if (typeof recordedRoots === "string") return { problems: [...problems, recordedRoots], revokedNow, revokedEntries: read, knownReused: reuse };
   const actualRoots = rootsBySerial(await r.roots());
   for (const serial of new Set([...Object.keys(recordedRoots), ...Object.keys(actualRoots)])) {
     const [recorded, actual] = [recordedRoots[serial], actualRoots[serial]];
@@ -120,7 +126,7 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
     const expected = recorded?.startsWith(UNKNOWN_FINGERPRINT) && actual ? actual.split(" ")[0]! + recorded.slice(UNKNOWN_FINGERPRINT.length) : recorded;
     if (expected !== actual) problems.push(`root ${serial} is ${rootState(actual)} in the ledger but ${rootState(expected)} in the history: changed outside pki`);
   }
-  return { problems, revokedNow, revokedEntries: entries };
+  return { problems, revokedNow, revokedEntries: read, knownReused: reuse };
 }
 
 const UNKNOWN_FINGERPRINT = "?";
@@ -159,13 +165,12 @@ function rootState(v: string | undefined): string {
  * released since, in the ledger's order (revocation time, then serial).
  */
 function asAnchored(entries: readonly RevokedEntry[], revokedSince: ReadonlySet<string>, released: ReadonlyMap<string, RevokedEntry>): RevokedEntry[] {
-  const byOrder = (a: RevokedEntry, b: RevokedEntry) => (a.revokedAt < b.revokedAt ? -1 : a.revokedAt > b.revokedAt ? 1 : a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0);
-  return [...entries.filter((e) => !revokedSince.has(e.serial)), ...released.values()].sort(byOrder);
+  return [...entries.filter((e) => !revokedSince.has(e.serial)), ...released.values()].sort(crlOrder);
 }
 
 /** A check that cannot go on past its first problem. */
 function stopped(problem: string): AnchorCheck {
-  return { problems: [problem], revokedNow: null, revokedEntries: null };
+  return { problems: [problem], revokedNow: null, revokedEntries: null, knownReused: false };
 }
 
 function settingProblem(key: string, actual: string | undefined, recorded: string | undefined): string {

@@ -4,7 +4,7 @@ import type { HistoryKey } from "../crypto/history-key.js";
 import { crlPem, readDerOrPem } from "../crypto/pem.js";
 import type { EventRecord, LedgerReader, LedgerWriter, NewEvent, RevokedEntry } from "../ledger/ledger.js";
 import { checkAnchor, verifyAudit } from "./audit.js";
-import { ANCHOR_FILE, anchorPath, HistoryAuthenticator, makeAnchor, rolesByName, rootsBySerial, readAnchor, revocationDigest, type RevocationDigest, tampered } from "./history.js";
+import { ANCHOR_FILE, anchorPath, HistoryAuthenticator, type KnownRevocations, makeAnchor, rolesByName, rootsBySerial, readAnchor, revocationDigest, type RevocationDigest, tampered, withRevocations } from "./history.js";
 import { type FileBatch, type Home, SECRET_MODE } from "./home.js";
 
 /** The writer a change works with: every event it appends carries the history key's MAC. */
@@ -18,6 +18,13 @@ export interface GuardOptions {
   reanchor?: boolean;
   /** init-root: the ledger was just created; any anchor file in the folder is a stale one, to be replaced. */
   newLedger?: boolean;
+  /**
+   * Changes this process makes one after another (revoke --from's chunks): the revoked list the
+   * previous one anchored stands for the ledger's while the anchor still vouches for it, instead
+   * of being read back and digested again; the change's revocations are merged into it for the
+   * new anchor, and the result is left here for the next change.
+   */
+  revocations?: { known?: KnownRevocations };
 }
 
 export interface GuardedChange {
@@ -40,11 +47,17 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
   if (anchor === "malformed") throw tampered(`${ANCHOR_FILE} is not an anchor pki wrote`);
   let revokedNow: RevocationDigest | null = null;
   let revoked: RevokedEntry[] | null = null;
+  /** The revoked list as verified before the change (null: not known whole). */
+  let verified: readonly RevokedEntry[] | null = null;
   let sealing: Record<string, unknown> | null = null;
+  const carry = options.revocations;
+  const known = carry?.known;
+  if (carry) carry.known = undefined;
   if (anchor) {
-    const check = await checkAnchor(tx, auth, anchor);
+    const check = await checkAnchor(tx, auth, anchor, known);
     if (check.problems.length > 0) throw tampered(summary(check.problems));
     ({ revokedNow, revokedEntries: revoked } = check);
+    verified = check.knownReused ? known!.entries : revoked;
   } else {
     const headId = await tx.headEventId();
     const head = headId === 0 ? undefined : await tx.event(headId);
@@ -62,6 +75,8 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
 
   // The revoked certificates read by the check serve the CRL and the new anchor too, until a revocation.
   let revocationsChanged = false;
+  const added: RevokedEntry[] = [];
+  let released = false;
   const writer = new Proxy(tx, {
     get(target, prop) {
       if (prop === "appendEvent") return (e: NewEvent) => target.appendEvent(e, auth);
@@ -71,6 +86,8 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
         return (...args: unknown[]) => {
           revocationsChanged = true;
           revoked = null;
+          if (prop === "markRevoked") added.push({ serial: args[0] as string, revokedAt: args[1] as string, reason: args[2] as number });
+          else released = true;
           return change(...args);
         };
       }
@@ -86,7 +103,18 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
       const id = await tx.headEventId();
       const head = await tx.event(id);
       if (!head) return 0;
-      const digest = !revocationsChanged && revokedNow ? revokedNow : revocationDigest(key, await writer.revokedEntries());
+      let entries = verified;
+      let digest: RevocationDigest;
+      if (!revocationsChanged && revokedNow) digest = revokedNow;
+      else {
+        if (carry && verified && !released) {
+          entries = withRevocations(verified, added);
+          // Each revocation must have changed one certificate that was not revoked (or re-dated one that was): else the merge is not the ledger.
+          if ((await tx.count({ state: "revoked" })) !== entries.length) throw tampered("the revoked certificates differ from the history's");
+        } else entries = await writer.revokedEntries();
+        digest = revocationDigest(key, entries);
+      }
+      if (carry && entries) carry.known = { entries, digest };
       const next = makeAnchor(auth, { event: id, hash: head.hash, crl: (await tx.nextCrlNumber()) - 1, revoked: digest, settings: Object.fromEntries(await tx.settings()), roles: rolesByName(await tx.roles()), roots: rootsBySerial(await tx.roots()) });
       // Installed only while no later change has committed (that one writes its own).
       files.stage(anchorPath(home), JSON.stringify(next) + "\n", SECRET_MODE, async (r) => (await r.headEventId()) === id);

@@ -64,6 +64,32 @@ export function revocationDigest(key: HistoryKey, entries: readonly RevokedEntry
   return { count, digest };
 }
 
+/** The revoked certificates in CRL order (revokedEntries' ORDER BY revoked_at, serial; both engines compare bytes). */
+export function crlOrder(a: RevokedEntry, b: RevokedEntry): number {
+  return a.revokedAt < b.revokedAt ? -1 : a.revokedAt > b.revokedAt ? 1 : a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0;
+}
+
+/** `entries` (in CRL order) with `added` in their places; a serial in both keeps its entry from `added`. */
+export function withRevocations(entries: readonly RevokedEntry[], added: readonly RevokedEntry[]): RevokedEntry[] {
+  const fresh = [...new Map(added.map((e) => [e.serial, e])).values()].sort(crlOrder);
+  const replaced = new Set(fresh.map((e) => e.serial));
+  const out: RevokedEntry[] = [];
+  let i = 0;
+  for (const e of entries) {
+    if (replaced.has(e.serial)) continue;
+    while (i < fresh.length && crlOrder(fresh[i]!, e) < 0) out.push(fresh[i++]!);
+    out.push(e);
+  }
+  for (; i < fresh.length; i++) out.push(fresh[i]!);
+  return out;
+}
+
+/** A revoked list and its digest as this process computed them for the anchor it wrote: what a following change may start from. */
+export interface KnownRevocations {
+  entries: readonly RevokedEntry[];
+  digest: RevocationDigest;
+}
+
 export interface Anchor {
   /** The newest event when it was written, and its hash. */
   event: number;

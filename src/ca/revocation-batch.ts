@@ -84,6 +84,9 @@ export async function revokeBatch(core: CaCore, ctx: Context, p: RevokeBatchPara
   const revoked: BatchCertificate[] = [];
   let meanwhile = 0;
   let crl: CrlResult | undefined;
+  // Between chunks the revoked list this run anchored is carried over, not read back; the last
+  // chunk, which signs the CRL, reads and checks the ledger's whole (see GuardOptions.revocations).
+  const carry = {};
   try {
     // At least one change, so a list whose certificates are all revoked still signs a CRL (finishing an interrupted run).
     for (let start = 0; start === 0 || start < plan.revoke.length; start += chunkSize) {
@@ -103,7 +106,7 @@ export async function revokeBatch(core: CaCore, ctx: Context, p: RevokeBatchPara
           done.push(c);
         }
         return { done, skipped, crl: last ? await issueCrl(core, ctx, tx, signer, files, undefined, p.crlCopy) : undefined };
-      });
+      }, last ? {} : { revocations: carry });
       // Counted only once committed: a throw rolls the chunk back.
       revoked.push(...committed.done);
       meanwhile += committed.skipped;

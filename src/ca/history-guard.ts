@@ -3,7 +3,7 @@ import { crlNumberOf } from "../crypto/crl-number.js";
 import type { HistoryKey } from "../crypto/history-key.js";
 import { crlPem, readDerOrPem } from "../crypto/pem.js";
 import type { EventRecord, LedgerReader, LedgerWriter, NewEvent, RevokedEntry } from "../ledger/ledger.js";
-import { checkAnchor, verifyAudit } from "./audit.js";
+import { type AnchorCheck, checkAnchor, verifyAudit } from "./audit.js";
 import { ANCHOR_FILE, anchorPath, HistoryAuthenticator, type KnownRevocations, makeAnchor, rolesByName, rootsBySerial, readAnchor, revocationDigest, type RevocationDigest, tampered, withRevocations } from "./history.js";
 import { type FileBatch, type Home, SECRET_MODE } from "./home.js";
 
@@ -53,8 +53,9 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
   const carry = options.revocations;
   const known = carry?.known;
   if (carry) carry.known = undefined;
+  let check: AnchorCheck | null = null;
   if (anchor) {
-    const check = await checkAnchor(tx, auth, anchor, known);
+    check = await checkAnchor(tx, auth, anchor, known);
     if (check.problems.length > 0) throw tampered(summary(check.problems));
     ({ revokedNow, revokedEntries: revoked } = check);
     verified = check.knownReused ? known!.entries : revoked;
@@ -87,6 +88,8 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
           revocationsChanged = true;
           revoked = null;
           if (prop === "markRevoked") added.push({ serial: args[0] as string, revokedAt: args[1] as string, reason: args[2] as number });
+          // A carried list may stand for one the ledger no longer holds; only the merge of revocations into it is anchored.
+          else if (check?.knownReused) throw new Error("un-revoking in a change whose revoked list was carried over is not supported");
           else released = true;
           return change(...args);
         };

@@ -1,4 +1,5 @@
-import { createCrl, CrlReason, crlPem } from "../crypto/crl.js";
+import { createCrl, CrlReason } from "../crypto/crl.js";
+import { crlPemBytes } from "../crypto/pem.js";
 import { normalizeSerial } from "../crypto/serial.js";
 import type { CertificateRecord, CertificateSummary, LedgerReader } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
@@ -91,7 +92,7 @@ export async function issueCrl(core: CaCore, ctx: Context, tx: AuthenticatedWrit
     path: core.home.crl, number: current.number, thisUpdate: now.toISOString(), nextUpdate: current.nextUpdate.toISOString(),
     revoked: signed.reduce((n, c) => n + c.revoked, 0), hook: await crlHook(tx, core.home), copy: copy ?? null,
   };
-  const pem = signed.map((c) => crlPem(c.der)).reverse().join("");
+  const pem = Buffer.concat(signed.map((c) => crlPemBytes(c.der)).reverse());
   const stillLatest = async (r: LedgerReader) => (await r.nextCrlNumber()) === current.number + 1;
   files.stage(core.home.crl, pem, PUBLIC_MODE, stillLatest);
   if (copy) files.stage(copy.path, copy.format === "der" ? current.der : pem, PUBLIC_MODE, undefined, { keepExisting: true, ...copy.access });

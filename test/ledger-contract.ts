@@ -105,6 +105,20 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
     assert.equal(await l.read((r) => r.setting("k")), undefined);
   });
 
+  withLedger("revokedLines lists what revokedEntries does, in the same (CRL) order", async (l) => {
+    await l.write(async (tx) => {
+      for (const [serial, name] of [["0b", "a"], ["0a", "b"], ["ff01", "c"], ["0c", "d"]] as const) await tx.insertCertificate(cert(serial, name));
+      await tx.markRevoked("0b", "2026-06-02T00:00:00.000Z", 0);
+      await tx.markRevoked("0a", "2026-06-02T00:00:00.000Z", 4);
+      await tx.markRevoked("ff01", "2026-06-01T00:00:00.000Z", 1);
+    });
+    await l.read(async (r) => {
+      const lines = (await r.revokedEntries()).map((e) => `${e.serial} ${e.revokedAt} ${e.reason}\n`).join("");
+      assert.equal(lines, "ff01 2026-06-01T00:00:00.000Z 1\n0a 2026-06-02T00:00:00.000Z 4\n0b 2026-06-02T00:00:00.000Z 0\n");
+      assert.equal(await r.revokedLines(), lines);
+    });
+  });
+
   withLedger("revocations, supersession, CRL numbers and expiry queries", async (l) => {
     await l.write(async (tx) => {
       await tx.insertCertificate(cert("01", "a", "2027-01-01T00:00:00.000Z"));
@@ -115,6 +129,7 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
     });
     await l.read(async (r) => {
       assert.deepEqual(await r.revokedEntries(), [{ serial: "01", revokedAt: "2026-06-01T00:00:00.000Z", reason: 1 }]);
+      assert.equal(await r.revokedLines(), "01 2026-06-01T00:00:00.000Z 1\n");
       assert.equal((await r.bySerial("02"))?.state, "superseded");
       assert.equal((await r.bySerial("02"))?.supersededBy, "03");
       assert.equal((await r.latestByName("b"))?.serial, "03");
@@ -189,6 +204,7 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
       assert.deepEqual([a?.state, a?.revokedAt, a?.revocationReason], ["active", null, null]);
       assert.equal((await r.bySerial("02"))?.state, "superseded");
       assert.deepEqual(await r.revokedEntries(), []);
+      assert.equal(await r.revokedLines(), "");
     });
   });
 

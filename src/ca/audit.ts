@@ -1,6 +1,6 @@
 import { allPages, type EventRecord, eventHash, GENESIS_HASH, type LedgerReader, MALFORMED_DETAILS, type RevokedEntry } from "../ledger/ledger.js";
 import { CrlReason } from "../crypto/crl-reason.js";
-import { type Anchor, ANCHOR_FILE, anchorIsAuthentic, crlOrder, type HistoryAuthenticator, isRecordedSetting, type KnownRevocations, revocationDigest, rolesByName, rootsBySerial, type RevocationDigest, settingChange } from "./history.js";
+import { type Anchor, ANCHOR_FILE, anchorIsAuthentic, crlOrder, type HistoryAuthenticator, isRecordedSetting, type KnownRevocations, revocationDigest, revocationDigestOfLines, rolesByName, rootsBySerial, type RevocationDigest, settingChange } from "./history.js";
 import { nameKey } from "./names.js";
 import { fingerprint } from "./records.js";
 import { when } from "./views.js";
@@ -24,8 +24,10 @@ export interface AnchorCheck {
   problems: string[];
   /** The digest of the revoked certificates now, when it could be computed whole (no revocation since the anchor), for reuse. */
   revokedNow: RevocationDigest | null;
-  /** The revoked certificates as read for the check (null when it stopped before, or `known` served), for reuse within the same transaction. */
+  /** The revoked certificates as read for the check (null when it stopped before, or `known` or `revokedLines` served), for reuse within the same transaction. */
   revokedEntries: RevokedEntry[] | null;
+  /** The same as revokedLines gives them, when the check read them that way (see checkAnchor's `asLines`). */
+  revokedLines: string | null;
   /** True when `known` stood for the revoked certificates instead of reading them. */
   knownReused: boolean;
 }
@@ -34,9 +36,11 @@ export interface AnchorCheck {
  * Checks the ledger against its anchor: the anchored event still exists unchanged, every later
  * event links and carries a valid MAC, and the newest CRL number, the revoked certificates
  * and the settings are the anchor's plus what those events changed. Cost: the events since
- * the anchor (normally none) and one pass over the revoked certificates.
+ * the anchor (normally none) and one pass over the revoked certificates. `asLines`: when nothing
+ * was revoked or released since the anchor, read them as revokedLines (one string, digested as
+ * it is) instead of an object each.
  */
-export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | null, anchor: Anchor, known?: KnownRevocations): Promise<AnchorCheck> {
+export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | null, anchor: Anchor, known?: KnownRevocations, asLines = false): Promise<AnchorCheck> {
   const problems: string[] = [];
   if (auth && !anchorIsAuthentic(auth, anchor)) return stopped(`${ANCHOR_FILE} was not written by this CA (its MAC does not verify)`);
   const anchored = await r.event(anchor.event);
@@ -89,15 +93,21 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   // The list this process computed the anchor's digest over (revoke --from, between its chunks): the
   // anchor's MAC vouches for it as for a list read back, and the ledger's count is still compared.
   const reuse = auth !== null && unchanged && known !== undefined && known.digest.digest === anchor.revoked.digest && known.digest.count === anchor.revoked.count;
-  const read = reuse ? null : await r.revokedEntries();
-  const entries = read ?? known!.entries;
+  const lines = asLines && auth !== null && unchanged && !reuse ? await r.revokedLines() : null;
+  const read = reuse || lines !== null ? null : await r.revokedEntries();
+  // Only `lines` leave this empty, and with them (unchanged) the entries are not looked at.
+  const entries = read ?? (reuse ? known!.entries : []);
   if (revokedSince.size > 0) {
     const now = new Set(entries.map((e) => e.serial));
     for (const s of revokedSince) if (!now.has(s)) problems.push(`certificate ${s} was revoked (see pki audit) but the ledger no longer lists it as revoked`);
   }
   let revokedNow: RevocationDigest | null = null;
   if (auth) {
-    const before = reuse ? { count: await r.count({ state: "revoked" }), digest: known.digest.digest } : revocationDigest(auth.key, unchanged ? entries : asAnchored(entries, revokedSince, released));
+    const before = reuse
+      ? { count: await r.count({ state: "revoked" }), digest: known.digest.digest }
+      : lines !== null
+        ? revocationDigestOfLines(auth.key, lines)
+        : revocationDigest(auth.key, unchanged ? entries : asAnchored(entries, revokedSince, released));
     if (before.count !== anchor.revoked.count) {
       const missing = anchor.revoked.count - before.count;
       problems.push(missing > 0 ? `${missing} revoked certificate(s) are no longer revoked in the ledger: un-revoked outside pki` : `${-missing} certificate(s) are revoked in the ledger without a revocation event`);
@@ -118,7 +128,7 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
   }
   // Every trusted root goes into ca.pem, the API's client CAs and the OCSP issuers: one added behind pki's back would be trusted.
   const recordedRoots = roots ?? (await rootsFromHistory(r, auth, anchor));
-  if (typeof recordedRoots === "string") return { problems: [...problems, recordedRoots], revokedNow, revokedEntries: read, knownReused: reuse };
+  if (typeof recordedRoots === "string") return { problems: [...problems, recordedRoots], revokedNow, revokedEntries: read, revokedLines: lines, knownReused: reuse };
   const actualRoots = rootsBySerial(await r.roots());
   for (const serial of new Set([...Object.keys(recordedRoots), ...Object.keys(actualRoots)])) {
     const [recorded, actual] = [recordedRoots[serial], actualRoots[serial]];
@@ -126,7 +136,7 @@ export async function checkAnchor(r: LedgerReader, auth: HistoryAuthenticator | 
     const expected = recorded?.startsWith(UNKNOWN_FINGERPRINT) && actual ? actual.split(" ")[0]! + recorded.slice(UNKNOWN_FINGERPRINT.length) : recorded;
     if (expected !== actual) problems.push(`root ${serial} is ${rootState(actual)} in the ledger but ${rootState(expected)} in the history: changed outside pki`);
   }
-  return { problems, revokedNow, revokedEntries: read, knownReused: reuse };
+  return { problems, revokedNow, revokedEntries: read, revokedLines: lines, knownReused: reuse };
 }
 
 const UNKNOWN_FINGERPRINT = "?";
@@ -170,7 +180,7 @@ function asAnchored(entries: readonly RevokedEntry[], revokedSince: ReadonlySet<
 
 /** A check that cannot go on past its first problem. */
 function stopped(problem: string): AnchorCheck {
-  return { problems: [problem], revokedNow: null, revokedEntries: null, knownReused: false };
+  return { problems: [problem], revokedNow: null, revokedEntries: null, revokedLines: null, knownReused: false };
 }
 
 function settingProblem(key: string, actual: string | undefined, recorded: string | undefined): string {

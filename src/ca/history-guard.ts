@@ -4,7 +4,7 @@ import type { HistoryKey } from "../crypto/history-key.js";
 import { crlPem, readDerOrPem } from "../crypto/pem.js";
 import type { EventRecord, LedgerReader, LedgerWriter, NewEvent, RevokedEntry } from "../ledger/ledger.js";
 import { type AnchorCheck, checkAnchor, verifyAudit } from "./audit.js";
-import { ANCHOR_FILE, anchorPath, HistoryAuthenticator, type KnownRevocations, makeAnchor, rolesByName, rootsBySerial, readAnchor, revocationDigest, type RevocationDigest, tampered, withRevocations } from "./history.js";
+import { ANCHOR_FILE, anchorPath, HistoryAuthenticator, type KnownRevocations, makeAnchor, rolesByName, rootsBySerial, readAnchor, revocationDigest, revocationDigestOfLines, type RevocationDigest, tampered, withRevocations } from "./history.js";
 import { type FileBatch, type Home, SECRET_MODE } from "./home.js";
 
 /** The writer a change works with: every event it appends carries the history key's MAC. */
@@ -47,6 +47,7 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
   if (anchor === "malformed") throw tampered(`${ANCHOR_FILE} is not an anchor pki wrote`);
   let revokedNow: RevocationDigest | null = null;
   let revoked: RevokedEntry[] | null = null;
+  let lines: string | null = null;
   /** The revoked list as verified before the change (null: not known whole). */
   let verified: readonly RevokedEntry[] | null = null;
   let sealing: Record<string, unknown> | null = null;
@@ -55,9 +56,10 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
   if (carry) carry.known = undefined;
   let check: AnchorCheck | null = null;
   if (anchor) {
-    check = await checkAnchor(tx, auth, anchor, known);
+    // revoke --from carries the entries from change to change; every other change reads one string.
+    check = await checkAnchor(tx, auth, anchor, known, !carry);
     if (check.problems.length > 0) throw tampered(summary(check.problems));
-    ({ revokedNow, revokedEntries: revoked } = check);
+    ({ revokedNow, revokedEntries: revoked, revokedLines: lines } = check);
     verified = check.knownReused ? known!.entries : revoked;
   } else {
     const headId = await tx.headEventId();
@@ -82,11 +84,13 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
     get(target, prop) {
       if (prop === "appendEvent") return (e: NewEvent) => target.appendEvent(e, auth);
       if (prop === "revokedEntries") return async (issuer?: string) => (issuer !== undefined ? target.revokedEntries(issuer) : (revoked ??= await target.revokedEntries()));
+      if (prop === "revokedLines") return async () => (lines ??= await target.revokedLines());
       if (prop === "markRevoked" || prop === "markUnrevoked") {
         const change = target[prop].bind(target) as (...args: unknown[]) => Promise<void>;
         return (...args: unknown[]) => {
           revocationsChanged = true;
           revoked = null;
+          lines = null;
           if (prop === "markRevoked") added.push({ serial: args[0] as string, revokedAt: args[1] as string, reason: args[2] as number });
           // A carried list may stand for one the ledger no longer holds; only the merge of revocations into it is anchored.
           else if (check?.knownReused) throw new Error("un-revoking in a change whose revoked list was carried over is not supported");
@@ -109,8 +113,10 @@ export async function guardHistory(tx: LedgerWriter, key: HistoryKey, home: Home
       let entries = verified;
       let digest: RevocationDigest;
       if (!revocationsChanged && revokedNow) digest = revokedNow;
+      // As the CRL just read them, when it did (revokedLines are the same bytes the digest covers).
+      else if (!carry) digest = revocationDigestOfLines(key, await writer.revokedLines());
       else {
-        if (carry && verified && !released) {
+        if (verified && !released) {
           entries = withRevocations(verified, added);
           // Each revocation must have changed one certificate that was not revoked (or re-dated one that was): else the merge is not the ledger.
           if ((await tx.count({ state: "revoked" })) !== entries.length) throw tampered("the revoked certificates differ from the history's");

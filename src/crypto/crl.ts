@@ -21,7 +21,8 @@ export interface CrlParams {
   thisUpdate?: Date;
   /** Mandatory for us (RFC 5280 5.1.2.5): relying parties such as nginx stop accepting clients after it. */
   nextUpdate: Date;
-  entries: Iterable<CrlEntry>;
+  /** The entries, or as a ledger's revokedLines lists them ("serial revokedAt reason\n" each). */
+  entries: Iterable<CrlEntry> | string;
 }
 
 /**
@@ -76,19 +77,38 @@ function reasonExtensions(reason: CrlReason): Uint8Array {
  * The content of revokedCertificates (RFC 5280 5.1.2.6), empty when there are none: each
  * entry is written once into one buffer, in the order given (a CRL's entries need no order).
  */
-function revokedCertificates(entries: Iterable<CrlEntry>): Uint8Array<ArrayBuffer> {
+function revokedCertificates(entries: Iterable<CrlEntry> | string): Uint8Array<ArrayBuffer> {
+  if (typeof entries === "string") return revokedFromLines(entries);
   // An entry is about 40 bytes: sized once for a list, so the buffer is not regrown and copied.
   const list = new DerWriter(Array.isArray(entries) ? entries.length * 48 : undefined);
-  for (const e of entries) {
-    const serial = uintHex(e.serial);
-    const ext = e.reason === CrlReason.unspecified ? null : reasonExtensions(e.reason);
-    list.header(0x30, headerLength(serial.length) + serial.length + timeLength(e.revokedAt) + (ext?.length ?? 0));
-    list.uintHex(serial);
-    if (typeof e.revokedAt === "string") list.timeIso(e.revokedAt);
-    else list.time(e.revokedAt);
-    if (ext) list.bytes(ext);
+  for (const e of entries) writeEntry(list, e.serial, e.revokedAt, e.reason);
+  return list.view();
+}
+
+/** revokedCertificates from revokedLines, read in place: no object per certificate. */
+function revokedFromLines(lines: string): Uint8Array<ArrayBuffer> {
+  // A line (about 60 characters) is longer than its entry (about 40 bytes).
+  const list = new DerWriter(lines.length);
+  for (let start = 0; start < lines.length; ) {
+    const end = lines.indexOf("\n", start);
+    const a = lines.indexOf(" ", start);
+    const b = a === -1 ? -1 : lines.indexOf(" ", a + 1);
+    const reason = Number(lines.slice(b + 1, end));
+    if (end === -1 || b === -1 || b + 1 >= end || !Number.isInteger(reason)) throw new RangeError(`not a list of revoked certificates: ${lines.slice(start, start + 80)}`);
+    writeEntry(list, lines.slice(start, a), lines.slice(a + 1, b), reason);
+    start = end + 1;
   }
   return list.view();
+}
+
+function writeEntry(list: DerWriter, serialHex: string, revokedAt: Date | string, reason: CrlReason): void {
+  const serial = uintHex(serialHex);
+  const ext = reason === CrlReason.unspecified ? null : reasonExtensions(reason);
+  list.header(0x30, headerLength(serial.length) + serial.length + timeLength(revokedAt) + (ext?.length ?? 0));
+  list.uintHex(serial);
+  if (typeof revokedAt === "string") list.timeIso(revokedAt);
+  else list.time(revokedAt);
+  if (ext) list.bytes(ext);
 }
 
 /** Parses a CRL and checks its signature against `issuer`; null when it does not parse or verify. */

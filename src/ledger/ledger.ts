@@ -196,6 +196,12 @@ export interface LedgerReader {
   stateCounts(nowIso: string): Promise<StateCounts>;
   /** Revoked certificates in CRL order; with `issuer`, only those that root signed. */
   revokedEntries(issuer?: string): Promise<RevokedEntry[]>;
+  /**
+   * Every revoked certificate as revokedEntries lists them, one line each ("serial revokedAt
+   * reason\n"), in one string: what the anchor's digest covers and a large CRL is encoded from,
+   * without an object per certificate (for 100,000 most of a `pki crl`'s reading and GC).
+   */
+  revokedLines(): Promise<string>;
   /** The newest CRL, or the newest one `issuer` (a root's serial) signed. */
   latestCrl(issuer?: string): Promise<CrlRecord | undefined>;
   /** Every root, oldest (generation 1) first. */

@@ -130,6 +130,11 @@ export class PgHandle implements LedgerWriter {
     return this.all<RevokedEntry>(`SELECT serial, revoked_at AS "revokedAt", revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial`);
   }
 
+  async revokedLines(): Promise<string> {
+    const sql = `SELECT string_agg(serial || ' ' || revoked_at || ' ' || revocation_reason || E'\\n', '' ORDER BY revoked_at, serial) AS lines FROM certificates WHERE state = 'revoked'`;
+    return (await this.get<{ lines: string | null }>(sql))!.lines ?? "";
+  }
+
 
   async latestCrl(issuer?: string): Promise<CrlRecord | undefined> {
     const columns = `number, this_update AS "thisUpdate", next_update AS "nextUpdate", der, issuer`;

@@ -505,6 +505,11 @@ class Handle implements LedgerWriter {
     return this.all<RevokedEntry>("SELECT serial, revoked_at AS revokedAt, revocation_reason AS reason FROM certificates WHERE state = 'revoked' ORDER BY revoked_at, serial");
   }
 
+  async revokedLines(): Promise<string> {
+    const sql = "SELECT group_concat(serial || ' ' || revoked_at || ' ' || revocation_reason || char(10), '' ORDER BY revoked_at, serial) AS lines FROM certificates WHERE state = 'revoked'";
+    return this.get<{ lines: string | null }>(sql)!.lines ?? "";
+  }
+
   async latestCrl(issuer?: string): Promise<CrlRecord | undefined> {
     const columns = "number, this_update AS thisUpdate, next_update AS nextUpdate, der, issuer";
     const row =

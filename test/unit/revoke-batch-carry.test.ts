@@ -21,7 +21,7 @@ async function sixAndOneRevoked(t: TestAuthority): Promise<{ serials: string[]; 
   return { serials, early };
 }
 
-/** How many times the ledger's revoked list is read whole (revokedEntries without an issuer) from now on. */
+/** How many times the ledger's revoked list is read whole (revokedEntries without an issuer, or revokedLines) from now on. */
 function countListReads(core: CaCore): { reads: number } {
   const counter = { reads: 0 };
   const write = core.ledger.write.bind(core.ledger);
@@ -32,6 +32,7 @@ function countListReads(core: CaCore): { reads: number } {
           get(target, prop) {
             const value: unknown = Reflect.get(target, prop, target);
             if (prop === "revokedEntries") return (issuer?: string) => (issuer === undefined && counter.reads++, target.revokedEntries(issuer));
+            if (prop === "revokedLines") return () => (counter.reads++, target.revokedLines());
             return typeof value === "function" ? value.bind(target) : value;
           },
         }),

@@ -135,7 +135,6 @@ export class PgHandle implements LedgerWriter {
     return (await this.get<{ lines: string | null }>(sql))!.lines ?? "";
   }
 
-
   async latestCrl(issuer?: string): Promise<CrlRecord | undefined> {
     const columns = `number, this_update AS "thisUpdate", next_update AS "nextUpdate", der, issuer`;
     const row =

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import type { CrlReason } from "../crypto/crl-reason.js";
 import type { CertificateDetails } from "../crypto/describe.js";
 import { toPem } from "../crypto/pem.js";
-import { type CertificateQuery, collect, type EventRecord, type RoleRecord, type RootRecord } from "../ledger/ledger.js";
+import { collect, type EventRecord, type RoleRecord } from "../ledger/ledger.js";
 import { checkSqliteModule, openLedger } from "../ledger/open.js";
 import type { ApiAuthority } from "./api.js";
 import type { AuditReport } from "./audit.js";
@@ -13,7 +13,7 @@ import type { BackupResult, RestoreResult } from "./backup.js";
 import type { BatchParams, BatchResult } from "./batch.js";
 import type { Finding } from "./check.js";
 import type { Context } from "./context.js";
-import { type AuthorityOptions, CaCore, DAY_MS } from "./core.js";
+import { type AuthorityOptions, CaCore } from "./core.js";
 import { PkiError } from "./errors.js";
 import { type FileAccess, fileError } from "./home.js";
 import { ledgerLocation } from "./ledger-location.js";
@@ -36,19 +36,15 @@ import type { UnrevokeResult } from "./unrevocation.js";
 import type { OcspSignerChoice, ServingAuthority } from "./serving.js";
 import { listSettings, setSetting, settingKey, type SettingView } from "./settings.js";
 import type { TrustReport, TrustSelection } from "./trust/change.js";
-import { type CertificateStatus, type CertificateView, type RootLabels, viewOf } from "./views.js";
+import { type ListFilter, listViews, rootLabels } from "./reading.js";
+import { type CertificateView, viewOf } from "./views.js";
 
 export type { AuthorityOptions } from "./core.js";
 export type { Context } from "./context.js";
+export type { ListFilter } from "./reading.js";
 export type { IssueResult } from "./issuance.js";
 export type { CertificateDetails } from "../crypto/describe.js";
 export type { KeyType } from "../crypto/keys.js";
-
-export interface ListFilter {
-  status?: CertificateStatus;
-  /** Only valid certificates that expire within this many days. */
-  expiringDays?: number;
-}
 
 /** The certificate authority of one home: every state change goes through here. */
 export class Authority {
@@ -297,25 +293,8 @@ export class Authority {
     return setCrlHook(this.core, ctx, command);
   }
 
-  async list(ctx: Context, filter: ListFilter = {}): Promise<CertificateView[]> {
-    const now = ctx.now;
-    const nowIso = now.toISOString();
-    const views = (q: CertificateQuery) =>
-      this.core.ledger.read(async (r) => {
-        const roots = rootLabels(await r.roots());
-        return (await collect((page) => r.summaries(q, page))).map((s) => viewOf(s, now, roots));
-      });
-    if (filter.expiringDays !== undefined) {
-      const until = new Date(now.getTime() + filter.expiringDays * DAY_MS).toISOString();
-      return views({ state: "active", notAfterFrom: nowIso, notAfterBefore: until });
-    }
-    const s = filter.status;
-    const q =
-      s === "valid" ? { state: "active" as const, notAfterFrom: nowIso }
-      : s === "expired" ? { state: "active" as const, notAfterBefore: nowIso }
-      : s === "revoked" || s === "superseded" ? { state: s }
-      : {};
-    return views(q);
+  list(ctx: Context, filter: ListFilter = {}): Promise<CertificateView[]> {
+    return listViews(this.core.ledger, ctx.now, filter);
   }
 
   /** One certificate by name or serial: its view and PEM, plus issuer and extensions when `parse` is set. */
@@ -324,8 +303,4 @@ export class Authority {
     const details = parse ? (await import("../crypto/describe.js")).describeCertificate(rec.der) : null;
     return { view: viewOf(rec, ctx.now, roots), pem: toPem(rec.der, "CERTIFICATE"), details };
   }
-}
-
-function rootLabels(roots: readonly RootRecord[]): RootLabels {
-  return new Map(roots.map((r) => [r.record.serial, `G${r.generation}`]));
 }

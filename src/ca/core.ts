@@ -3,7 +3,7 @@ import type { HistoryKey } from "../crypto/history-key.js";
 import type { SealParameters } from "../crypto/key-batch.js";
 import type { Keyring } from "../crypto/keyring.js";
 import type { Signer } from "../crypto/signer.js";
-import { normalizeSerial, randomSerial } from "../crypto/serial.js";
+import { randomSerial } from "../crypto/serial.js";
 import type { CertificateRecord, Ledger, LedgerReader, LedgerWriter, NewEvent } from "../ledger/ledger.js";
 import type { Context } from "./context.js";
 import { crashPoint } from "./crash-point.js";
@@ -14,10 +14,11 @@ import { FileBatch, type Home, PUBLIC_MODE } from "./home.js";
 import { crlHook } from "./hooks.js";
 import { crlBundlePem, latestCrls } from "./roots.js";
 import { openTokenRoot, passphraseWitness, rootKeyUri, type TokenRoot } from "./root-key.js";
+import { findByName, findCertificate } from "./reading.js";
 import { notFound } from "./suggest.js";
 import { shellQuote } from "./shell-quote.js";
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS } from "./views.js";
 
 export interface AuthorityOptions {
   home: Home;
@@ -324,8 +325,7 @@ export class CaCore {
 
   /** Serial first (exact), then name: the current certificate, else the newest one. */
   async find(r: LedgerReader, target: string): Promise<CertificateRecord> {
-    const serial = normalizeSerial(target);
-    const rec = (serial && (await r.bySerial(serial))) || (await this.findByName(r, target.normalize("NFC")));
+    const rec = await findCertificate(r, target);
     if (!rec) throw await notFound(r, target);
     return rec;
   }
@@ -337,8 +337,8 @@ export class CaCore {
     return serial;
   }
 
-  async findByName(r: LedgerReader, name: string): Promise<CertificateRecord | undefined> {
-    return (await r.activeByName(name, "client")) ?? (await r.activeByName(name, "server")) ?? (await r.latestByName(name));
+  findByName(r: LedgerReader, name: string): Promise<CertificateRecord | undefined> {
+    return findByName(r, name);
   }
 }
 

@@ -3,6 +3,8 @@ import { CrlReason } from "../crypto/crl-reason.js";
 
 export { CrlReason };
 
+export const DAY_MS = 86_400_000;
+
 export type CertificateStatus = "valid" | "revoked" | "expired" | "superseded";
 
 /** What a certificate is now: revoked and superseded are recorded; expired is derived from the clock. */

@@ -4,7 +4,7 @@
 // there is no server. Every doubt before the server accepts the command means "run it
 // directly"; after it accepted, a lost connection is an error, never a retry (it may have run).
 import { readFileSync, statSync } from "node:fs";
-import { connect } from "node:net";
+import type { Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { isatty } from "node:tty";
 import { type CliRequest, FRAME, frameReader, UPGRADE } from "../server/cli-protocol.js";
@@ -41,10 +41,12 @@ export async function runThroughServe(argv: string[]): Promise<number | null> {
   if (owner !== process.getuid?.()) return null;
   const outInfo = (fd: number) => (isatty(fd) ? { isTTY: true, columns: (fd === 1 ? process.stdout : process.stderr).columns } : { isTTY: false });
   const request: CliRequest = { argv, cwd, home, env: servedEnv(env), stdout: outInfo(1), stderr: outInfo(2) };
-  return exchange(socket, request, command);
+  // Loaded only now: without a server, node:net's loading is most of this file's cost.
+  const { connect } = await import("node:net");
+  return exchange(connect, socket, request, command);
 }
 
-function exchange(path: string, request: CliRequest, command: string): Promise<number | null> {
+function exchange(connect: (path: string) => Socket, path: string, request: CliRequest, command: string): Promise<number | null> {
   return new Promise((done) => {
     const conn = connect(path);
     let accepted = false;

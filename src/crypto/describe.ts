@@ -3,6 +3,7 @@
 // tsyringe inside @peculiar/x509 still needs the Reflect polyfill first.
 import "reflect-metadata/lite";
 import * as x509 from "@peculiar/x509";
+import { NAMED_EXTENSIONS } from "./describe-der.js";
 
 /** What `pki show` prints of a certificate beyond the ledger's columns; `--json` documents it. */
 export interface CertificateDetails {
@@ -24,7 +25,6 @@ export interface CertificateDetails {
 /** The library's enums already use RFC 5280's names; only OCSPSigning is spelled as OpenSSL and profiles do. */
 const KEY_USAGE_BITS = Object.entries(x509.KeyUsageFlags).filter((e): e is [string, number] => typeof e[1] === "number");
 const EKU_NAMES = new Map<string, string>(Object.entries(x509.ExtendedKeyUsage).map(([name, oid]) => [oid, name === "ocspSigning" ? "OCSPSigning" : name]));
-const NAMED = new Set(["2.5.29.19", "2.5.29.15", "2.5.29.37", "2.5.29.17", "2.5.29.14", "2.5.29.35", "1.3.6.1.5.5.7.1.1", "2.5.29.31"]);
 
 export function describeCertificate(der: Uint8Array<ArrayBuffer>): CertificateDetails {
   const cert = new x509.X509Certificate(der);
@@ -47,7 +47,7 @@ export function describeCertificate(der: Uint8Array<ArrayBuffer>): CertificateDe
       ...(aki ? { authorityKeyIdentifier: aki.keyId ?? null } : {}),
       ...(aia ? { authorityInfoAccess: { ocsp: aia.ocsp.map((n) => n.value), caIssuers: aia.caIssuers.map((n) => n.value) } } : {}),
       ...(cdp ? { crlDistributionPoints: cdp.distributionPoints.flatMap((dp) => (dp.distributionPoint?.fullName ?? []).flatMap((n) => n.uniformResourceIdentifier ?? [])) } : {}),
-      other: cert.extensions.filter((e) => !NAMED.has(e.type)).map((e) => ({ oid: e.type, critical: e.critical })),
+      other: cert.extensions.filter((e) => !NAMED_EXTENSIONS.has(e.type)).map((e) => ({ oid: e.type, critical: e.critical })),
     },
   };
 }

@@ -1,9 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import type { CertificateStatus, CertificateView } from "../../ca/views.js";
-import { paint, print, printJson, printTable, when } from "../output.js";
+import type { CertificateStatus } from "../../ca/views.js";
+import { printList } from "../certificate-output.js";
 import { withAuthority } from "./shared.js";
-
-const STATUS_COLOUR: Record<CertificateStatus, "green" | "red" | "yellow" | "dim"> = { valid: "green", revoked: "red", expired: "yellow", superseded: "dim" };
 
 export function register(program: Command): Command {
   return program
@@ -28,21 +26,7 @@ Examples:
           ...(flags.status ? { status: flags.status } : {}),
           ...(flags.expiring !== undefined ? { expiringDays: flags.expiring } : {}),
         });
-        if (opts.json) {
-          printJson(views);
-          return;
-        }
-        if (views.length === 0) {
-          print("No certificates match.");
-          return;
-        }
-        // A ROOT column once the CA has rotated its root: which root each certificate chains to.
-        const rotated = views.some((v) => v.root !== undefined && v.root !== "G1");
-        printTable(
-          ["NAME", "KIND", "STATUS", "EXPIRES", "SERIAL", ...(rotated ? ["ROOT"] : []), "SUBJECT"],
-          views.map((v: CertificateView) => [v.name, v.kind, v.status, when(v.notAfter), v.serial, ...(rotated ? [v.root ?? ""] : []), v.subject]),
-          (row, col, text) => (col === 2 ? paint(STATUS_COLOUR[row[2] as CertificateStatus], text) : text),
-        );
+        printList(views, opts.json);
       }, "read");
     });
 }

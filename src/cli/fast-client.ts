@@ -6,7 +6,6 @@
 import { readFileSync, statSync } from "node:fs";
 import type { Socket } from "node:net";
 import { join, resolve } from "node:path";
-import { isatty } from "node:tty";
 import { type CliRequest, FRAME, frameReader, UPGRADE } from "../server/cli-protocol.js";
 import { scanArgv, servedCommand, servedEnv } from "./fast-argv.js";
 
@@ -22,9 +21,6 @@ export async function runThroughServe(argv: string[]): Promise<number | null> {
   }
   const env = process.env;
   if (env.PKI_NO_SERVE) return null;
-  const canPrompt = isatty(0) && isatty(1) && !env.CI;
-  const command = servedCommand(argv, env, canPrompt);
-  if (command === null) return null;
   const cwd = process.cwd();
   // As context.ts homeOf: --home, else $PKI_HOME, else ./pki.
   const home = resolve(cwd, scanArgv(argv).home ?? env.PKI_HOME ?? "pki");
@@ -39,10 +35,13 @@ export async function runThroughServe(argv: string[]): Promise<number | null> {
     return null;
   }
   if (owner !== process.getuid?.()) return null;
+  // Loaded only with a server: node:tty and node:net are most of this file's cost.
+  const [{ isatty }, { connect }] = await Promise.all([import("node:tty"), import("node:net")]);
+  const canPrompt = isatty(0) && isatty(1) && !env.CI;
+  const command = servedCommand(argv, env, canPrompt);
+  if (command === null) return null;
   const outInfo = (fd: number) => (isatty(fd) ? { isTTY: true, columns: (fd === 1 ? process.stdout : process.stderr).columns } : { isTTY: false });
   const request: CliRequest = { argv, cwd, home, env: servedEnv(env), stdout: outInfo(1), stderr: outInfo(2) };
-  // Loaded only now: without a server, node:net's loading is most of this file's cost.
-  const { connect } = await import("node:net");
   return exchange(connect, socket, request, command);
 }
 
@@ -114,7 +113,8 @@ function argvHasJson(argv: string[]): boolean {
  */
 function staticHelp(argv: string[]): string | null {
   const last = argv[argv.length - 1];
-  if ((last !== "--help" && last !== "-h") || argv.length > 3 || isatty(1)) return null;
+  // process.stdout.isTTY is isatty(1) without loading node:tty for a pipe or a file.
+  if ((last !== "--help" && last !== "-h") || argv.length > 3 || process.stdout.isTTY) return null;
   const words = argv.slice(0, -1);
   if (words.some((w) => w.startsWith("-"))) return null;
   let texts: Record<string, string>;

@@ -5,7 +5,7 @@
 // anything else, an error of any kind included, it returns null before printing anything and
 // the full CLI runs, so every message, warning and exit code stays the full path's.
 // PKI_NO_LEAN=1 skips it: tests use that to compare both paths (test/cli/lean-read.test.ts).
-import { existsSync } from "node:fs";
+import { existsSync, fstatSync, writeSync } from "node:fs";
 import { Home } from "../ca/home.js";
 import { findCertificate, type ListFilter, listViews, rootLabels } from "../ca/reading.js";
 import { type CertificateStatus, viewOf } from "../ca/views.js";
@@ -14,7 +14,7 @@ import { toPem } from "../crypto/pem.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { SqliteLedger } from "../ledger/sqlite/engine.js";
 import { printList, printShow } from "./certificate-output.js";
-import { userPath } from "./io.js";
+import { type OutStream, userPath, withIo } from "./io.js";
 
 const STATUSES: readonly string[] = ["valid", "revoked", "expired", "superseded"] satisfies CertificateStatus[];
 
@@ -43,13 +43,51 @@ export async function runLean(argv: string[]): Promise<number | null> {
   } catch {
     return null;
   }
-  // As main.ts: `pki list | head` closes the pipe early, which is not an error.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(0);
-    throw e;
-  });
-  print();
+  const stdout = directStdout();
+  await withIo({ stdout, get stderr() { return process.stderr; }, env: process.env, cwd: process.cwd(), canPrompt: false, exitCode: undefined }, async () => print());
   return 0;
+}
+
+/**
+ * Standard output written with write(2), without process.stdout where that can be avoided:
+ * creating it loads Node's stream machinery (for a pipe also node:net), a sixth of `show`'s
+ * start-up. Only a character device (a terminal, or /dev/null) is asked isatty() through
+ * process.stdout, for colour. A pipe that another process made non-blocking and that is full
+ * (EAGAIN) is handed to process.stdout, in order, for the rest.
+ */
+function directStdout(): OutStream {
+  let isTTY: boolean | undefined;
+  let stream: NodeJS.WriteStream | undefined;
+  const toStream = (data: Uint8Array) => {
+    if (!stream) {
+      stream = process.stdout;
+      // As main.ts: `pki list | head` closes the pipe early, which is not an error.
+      stream.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code === "EPIPE") process.exit(0);
+        throw e;
+      });
+    }
+    stream.write(data);
+  };
+  return {
+    get isTTY() {
+      return (isTTY ??= fstatSync(1).isCharacterDevice() && Boolean(process.stdout.isTTY));
+    },
+    write(chunk) {
+      const data = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      if (stream) return toStream(data);
+      for (let at = 0; at < data.length; ) {
+        try {
+          at += writeSync(1, data, at);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === "EPIPE") process.exit(0);
+          if (code !== "EAGAIN") throw e;
+          return toStream(data.subarray(at));
+        }
+      }
+    },
+  };
 }
 
 /** Everything is read (and the ledger closed) before anything is printed: a failure falls back with nothing written. */

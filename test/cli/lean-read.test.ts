@@ -11,6 +11,7 @@ import Database from "better-sqlite3";
 import { describeCertificate } from "../../src/crypto/describe.js";
 import { describeDer } from "../../src/crypto/describe-der.js";
 import { readDerOrPem } from "../../src/crypto/pem.js";
+import { pkiOnTerminal } from "./pty.js";
 import { initHome, openssl, PASSPHRASE, pki, pkiJson, ROOT, tempDir, type Result } from "../helpers.js";
 
 const { home, cleanup } = initHome();
@@ -102,6 +103,16 @@ test("after a root rotation: the ROOT column and root line are the same", () => 
     assert.ok(leanAnswers(args), `the lean path answers pki ${args.join(" ")}`);
   }
   assert.match(pki(home, ["list"]).stdout, /^NAME\s+KIND\s+STATUS\s+EXPIRES\s+SERIAL\s+ROOT\s+SUBJECT$/m);
+});
+
+test("on a terminal, with colour: the same bytes", () => {
+  const colour = { TERM: "xterm", NO_COLOR: "" };
+  for (const args of [["list"], ["show", "alice"], ["list", "--json"]]) {
+    const lean = pkiOnTerminal(home, args, "", "", colour);
+    assert.deepEqual(lean, pkiOnTerminal(home, args, "", "", { ...colour, ...FULL }), `pki ${args.join(" ")} on a terminal`);
+    assert.equal(lean.status, 0, lean.stdout);
+  }
+  assert.match(pkiOnTerminal(home, ["list"], "", "", colour).stdout, /\x1b\[32mvalid/);
 });
 
 test("everything else is the full CLI's: errors, unknown options, other ledgers", () => {

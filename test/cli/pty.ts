@@ -29,7 +29,7 @@ sys.stdout.write(out.decode("utf-8", "replace"))
 sys.exit(os.waitstatus_to_exitcode(status))
 `;
 
-export function pkiOnTerminal(home: string, args: string[], waitFor = "", answer = ""): Result {
-  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PKI_HOME: home, PKI_PASSPHRASE: PASSPHRASE, TERM: "dumb", NO_COLOR: "1" };
+export function pkiOnTerminal(home: string, args: string[], waitFor = "", answer = "", extraEnv: Record<string, string> = {}): Result {
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PKI_HOME: home, PKI_PASSPHRASE: PASSPHRASE, TERM: "dumb", NO_COLOR: "1", ...extraEnv };
   return run("python3", ["-c", DRIVER, process.execPath, PKI_BIN, ...args, waitFor, answer], { env });
 }

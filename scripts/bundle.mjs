@@ -1,5 +1,5 @@
-// Bundles the CLI (dist/src/cli/main.js) and what bin/pki runs first (start.cjs: help text,
-// the fast path's client, the lean list and show; start.js beside main.js) into dist/bundle
+// Bundles the CLI (dist/src/cli/main.js) and what bin/pki runs first (start.cjs, from start.js
+// beside main.js: help text, the fast path's client, the lean list and show) into dist/bundle
 // without ever removing a file a
 // running pki may still import: esbuild writes into a temporary folder, and each file is
 // renamed into place (atomic), main.js last. Chunk names carry a content hash, so a chunk

@@ -1,5 +1,5 @@
 // `pki list` and `pki show` on a SQLite home without commander, the crypto stack or the
-// bundle's chunks (start-up within 1.2× of a bare `node`; README, "Performance"). Only the
+// bundle's chunks (issue 14's start-up target; README, "Performance"). Only the
 // command lines it fully understands, on a home that opens cleanly, are answered here, with the
 // same reading (ca/reading.ts) and printing (certificate-output.ts) code as the commands; for
 // anything else, an error of any kind included, it returns null before printing anything and
@@ -53,7 +53,8 @@ export async function runLean(argv: string[]): Promise<number | null> {
  * creating it loads Node's stream machinery (for a pipe also node:net), a sixth of `show`'s
  * start-up. Only a character device (a terminal, or /dev/null) is asked isatty() through
  * process.stdout, for colour. A pipe that another process made non-blocking and that is full
- * (EAGAIN) is handed to process.stdout, in order, for the rest.
+ * (EAGAIN), or any other failure, hands the rest to process.stdout, in order, which then behaves
+ * as it does for the full CLI.
  */
 function directStdout(): OutStream {
   let isTTY: boolean | undefined;
@@ -71,23 +72,32 @@ function directStdout(): OutStream {
   };
   return {
     get isTTY() {
-      return (isTTY ??= fstatSync(1).isCharacterDevice() && Boolean(process.stdout.isTTY));
+      return (isTTY ??= characterDevice(1) && Boolean(process.stdout.isTTY));
     },
     write(chunk) {
       const data = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
       if (stream) return toStream(data);
       for (let at = 0; at < data.length; ) {
         try {
-          at += writeSync(1, data, at);
+          const written = writeSync(1, data, at);
+          if (written === 0) return toStream(data.subarray(at));
+          at += written;
         } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code === "EPIPE") process.exit(0);
-          if (code !== "EAGAIN") throw e;
+          if ((e as NodeJS.ErrnoException).code === "EPIPE") process.exit(0);
           return toStream(data.subarray(at));
         }
       }
     },
   };
+}
+
+/** True unless fd is known to be something else (a pipe, a file); a failing fstat leaves it to process.stdout. */
+function characterDevice(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return true;
+  }
 }
 
 /** Everything is read (and the ledger closed) before anything is printed: a failure falls back with nothing written. */

@@ -78,24 +78,29 @@ test("revoke --from carries the verified revoked list between chunks: read whole
   }
 });
 
+/** Runs the batch in chunks of 2 with `sql` applied to the early revocation after the first chunk; returns what it threw. */
+async function tamperedRun(t: TestAuthority, sql: string): Promise<BatchInterrupted> {
+  const { early } = await sixAndOneRevoked(t);
+  let tampered = false;
+  const e = await t.authority
+    .revokeBatch(t.ctx(), {
+      lines, reason: CrlReason.keyCompromise, chunkSize: 2,
+      onProgress: () => {
+        if (!tampered) sqlite(t, sql, early);
+        tampered = true;
+      },
+    })
+    .then(() => assert.fail("the batch should be refused"), (err: unknown) => err);
+  assert.ok(e instanceof BatchInterrupted, String(e));
+  assert.equal(e.code, "LEDGER_TAMPERED");
+  assert.equal(e.crl, null, "no CRL is signed over a tampered ledger");
+  return e;
+}
+
 test("revoke --from: a revocation re-dated outside pki between chunks is refused before the CRL is signed (LEDGER_TAMPERED)", async () => {
   const t = await testAuthority();
   try {
-    const { authority, ctx } = t;
-    const { early } = await sixAndOneRevoked(t);
-    let tampered = false;
-    const e = await authority
-      .revokeBatch(ctx(), {
-        lines, reason: CrlReason.keyCompromise, chunkSize: 2,
-        onProgress: () => {
-          if (!tampered) sqlite(t, "UPDATE certificates SET revoked_at = '2029-06-01T00:00:00.000Z' WHERE serial = ?", early);
-          tampered = true;
-        },
-      })
-      .then(() => assert.fail("the batch should be refused"), (err: unknown) => err);
-    assert.ok(e instanceof BatchInterrupted, String(e));
-    assert.equal(e.code, "LEDGER_TAMPERED");
-    assert.equal(e.crl, null, "no CRL is signed over a tampered ledger");
+    const e = await tamperedRun(t, "UPDATE certificates SET revoked_at = '2029-06-01T00:00:00.000Z' WHERE serial = ?");
     assert.match(e.message, /differ from the history's/);
   } finally {
     await t.cleanup();
@@ -105,22 +110,8 @@ test("revoke --from: a revocation re-dated outside pki between chunks is refused
 test("revoke --from: a revocation undone outside pki between chunks is refused at the next chunk (the ledger's count)", async () => {
   const t = await testAuthority();
   try {
-    const { authority, ctx } = t;
-    const { early } = await sixAndOneRevoked(t);
-    let tampered = false;
-    const e = await authority
-      .revokeBatch(ctx(), {
-        lines, reason: CrlReason.keyCompromise, chunkSize: 2,
-        onProgress: () => {
-          if (!tampered) sqlite(t, "UPDATE certificates SET state = 'active', revoked_at = NULL, revocation_reason = NULL WHERE serial = ?", early);
-          tampered = true;
-        },
-      })
-      .then(() => assert.fail("the batch should be refused"), (err: unknown) => err);
-    assert.ok(e instanceof BatchInterrupted, String(e));
-    assert.equal(e.code, "LEDGER_TAMPERED");
+    const e = await tamperedRun(t, "UPDATE certificates SET state = 'active', revoked_at = NULL, revocation_reason = NULL WHERE serial = ?");
     assert.equal(e.revoked, 2, "only the first chunk committed");
-    assert.equal(e.crl, null);
     assert.match(e.message, /no longer revoked/);
   } finally {
     await t.cleanup();

@@ -111,10 +111,12 @@ export function ledgerContract(engine: string, fresh: () => Promise<EngineUnderT
       await tx.markRevoked("0b", "2026-06-02T00:00:00.000Z", 0);
       await tx.markRevoked("0a", "2026-06-02T00:00:00.000Z", 4);
       await tx.markRevoked("ff01", "2026-06-01T00:00:00.000Z", 1);
+      // No reason (a row pki never writes): still one line, as the anchor's digest has always written it.
+      await tx.markRevoked("0c", "2026-06-03T00:00:00.000Z", null as unknown as number);
     });
     await l.read(async (r) => {
       const lines = (await r.revokedEntries()).map((e) => `${e.serial} ${e.revokedAt} ${e.reason}\n`).join("");
-      assert.equal(lines, "ff01 2026-06-01T00:00:00.000Z 1\n0a 2026-06-02T00:00:00.000Z 4\n0b 2026-06-02T00:00:00.000Z 0\n");
+      assert.equal(lines, "ff01 2026-06-01T00:00:00.000Z 1\n0a 2026-06-02T00:00:00.000Z 4\n0b 2026-06-02T00:00:00.000Z 0\n0c 2026-06-03T00:00:00.000Z null\n");
       assert.equal(await r.revokedLines(), lines);
     });
   });

@@ -131,7 +131,8 @@ export class PgHandle implements LedgerWriter {
   }
 
   async revokedLines(): Promise<string> {
-    const sql = `SELECT string_agg(serial || ' ' || revoked_at || ' ' || revocation_reason || E'\\n', '' ORDER BY revoked_at, serial) AS lines FROM certificates WHERE state = 'revoked'`;
+    // A NULL would drop the whole line from the concatenation; the digest writes it "null", as JavaScript prints it.
+    const sql = `SELECT string_agg(serial || ' ' || COALESCE(revoked_at, 'null') || ' ' || COALESCE(revocation_reason::text, 'null') || E'\\n', '' ORDER BY revoked_at, serial) AS lines FROM certificates WHERE state = 'revoked'`;
     return (await this.get<{ lines: string | null }>(sql))!.lines ?? "";
   }
 

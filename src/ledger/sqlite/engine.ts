@@ -506,7 +506,8 @@ class Handle implements LedgerWriter {
   }
 
   async revokedLines(): Promise<string> {
-    const sql = "SELECT group_concat(serial || ' ' || revoked_at || ' ' || revocation_reason || char(10), '' ORDER BY revoked_at, serial) AS lines FROM certificates WHERE state = 'revoked'";
+    // A NULL would drop the whole line from the concatenation; the digest writes it "null", as JavaScript prints it.
+    const sql = "SELECT group_concat(serial || ' ' || COALESCE(revoked_at, 'null') || ' ' || COALESCE(revocation_reason, 'null') || char(10), '' ORDER BY revoked_at, serial) AS lines FROM certificates WHERE state = 'revoked'";
     return this.get<{ lines: string | null }>(sql)!.lines ?? "";
   }
 

@@ -20,12 +20,14 @@ export interface Sizes {
   ledgerRows: number;
   /** OCSP: certificates in the ledger and the responder's index, timed rounds, seconds of load per round. */
   ocspRows: number;
+  /** How many of them the load generator asks about. */
+  ocspAsked: number;
   ocspRounds: number;
   ocspSeconds: number;
 }
 
-export const FULL: Sizes = { startupRuns: 21, heavyRuns: 15, warmup: 3, bulkNames: [10_000, 100_000], bulkRuns: 3, crlRevoked: 100_000, crlValid: 100_000, ledgerRows: 1_000_000, ocspRows: 100_000, ocspRounds: 5, ocspSeconds: 10 };
-export const QUICK: Sizes = { startupRuns: 15, heavyRuns: 5, warmup: 1, bulkNames: [1_000], bulkRuns: 3, crlRevoked: 10_000, crlValid: 10_000, ledgerRows: 100_000, ocspRows: 10_000, ocspRounds: 2, ocspSeconds: 1.5 };
+export const FULL: Sizes = { startupRuns: 21, heavyRuns: 15, warmup: 3, bulkNames: [10_000, 100_000], bulkRuns: 3, crlRevoked: 100_000, crlValid: 100_000, ledgerRows: 1_000_000, ocspRows: 100_000, ocspAsked: 256, ocspRounds: 5, ocspSeconds: 10 };
+export const QUICK: Sizes = { startupRuns: 15, heavyRuns: 5, warmup: 1, bulkNames: [1_000], bulkRuns: 3, crlRevoked: 10_000, crlValid: 10_000, ledgerRows: 50_000, ocspRows: 10_000, ocspAsked: 64, ocspRounds: 2, ocspSeconds: 1 };
 
 export interface Context {
   env: Record<string, string>;

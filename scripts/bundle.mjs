@@ -1,10 +1,9 @@
 // Bundles the CLI (dist/src/cli/main.js) and what bin/pki runs first (start.cjs, from start.js
 // beside main.js: help text, the fast path's client, the lean list and show) into dist/bundle
-// without ever removing a file a
-// running pki may still import: esbuild writes into a temporary folder, and each file is
-// renamed into place (atomic), main.js last. Chunk names carry a content hash, so a chunk
-// of the previous build that this one no longer has stays for a running process's lazy
-// imports; such leftovers are removed once they are a day old.
+// without ever removing a file a running pki may still import: esbuild writes into a temporary
+// folder, and each file is renamed into place (atomic), main.js last. Chunk names carry a
+// content hash, so a chunk of the previous build that this one no longer has stays for a
+// running process's lazy imports; such leftovers are removed once they are a day old.
 import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";

@@ -39,6 +39,9 @@ export interface RevocationDigest {
   digest: string;
 }
 
+/** What the revoked list's digest starts with: both ways of computing it (entries, lines) must agree byte for byte. */
+const REVOKED_DIGEST_HEADER = "pki revoked v1\n";
+
 /**
  * The digest of `entries` (as revokedEntries lists them) without those in `leaveOut`: what
  * the anchor's digest covered when the revocations made since are taken away. Keyed, so that
@@ -48,7 +51,7 @@ export function revocationDigest(key: HistoryKey, entries: readonly RevokedEntry
   let count = 0;
   // The same bytes as one line per entry, handed to the MAC a thousand lines at a time (fewer calls into native code).
   function* lines(): Generator<string> {
-    yield "pki revoked v1\n";
+    yield REVOKED_DIGEST_HEADER;
     let chunk = "";
     for (const e of entries) {
       if (leaveOut?.has(e.serial)) continue;
@@ -69,7 +72,7 @@ export function revocationDigestOfLines(key: HistoryKey, lines: string): Revocat
   const count = lineCount(lines);
   // In slices, as revocationDigest hands it over: a token's C_SignUpdate is not given 6 MB at once.
   function* parts(): Generator<string> {
-    yield "pki revoked v1\n";
+    yield REVOKED_DIGEST_HEADER;
     for (let i = 0; i < lines.length; i += 1 << 16) yield lines.slice(i, i + (1 << 16));
   }
   return { count, digest: key.macAll(parts()) };
